@@ -1,0 +1,17 @@
+using System.Text.Json;
+
+namespace DurableJobs.Core.Handlers;
+
+/// <summary>Runs jobs of one type. Implementations must honour the token: it is how a deadline or a cancel reaches the work.</summary>
+public interface IJobHandler
+{
+    /// <summary>The job type this handler runs, as written in requests (for example <c>delay</c>).</summary>
+    string Type { get; }
+
+    /// <summary>Runs one attempt of a job.</summary>
+    /// <param name="context">Which job and attempt this is.</param>
+    /// <param name="payload">The job's payload (JSON <c>null</c> when the request had none).</param>
+    /// <param name="cancellationToken">Cancelled when the batch is cancelled, its deadline passes or the host stops.</param>
+    /// <returns>The job's output, or <see langword="null"/> for none.</returns>
+    ValueTask<JsonElement?> ExecuteAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken);
+}

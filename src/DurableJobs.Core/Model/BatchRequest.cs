@@ -1,0 +1,29 @@
+using System.Text.Json.Serialization;
+
+namespace DurableJobs.Core.Model;
+
+/// <summary>
+/// A batch of jobs submitted by a client: the unit that is scheduled, capped, timed and cancelled together.
+/// </summary>
+public sealed record BatchRequest
+{
+    /// <summary>Optional idempotency key. When set, it becomes the batch id; a second submission with the same id starts nothing new.</summary>
+    [JsonPropertyName("batchId")]
+    public string? BatchId { get; init; }
+
+    /// <summary>The jobs of the batch, in submission order.</summary>
+    [JsonPropertyName("jobs")]
+    public IReadOnlyList<JobSpec>? Jobs { get; init; }
+
+    /// <summary>Most jobs of this batch in flight at once, cluster-wide. Omitted: <see cref="Validation.BatchLimits.DefaultMaxParallel"/>.</summary>
+    [JsonPropertyName("maxParallel")]
+    public int? MaxParallel { get; init; }
+
+    /// <summary>Seconds from the start of the batch until its deadline. Omitted: <see cref="Validation.BatchLimits.DefaultDeadline"/>.</summary>
+    [JsonPropertyName("deadlineSeconds")]
+    public double? DeadlineSeconds { get; init; }
+
+    /// <summary>Per-job retry policy. Omitted: one attempt per job.</summary>
+    [JsonPropertyName("retry")]
+    public RetrySpec? Retry { get; init; }
+}

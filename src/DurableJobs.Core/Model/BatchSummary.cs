@@ -1,0 +1,65 @@
+using System.Text.Json.Serialization;
+
+namespace DurableJobs.Core.Model;
+
+/// <summary>Counts of a batch's jobs per status.</summary>
+public sealed record BatchSummary
+{
+    /// <summary>All jobs of the batch.</summary>
+    [JsonPropertyName("total")]
+    public int Total { get; init; }
+
+    /// <summary>Jobs that succeeded.</summary>
+    [JsonPropertyName("succeeded")]
+    public int Succeeded { get; init; }
+
+    /// <summary>Jobs that failed.</summary>
+    [JsonPropertyName("failed")]
+    public int Failed { get; init; }
+
+    /// <summary>Jobs stopped or never started because the deadline passed.</summary>
+    [JsonPropertyName("timedOut")]
+    public int TimedOut { get; init; }
+
+    /// <summary>Jobs stopped or never started because the batch was cancelled.</summary>
+    [JsonPropertyName("cancelled")]
+    public int Cancelled { get; init; }
+
+    /// <summary>Jobs in flight.</summary>
+    [JsonPropertyName("running")]
+    public int Running { get; init; }
+
+    /// <summary>Jobs not started yet.</summary>
+    [JsonPropertyName("pending")]
+    public int Pending { get; init; }
+
+    /// <summary>Jobs in a final status.</summary>
+    [JsonIgnore]
+    public int Finished => Succeeded + Failed + TimedOut + Cancelled;
+
+    /// <summary>Counts the statuses of <paramref name="statuses"/>.</summary>
+    public static BatchSummary FromStatuses(IEnumerable<JobStatus> statuses)
+    {
+        ArgumentNullException.ThrowIfNull(statuses);
+        int total = 0, succeeded = 0, failed = 0, timedOut = 0, cancelled = 0, running = 0, pending = 0;
+        foreach (JobStatus status in statuses)
+        {
+            total++;
+            switch (status)
+            {
+                case JobStatus.Succeeded: succeeded++; break;
+                case JobStatus.Failed: failed++; break;
+                case JobStatus.TimedOut: timedOut++; break;
+                case JobStatus.Cancelled: cancelled++; break;
+                case JobStatus.Running: running++; break;
+                default: pending++; break;
+            }
+        }
+
+        return new BatchSummary
+        {
+            Total = total, Succeeded = succeeded, Failed = failed, TimedOut = timedOut,
+            Cancelled = cancelled, Running = running, Pending = pending,
+        };
+    }
+}

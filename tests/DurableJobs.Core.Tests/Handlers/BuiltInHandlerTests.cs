@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using System.Text.Json;
+using DurableJobs.Core.Handlers;
+
+namespace DurableJobs.Core.Tests.Handlers;
+
+public sealed class BuiltInHandlerTests
+{
+    private readonly JobHandlerRegistry registry = JobHandlerRegistry.CreateWithBuiltIns();
+
+    [Fact]
+    public void Registry_HoldsTheFourBuiltIns_AndRefusesDuplicates()
+    {
+        Assert.Equal(["delay", "echo", "fail", "hash"], registry.Types.Order(StringComparer.Ordinal));
+        Assert.Throws<ArgumentException>(() => registry.Register(new EchoJobHandler()));
+        Assert.Throws<KeyNotFoundException>(() => registry.Get("nope"));
+    }
+
+    [Fact]
+    public async Task Delay_WaitsTheGivenTime()
+    {
+        var sw = Stopwatch.StartNew();
+        JsonElement? output = await Run("delay", """{"ms":100}""");
+        Assert.True(sw.ElapsedMilliseconds >= 95, $"{sw.ElapsedMilliseconds} ms");
+        Assert.Equal(100, output!.Value.GetProperty("sleptMs").GetInt32());
+    }
+
+    [Fact]
+    public async Task Delay_StopsWhenTheTokenIsCancelled()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        var sw = Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Run("delay", """{"ms":30000}""", cancellationToken: cts.Token));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Delay_RejectsANegativeDuration()
+    {
+        var error = await Assert.ThrowsAsync<JobPayloadException>(() => Run("delay", """{"ms":-1}"""));
+        Assert.Contains("'ms'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(3, true)]
+    public async Task Fail_FailsTheFirstNAttempts_ThenSucceeds(int attempt, bool succeeds)
+    {
+        Task run = Run("fail", """{"failTimes":2,"message":"flaky backend"}""", attempt);
+        if (succeeds)
+        {
+            await run;
+        }
+        else
+        {
+            var error = await Assert.ThrowsAsync<JobFailedOnPurposeException>(() => run);
+            Assert.Equal("flaky backend", error.Message);
+        }
+    }
+
+    [Fact]
+    public async Task Fail_WithoutFailTimes_AlwaysFails()
+    {
+        await Assert.ThrowsAsync<JobFailedOnPurposeException>(() => Run("fail", "{}", attempt: 50));
+    }
+
+    [Fact]
+    public async Task Hash_IsDeterministic_AndDependsOnIterations()
+    {
+        JsonElement? a = await Run("hash", """{"iterations":1000}""");
+        JsonElement? b = await Run("hash", """{"iterations":1000}""");
+        JsonElement? c = await Run("hash", """{"iterations":1001}""");
+        string hashA = a!.Value.GetProperty("sha256").GetString()!;
+        Assert.Equal(64, hashA.Length);
+        Assert.Equal(hashA, b!.Value.GetProperty("sha256").GetString());
+        Assert.NotEqual(hashA, c!.Value.GetProperty("sha256").GetString());
+    }
+
+    [Fact]
+    public async Task Hash_ChecksTheTokenBetweenRounds()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        var sw = Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Run("hash", """{"iterations":10000000000}""", cancellationToken: cts.Token));
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task Echo_ReturnsItsPayload()
+    {
+        JsonElement? output = await Run("echo", """{"greeting":"hello","n":[1,2]}""");
+        Assert.Equal("""{"greeting":"hello","n":[1,2]}""", output!.Value.GetRawText());
+    }
+
+    [Fact]
+    public void Context_IdempotencyKey_IsStableAcrossAttempts()
+    {
+        Assert.Equal(new JobContext("b", "j", 1).IdempotencyKey, new JobContext("b", "j", 7).IdempotencyKey);
+        Assert.Equal("b/j", new JobContext("b", "j", 1).IdempotencyKey);
+    }
+
+    private async Task<JsonElement?> Run(string type, string payload, int attempt = 1, CancellationToken cancellationToken = default)
+    {
+        using JsonDocument doc = JsonDocument.Parse(payload);
+        return await registry.Get(type).ExecuteAsync(new JobContext("batch", "job", attempt), doc.RootElement.Clone(), cancellationToken);
+    }
+}

@@ -1,0 +1,125 @@
+using System.Text.Json;
+using DurableJobs.Core.Handlers;
+using DurableJobs.Core.Model;
+using DurableJobs.Core.Serialization;
+using DurableJobs.Core.Validation;
+
+namespace DurableJobs.Core.Tests.Validation;
+
+public sealed class BatchValidatorTests
+{
+    private readonly BatchValidator validator = new(new BatchLimits(), JobHandlerRegistry.CreateWithBuiltIns());
+
+    [Fact]
+    public void ValidRequest_HasNoProblems()
+    {
+        ValidationResult result = Validate("""
+            {"batchId":"b-1","maxParallel":5,"deadlineSeconds":60,
+             "retry":{"maxAttempts":3,"firstRetryDelaySeconds":0.5,"backoffCoefficient":2,"maxRetryDelaySeconds":10},
+             "jobs":[{"id":"a","type":"delay","payload":{"ms":10}},{"type":"echo","payload":"hi"}]}
+            """);
+        Assert.True(result.IsValid, result.ToString());
+    }
+
+    [Theory]
+    [InlineData("""{"jobs":[]}""", "jobs", "A batch needs at least one job.")]
+    [InlineData("""{}""", "jobs", "A batch needs at least one job.")]
+    [InlineData("""{"maxParallel":0,"jobs":[{"type":"echo"}]}""", "maxParallel", "Must be between 1 and 1000 (got 0).")]
+    [InlineData("""{"maxParallel":-3,"jobs":[{"type":"echo"}]}""", "maxParallel", "Must be between 1 and 1000 (got -3).")]
+    [InlineData("""{"maxParallel":1001,"jobs":[{"type":"echo"}]}""", "maxParallel", "Must be between 1 and 1000 (got 1001).")]
+    [InlineData("""{"deadlineSeconds":0,"jobs":[{"type":"echo"}]}""", "deadlineSeconds", "Must be a positive number of seconds (got 0).")]
+    [InlineData("""{"deadlineSeconds":-5,"jobs":[{"type":"echo"}]}""", "deadlineSeconds", "Must be a positive number of seconds (got -5).")]
+    [InlineData("""{"deadlineSeconds":604801,"jobs":[{"type":"echo"}]}""", "deadlineSeconds", "Must be at most 604800 seconds (7 days) (got 604801).")]
+    [InlineData("""{"jobs":[{"payload":1}]}""", "jobs[0].type", "Is required.")]
+    [InlineData("""{"jobs":[{"type":"echo"},{"type":" "}]}""", "jobs[1].type", "Is required.")]
+    [InlineData("""{"jobs":[{"type":"echo"},{"type":"echo"},{"type":"teleport"}]}""", "jobs[2].type", "Unknown job type 'teleport'.")]
+    [InlineData("""{"jobs":[{"id":"x","type":"echo"},{"id":"y","type":"echo"},{"id":"x","type":"echo"}]}""", "jobs[2].id", "Duplicate job id 'x' (first used by jobs[0]).")]
+    [InlineData("""{"jobs":[{"type":"echo"},{"id":"0","type":"echo"}]}""", "jobs[1].id", "Duplicate job id '0' (first used by jobs[0]).")]
+    [InlineData("""{"batchId":"a/b","jobs":[{"type":"echo"}]}""", "batchId", "May contain only ASCII letters, digits, '-', '_' and '.'.")]
+    [InlineData("""{"jobs":[{"id":"a b","type":"echo"}]}""", "jobs[0].id", "May contain only ASCII letters, digits, '-', '_' and '.'.")]
+    [InlineData("""{"retry":{"maxAttempts":0},"jobs":[{"type":"echo"}]}""", "retry.maxAttempts", "Must be between 1 and 100 (got 0).")]
+    [InlineData("""{"retry":{"backoffCoefficient":0.5},"jobs":[{"type":"echo"}]}""", "retry.backoffCoefficient", "Must be 1 or more (got 0.5).")]
+    [InlineData("""{"jobs":[null]}""", "jobs[0]", "Must be a job object, not null.")]
+    public void EachRule_ReportsItsFieldPathAndMessage(string json, string path, string message)
+    {
+        ValidationResult result = Validate(json);
+        ValidationProblem problem = Assert.Single(result.Problems);
+        Assert.Equal(path, problem.Path);
+        Assert.Equal(message, problem.Message);
+    }
+
+    [Fact]
+    public void TooManyJobs_IsOneProblem_AtTheConfiguredLimit()
+    {
+        var limited = new BatchValidator(new BatchLimits { MaxJobsPerBatch = 3 }, JobHandlerRegistry.CreateWithBuiltIns());
+        var request = new BatchRequest { Jobs = Enumerable.Range(0, 4).Select(_ => new JobSpec { Type = "nope" }).ToList() };
+
+        ValidationProblem problem = Assert.Single(limited.Validate(request).Problems);
+
+        Assert.Equal("jobs", problem.Path);
+        Assert.Equal("A batch may hold at most 3 jobs (got 4).", problem.Message);
+    }
+
+    [Fact]
+    public void DefaultJobLimit_IsOneHundredThousand()
+    {
+        var request = new BatchRequest { Jobs = Enumerable.Range(0, 100_001).Select(_ => new JobSpec { Type = "echo" }).ToList() };
+        ValidationProblem problem = Assert.Single(validator.Validate(request).Problems);
+        Assert.Equal("A batch may hold at most 100000 jobs (got 100001).", problem.Message);
+
+        var atLimit = request with { Jobs = request.Jobs!.Take(100_000).ToList() };
+        Assert.True(validator.Validate(atLimit).IsValid);
+    }
+
+    [Fact]
+    public void OversizedPayload_IsReportedWithItsSize()
+    {
+        string big = new('x', 64 * 1024);
+        ValidationResult result = Validate($$"""{"jobs":[{"type":"echo","payload":"small"},{"type":"echo","payload":"{{big}}"}]}""");
+
+        ValidationProblem problem = Assert.Single(result.Problems);
+        Assert.Equal("jobs[1].payload", problem.Path);
+        Assert.Equal("Is 65538 bytes; the limit is 65536 bytes.", problem.Message);
+    }
+
+    [Fact]
+    public void ConfiguredParallelismRange_IsEnforced()
+    {
+        var limited = new BatchValidator(new BatchLimits { MaxParallel = 50 }, JobHandlerRegistry.CreateWithBuiltIns());
+        ValidationResult result = limited.Validate(new BatchRequest { MaxParallel = 51, Jobs = [new JobSpec { Type = "echo" }] });
+        Assert.Equal("Must be between 1 and 50 (got 51).", Assert.Single(result.Problems).Message);
+    }
+
+    [Fact]
+    public void AllProblems_AreReturnedAtOnce_KeyedByPath()
+    {
+        ValidationResult result = Validate("""
+            {"maxParallel":0,"deadlineSeconds":-1,
+             "jobs":[{"id":"a","type":"echo"},{"id":"a"},{"type":"zzz"}]}
+            """);
+
+        IDictionary<string, string[]> byPath = result.ToDictionary();
+        Assert.Equal(
+            ["deadlineSeconds", "jobs[1].id", "jobs[1].type", "jobs[2].type", "maxParallel"],
+            byPath.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(5, result.Problems.Count);
+        Assert.False(result.IsValid);
+    }
+
+    [Fact]
+    public void NullRequest_IsOneProblem()
+    {
+        ValidationProblem problem = Assert.Single(validator.Validate(null).Problems);
+        Assert.Equal(string.Empty, problem.Path);
+    }
+
+    [Fact]
+    public void RetryDelays_GrowByTheCoefficient_UpToTheMaximum()
+    {
+        var retry = new RetrySpec { MaxAttempts = 6, FirstRetryDelaySeconds = 1, BackoffCoefficient = 3, MaxRetryDelaySeconds = 10 };
+        Assert.Equal([1.0, 3.0, 9.0, 10.0, 10.0], Enumerable.Range(2, 5).Select(a => retry.DelayBefore(a).TotalSeconds));
+    }
+
+    private ValidationResult Validate(string json) =>
+        validator.Validate(JsonSerializer.Deserialize<BatchRequest>(json, DurableJobsJson.Options));
+}
