@@ -1,0 +1,14 @@
+namespace DurableJobs.Orchestration;
+
+/// <summary>The names under which orchestrations, activities and events are registered, shared by every host.</summary>
+public static class BatchNames
+{
+    /// <summary>The batch orchestrator.</summary>
+    public const string Orchestrator = "BatchOrchestrator";
+
+    /// <summary>The activity that runs a chunk of jobs.</summary>
+    public const string ExecuteJobsActivity = "ExecuteJobs";
+
+    /// <summary>The external event that cancels a batch.</summary>
+    public const string CancelEvent = "CancelBatch";
+}

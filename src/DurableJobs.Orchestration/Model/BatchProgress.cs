@@ -1,0 +1,24 @@
+using System.Text.Json.Serialization;
+using DurableJobs.Core.Model;
+
+namespace DurableJobs.Orchestration.Model;
+
+/// <summary>The orchestration's custom status: live counts a client can poll.</summary>
+public sealed record BatchProgress
+{
+    /// <summary>Counts per status.</summary>
+    [JsonPropertyName("summary")]
+    public required BatchSummary Summary { get; init; }
+
+    /// <summary>The cap.</summary>
+    [JsonPropertyName("maxParallel")]
+    public int MaxParallel { get; init; }
+
+    /// <summary>The absolute deadline (UTC).</summary>
+    [JsonPropertyName("deadlineUtc")]
+    public DateTime DeadlineUtc { get; init; }
+
+    /// <summary>Set once the deadline passed or a cancel arrived: Running work is being stopped.</summary>
+    [JsonPropertyName("stopping")]
+    public BatchStatus? Stopping { get; init; }
+}

@@ -1,0 +1,28 @@
+using System.Text.Json.Serialization;
+using DurableJobs.Core.Model;
+
+namespace DurableJobs.Orchestration.Model;
+
+/// <summary>The orchestration's output: how the batch ended and every job's result.</summary>
+public sealed record BatchResult
+{
+    /// <summary>The batch.</summary>
+    [JsonPropertyName("batchId")]
+    public required string BatchId { get; init; }
+
+    /// <summary>Completed, TimedOut or Cancelled.</summary>
+    [JsonPropertyName("status")]
+    public required BatchStatus Status { get; init; }
+
+    /// <summary>Counts per status.</summary>
+    [JsonPropertyName("summary")]
+    public required BatchSummary Summary { get; init; }
+
+    /// <summary>The cap the batch ran with.</summary>
+    [JsonPropertyName("maxParallel")]
+    public int MaxParallel { get; init; }
+
+    /// <summary>Every job's final result, in submission order.</summary>
+    [JsonPropertyName("jobs")]
+    public required IReadOnlyList<JobResult> Jobs { get; init; }
+}

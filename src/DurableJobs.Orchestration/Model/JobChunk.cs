@@ -1,0 +1,28 @@
+using System.Text.Json.Serialization;
+using DurableJobs.Core.Model;
+
+namespace DurableJobs.Orchestration.Model;
+
+/// <summary>The input of one job activity: some jobs of a batch and how many of them may run at once.</summary>
+public sealed record JobChunk
+{
+    /// <summary>The batch.</summary>
+    [JsonPropertyName("batchId")]
+    public required string BatchId { get; init; }
+
+    /// <summary>The jobs.</summary>
+    [JsonPropertyName("jobs")]
+    public required IReadOnlyList<ScheduledJob> Jobs { get; init; }
+
+    /// <summary>Slots of the batch's cap this chunk holds: the most of its jobs running at once.</summary>
+    [JsonPropertyName("parallelism")]
+    public required int Parallelism { get; init; }
+
+    /// <summary>The batch's absolute deadline (UTC); work still running then is stopped.</summary>
+    [JsonPropertyName("deadlineUtc")]
+    public required DateTime DeadlineUtc { get; init; }
+
+    /// <summary>Per-job retry policy.</summary>
+    [JsonPropertyName("retry")]
+    public RetrySpec Retry { get; init; } = RetrySpec.None;
+}

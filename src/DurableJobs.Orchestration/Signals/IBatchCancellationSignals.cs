@@ -1,0 +1,15 @@
+namespace DurableJobs.Orchestration.Signals;
+
+/// <summary>
+/// Carries a batch cancel from the client that asks for it to every process running that batch's jobs:
+/// the cluster-level cancel that reaches process-level tokens. The orchestrator cannot do I/O, so the
+/// client writes the signal and the activities watch for it.
+/// </summary>
+public interface IBatchCancellationSignals
+{
+    /// <summary>Records that <paramref name="batchId"/> is cancelled. Idempotent.</summary>
+    Task SignalCancelAsync(string batchId, CancellationToken cancellationToken = default);
+
+    /// <summary>Starts watching <paramref name="batchId"/>; the watch's token fires once the batch is cancelled.</summary>
+    IBatchCancellationWatch Watch(string batchId);
+}

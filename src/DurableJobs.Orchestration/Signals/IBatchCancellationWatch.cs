@@ -1,0 +1,8 @@
+namespace DurableJobs.Orchestration.Signals;
+
+/// <summary>A running watch on one batch. Dispose it when the work it guards is done.</summary>
+public interface IBatchCancellationWatch : IDisposable
+{
+    /// <summary>Cancelled once the batch is cancelled.</summary>
+    CancellationToken Token { get; }
+}
