@@ -41,7 +41,7 @@ public sealed class JobChunkExecutor
     public async Task<JobChunkResult> ExecuteAsync(JobChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
-        using IBatchCancellationWatch watch = signals.Watch(chunk.BatchId);
+        using IBatchCancellationWatch watch = await signals.WatchAsync(chunk.BatchId, options.HostStopping).ConfigureAwait(false);
         using var stop = new JobStopSignals(chunk.DeadlineUtc, watch.Token, options.HostStopping, options.TimeProvider);
 
         var results = new JobResult[chunk.Jobs.Count];

@@ -10,6 +10,9 @@ public interface IBatchCancellationSignals
     /// <summary>Records that <paramref name="batchId"/> is cancelled. Idempotent.</summary>
     Task SignalCancelAsync(string batchId, CancellationToken cancellationToken = default);
 
-    /// <summary>Starts watching <paramref name="batchId"/>; the watch's token fires once the batch is cancelled.</summary>
-    IBatchCancellationWatch Watch(string batchId);
+    /// <summary>
+    /// Starts watching <paramref name="batchId"/>; the watch's token fires once the batch is cancelled. The
+    /// signal is checked once before this returns, so work that starts after a cancel never runs.
+    /// </summary>
+    Task<IBatchCancellationWatch> WatchAsync(string batchId, CancellationToken cancellationToken = default);
 }

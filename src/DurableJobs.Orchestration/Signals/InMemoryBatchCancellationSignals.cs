@@ -16,10 +16,10 @@ public sealed class InMemoryBatchCancellationSignals : IBatchCancellationSignals
     }
 
     /// <inheritdoc />
-    public IBatchCancellationWatch Watch(string batchId)
+    public Task<IBatchCancellationWatch> WatchAsync(string batchId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
-        return new Lease(SourceOf(batchId).Token);
+        return Task.FromResult<IBatchCancellationWatch>(new Lease(SourceOf(batchId).Token));
     }
 
     private CancellationTokenSource SourceOf(string batchId) => sources.GetOrAdd(batchId, static _ => new CancellationTokenSource());

@@ -1,0 +1,244 @@
+using System.Globalization;
+using DurableJobs.Core.Model;
+using DurableJobs.Core.Validation;
+using DurableJobs.Orchestration;
+using DurableJobs.Orchestration.Model;
+using DurableJobs.Orchestration.Signals;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+
+namespace DurableJobs.Client;
+
+/// <summary>
+/// Submits, inspects, lists and cancels batches. Works over any <see cref="DurableTaskClient"/>: the one
+/// Azure Functions injects and the embedded engine's alike, so both hosts expose the same behaviour.
+/// </summary>
+public sealed class BatchClient
+{
+    private readonly DurableTaskClient durable;
+    private readonly IBatchCancellationSignals signals;
+    private readonly BatchValidator validator;
+    private readonly BatchLimits limits;
+    private readonly BatchClientOptions options;
+
+    /// <summary>Creates the client.</summary>
+    public BatchClient(DurableTaskClient durable, IBatchCancellationSignals signals, BatchValidator validator, BatchLimits limits, BatchClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(durable);
+        ArgumentNullException.ThrowIfNull(signals);
+        ArgumentNullException.ThrowIfNull(validator);
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(options);
+        this.durable = durable;
+        this.signals = signals;
+        this.validator = validator;
+        this.limits = limits;
+        this.options = options;
+    }
+
+    /// <summary>
+    /// Validates and starts a batch. A request whose <c>batchId</c> already names a batch starts nothing and
+    /// answers with the existing batch (<see cref="SubmitOutcome.AlreadyExisted"/>): the id is an idempotency key.
+    /// An invalid request creates nothing.
+    /// </summary>
+    public async Task<SubmitOutcome> SubmitAsync(BatchRequest? request, CancellationToken cancellationToken = default)
+    {
+        ValidationResult validation = validator.Validate(request);
+        if (!validation.IsValid)
+        {
+            return new SubmitOutcome { Validation = validation };
+        }
+
+        string batchId = request!.BatchId ?? Guid.NewGuid().ToString("N");
+        if (await durable.GetInstanceAsync(batchId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return new SubmitOutcome { BatchId = batchId, AlreadyExisted = true };
+        }
+
+        BatchOrchestrationInput input = ToOrchestrationInput(batchId, request);
+        try
+        {
+            await durable.ScheduleNewOrchestrationInstanceAsync(
+                BatchNames.Orchestrator, input, new StartOrchestrationOptions { InstanceId = batchId }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Lost a race with a concurrent submission of the same id? Then that one started the batch.
+            if (await ExistsAsync(batchId, cancellationToken).ConfigureAwait(false))
+            {
+                return new SubmitOutcome { BatchId = batchId, AlreadyExisted = true };
+            }
+
+            throw;
+        }
+
+        return new SubmitOutcome { BatchId = batchId };
+    }
+
+    /// <summary>The batch, or null when no batch has that id.</summary>
+    public async Task<BatchView?> GetAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        OrchestrationMetadata? metadata = await durable.GetInstanceAsync(batchId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+        return metadata is null || metadata.Name != BatchNames.Orchestrator ? null : ToView(metadata);
+    }
+
+    /// <summary>Recent batches, newest first.</summary>
+    public async Task<IReadOnlyList<BatchView>> ListAsync(BatchStatus? status = null, int top = 50, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        var views = new List<BatchView>();
+        var query = new OrchestrationQuery { PageSize = 500, FetchInputsAndOutputs = false };
+        await foreach (OrchestrationMetadata metadata in durable.GetAllInstancesAsync(query).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (metadata.Name != BatchNames.Orchestrator)
+            {
+                continue;
+            }
+
+            BatchView view = ToView(metadata);
+            if (status is null || view.Status == status)
+            {
+                views.Add(view);
+            }
+        }
+
+        return views.OrderByDescending(v => v.CreatedAt).ThenBy(v => v.Id, StringComparer.Ordinal).Take(top).ToList();
+    }
+
+    /// <summary>
+    /// A page of job results, in submission order, optionally of one status. Null when the batch is unknown.
+    /// While the batch runs, jobs without a final result are listed as Pending or Running.
+    /// </summary>
+    public async Task<JobPage?> GetJobsAsync(string batchId, JobStatus? status = null, int top = 100, string? continuationToken = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        int offset = ParseContinuation(continuationToken);
+        OrchestrationMetadata? metadata = await durable.GetInstanceAsync(batchId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+        if (metadata is null || metadata.Name != BatchNames.Orchestrator)
+        {
+            return null;
+        }
+
+        IReadOnlyList<JobResult> all = AllJobs(metadata);
+        var items = new List<JobResult>(Math.Min(top, all.Count));
+        int index = offset;
+        for (; index < all.Count && items.Count < top; index++)
+        {
+            if (status is null || all[index].Status == status)
+            {
+                items.Add(all[index]);
+            }
+        }
+
+        bool more = index < all.Count;
+        return new JobPage { Items = items, ContinuationToken = more ? index.ToString(CultureInfo.InvariantCulture) : null };
+    }
+
+    /// <summary>
+    /// Cancels a running batch: records the cancel where running activities watch for it (so handlers stop
+    /// within about a second), then tells the orchestrator, which schedules nothing more.
+    /// </summary>
+    public async Task<CancelOutcome> CancelAsync(string batchId, string? reason = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        BatchView? view = await GetAsync(batchId, cancellationToken).ConfigureAwait(false);
+        if (view is null)
+        {
+            return CancelOutcome.NotFound;
+        }
+
+        if (view.IsFinished)
+        {
+            return CancelOutcome.AlreadyFinished;
+        }
+
+        await signals.SignalCancelAsync(batchId, cancellationToken).ConfigureAwait(false);
+        await durable.RaiseEventAsync(batchId, BatchNames.CancelEvent, new CancelBatchRequest(reason), cancellationToken).ConfigureAwait(false);
+        return CancelOutcome.Accepted;
+    }
+
+    /// <summary>The orchestration input for a validated request, every default resolved.</summary>
+    public BatchOrchestrationInput ToOrchestrationInput(string batchId, BatchRequest request)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        ArgumentNullException.ThrowIfNull(request);
+        IReadOnlyList<JobSpec> specs = request.Jobs ?? [];
+        var jobs = new ScheduledJob[specs.Count];
+        for (int i = 0; i < specs.Count; i++)
+        {
+            jobs[i] = new ScheduledJob(i, JobIds.IdOf(specs[i], i), specs[i].Type!, specs[i].Payload);
+        }
+
+        return new BatchOrchestrationInput
+        {
+            BatchId = batchId,
+            Jobs = jobs,
+            MaxParallel = request.MaxParallel ?? limits.DefaultMaxParallel,
+            DeadlineSeconds = request.DeadlineSeconds ?? limits.DefaultDeadline.TotalSeconds,
+            Retry = request.Retry ?? RetrySpec.None,
+            JobsPerChunk = Math.Max(1, options.JobsPerChunk),
+            StopGraceSeconds = options.StopGrace.TotalSeconds,
+        };
+    }
+
+    private static int ParseContinuation(string? token) =>
+        token is null ? 0
+        : int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int offset) ? offset
+        : throw new FormatException("The continuation token is not one this service issued.");
+
+    private static IReadOnlyList<JobResult> AllJobs(OrchestrationMetadata metadata)
+    {
+        if (metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed && metadata.ReadOutputAs<BatchResult>() is { } result)
+        {
+            return result.Jobs;
+        }
+
+        BatchOrchestrationInput? input = metadata.ReadInputAs<BatchOrchestrationInput>();
+        if (input is null)
+        {
+            return [];
+        }
+
+        // Still running (or stopped abnormally): the orchestrator publishes counts, not per-job results.
+        JobStatus unfinished = metadata.IsRunning || metadata.RuntimeStatus == OrchestrationRuntimeStatus.Pending ? JobStatus.Pending : JobStatus.Cancelled;
+        return input.Jobs.Select(j => new JobResult { Id = j.Id, Type = j.Type, Status = unfinished }).ToList();
+    }
+
+    private static BatchView ToView(OrchestrationMetadata metadata)
+    {
+        BatchProgress? progress = metadata.ReadCustomStatusAs<BatchProgress>();
+        BatchResult? result = metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? metadata.ReadOutputAs<BatchResult>() : null;
+        BatchSummary summary = result?.Summary ?? progress?.Summary ?? new BatchSummary();
+        BatchStatus status = metadata.RuntimeStatus switch
+        {
+            OrchestrationRuntimeStatus.Pending => BatchStatus.Pending,
+            OrchestrationRuntimeStatus.Completed => result?.Status ?? BatchStatus.Completed,
+            OrchestrationRuntimeStatus.Failed => BatchStatus.Failed,
+            OrchestrationRuntimeStatus.Terminated => BatchStatus.Cancelled,
+            _ => BatchStatus.Running,
+        };
+
+        return new BatchView
+        {
+            Id = metadata.InstanceId,
+            Status = status,
+            Total = summary.Total,
+            Succeeded = summary.Succeeded,
+            Failed = summary.Failed,
+            TimedOut = summary.TimedOut,
+            Cancelled = summary.Cancelled,
+            Running = summary.Running,
+            Pending = summary.Pending,
+            MaxParallel = result?.MaxParallel ?? progress?.MaxParallel ?? 0,
+            CreatedAt = metadata.CreatedAt,
+            LastUpdatedAt = metadata.LastUpdatedAt,
+            CompletedAt = metadata.IsCompleted ? metadata.LastUpdatedAt : null,
+            Failure = metadata.FailureDetails?.ErrorMessage,
+        };
+    }
+
+    private async Task<bool> ExistsAsync(string batchId, CancellationToken cancellationToken) =>
+        await durable.GetInstanceAsync(batchId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) is not null;
+}

@@ -1,0 +1,199 @@
+using DurableJobs.Engine.Client;
+using DurableJobs.Engine.Emulator;
+using DurableJobs.Engine.Shims;
+using DurableTask.AzureStorage;
+using DurableTask.Core;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Converters;
+using Microsoft.DurableTask.Worker;
+using Microsoft.DurableTask.Worker.Shims;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DurableJobs.Engine.Hosting;
+
+/// <summary>
+/// The embedded durable engine: starts Azurite when needed, creates the task hub, and runs a Durable Task
+/// Core <see cref="TaskHubWorker"/> on Azure Storage with the shared orchestrator and activities adapted by the
+/// SDK's shims. On stop it first signals running jobs (their tokens), then releases its work items, so
+/// unfinished chunks are picked up by the next live worker.
+/// </summary>
+public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
+{
+    private readonly EngineOptions options;
+    private readonly AzuriteOptions azuriteOptions;
+    private readonly IConfiguration configuration;
+    private readonly StorageConnection storage;
+    private readonly WorkerShutdown shutdown;
+    private readonly DurableTaskRegistry registry;
+    private readonly IServiceProvider services;
+    private readonly ILoggerFactory loggerFactory;
+    private readonly ILogger logger;
+    private AzuriteProcess? azurite;
+    private AzureStorageOrchestrationService? service;
+    private TaskHubWorker? worker;
+    private EngineDurableTaskClient? client;
+
+    /// <summary>Creates the engine; <see cref="StartAsync"/> brings it up.</summary>
+    public DurableJobsEngine(
+        IOptions<EngineOptions> options,
+        IOptions<AzuriteOptions> azuriteOptions,
+        IConfiguration configuration,
+        StorageConnection storage,
+        WorkerShutdown shutdown,
+        DurableTaskRegistry registry,
+        IServiceProvider services,
+        ILoggerFactory loggerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(azuriteOptions);
+        this.options = options.Value;
+        this.azuriteOptions = azuriteOptions.Value;
+        this.configuration = configuration;
+        this.storage = storage;
+        this.shutdown = shutdown;
+        this.registry = registry;
+        this.services = services;
+        this.loggerFactory = loggerFactory;
+        logger = loggerFactory.CreateLogger<DurableJobsEngine>();
+    }
+
+    /// <summary>The converter every input, output and event goes through (the SDK's JSON converter).</summary>
+    public static DataConverter Converter { get; } = JsonDataConverter.Default;
+
+    /// <summary>The client over this engine's task hub. Available once started.</summary>
+    public EngineDurableTaskClient Client => client ?? throw new InvalidOperationException("The engine has not started.");
+
+    /// <summary>The Azurite this engine started, if it started one.</summary>
+    public AzuriteProcess? Azurite => azurite;
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        options.Validate();
+        storage.Resolve(await ResolveConnectionAsync(cancellationToken).ConfigureAwait(false));
+
+        var settings = new AzureStorageOrchestrationServiceSettings
+        {
+            TaskHubName = options.HubName,
+            StorageAccountClientProvider = new StorageAccountClientProvider(storage.ConnectionString),
+            PartitionCount = options.PartitionCount,
+            MaxQueuePollingInterval = options.MaxQueuePollingInterval,
+            MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivityWorkItems,
+            MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestrationWorkItems,
+            ExtendedSessionsEnabled = options.ExtendedSessions,
+            LoggerFactory = loggerFactory,
+            WorkerId = Orchestration.Execution.WorkerIdentity.CurrentProcess.Name,
+        };
+        if (options.LeaseInterval is { } lease)
+        {
+            settings.LeaseInterval = lease;
+        }
+
+        if (options.LeaseRenewInterval is { } renew)
+        {
+            settings.LeaseRenewInterval = renew;
+        }
+
+        if (options.LeaseAcquireInterval is { } acquire)
+        {
+            settings.LeaseAcquireInterval = acquire;
+        }
+
+        if (options.WorkItemQueueVisibilityTimeout is { } workItemVisibility)
+        {
+            settings.WorkItemQueueVisibilityTimeout = workItemVisibility;
+        }
+
+        if (options.ControlQueueVisibilityTimeout is { } controlVisibility)
+        {
+            settings.ControlQueueVisibilityTimeout = controlVisibility;
+        }
+
+        service = new AzureStorageOrchestrationService(settings);
+        await service.CreateIfNotExistsAsync().ConfigureAwait(false);
+        client = new EngineDurableTaskClient(service, Converter);
+
+        if (!options.RunWorker)
+        {
+            logger.LogInformation("Task hub {Hub} ready (client only: this process runs no jobs)", options.HubName);
+            return;
+        }
+
+        var shims = new DurableTaskShimFactory(new DurableTaskWorkerOptions { DataConverter = Converter }, loggerFactory);
+        worker = new TaskHubWorker(service, loggerFactory);
+        foreach ((TaskName name, Func<IServiceProvider, ITaskOrchestrator> factory) in registry.GetOrchestrators())
+        {
+            worker.AddTaskOrchestrations(new ShimOrchestrationCreator(name, factory, shims, services));
+        }
+
+        foreach ((TaskName name, Func<IServiceProvider, ITaskActivity> factory) in registry.GetActivities())
+        {
+            worker.AddTaskActivities(new ShimActivityCreator(name, factory, shims, services));
+        }
+
+        await worker.StartAsync().ConfigureAwait(false);
+        logger.LogInformation(
+            "Worker {Worker} started on task hub {Hub}: {Partitions} partitions, {Activities} concurrent activities",
+            settings.WorkerId, options.HubName, options.PartitionCount, options.MaxConcurrentActivityWorkItems);
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // Process level first: every running handler sees its token now, and its chunk is abandoned for redelivery.
+        shutdown.Signal();
+        if (worker is not null)
+        {
+            Task stop = worker.StopAsync(isForced: false);
+            if (await Task.WhenAny(stop, Task.Delay(options.StopTimeout, CancellationToken.None)).ConfigureAwait(false) != stop)
+            {
+                logger.LogWarning("Work items were still being released after {Seconds} s; stopping anyway (they return to the queue after their visibility timeout)", options.StopTimeout.TotalSeconds);
+                _ = stop.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+            }
+
+            worker = null;
+        }
+
+        logger.LogInformation("Engine stopped");
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        service?.Dispose();
+        service = null;
+        if (azurite is not null)
+        {
+            await azurite.DisposeAsync().ConfigureAwait(false);
+            azurite = null;
+        }
+    }
+
+    private async Task<string> ResolveConnectionAsync(CancellationToken cancellationToken)
+    {
+        string connection = configuration[StorageConnection.SettingName] is { Length: > 0 } configured ? configured : "UseDevelopmentStorage=true";
+        if (!DevelopmentStorage.IsShorthand(connection))
+        {
+            return connection;
+        }
+
+        if (await AzuriteProcess.AnswersAsync(azuriteOptions.BlobPort, cancellationToken).ConfigureAwait(false))
+        {
+            logger.LogInformation("Using the storage emulator already listening on 127.0.0.1:{Port}", azuriteOptions.BlobPort);
+        }
+        else if (azuriteOptions.AutoStart)
+        {
+            azurite = await AzuriteProcess.StartAsync(azuriteOptions, loggerFactory.CreateLogger<AzuriteProcess>(), cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            throw new InvalidOperationException(
+                $"{StorageConnection.SettingName} is development storage but nothing answers on 127.0.0.1:{azuriteOptions.BlobPort} and DurableJobs:Azurite:AutoStart is false.");
+        }
+
+        return DevelopmentStorage.ConnectionString(azuriteOptions.BlobPort);
+    }
+}

@@ -1,0 +1,2 @@
+// Placeholder entry point; the CLI replaces it.
+return 0;
