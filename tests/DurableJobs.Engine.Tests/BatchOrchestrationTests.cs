@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Text.Json;
+using DurableJobs.Client;
+using DurableJobs.Core.Model;
+using DurableJobs.Orchestration.Model;
+using DurableJobs.Testing;
+using Xunit.Abstractions;
+
+namespace DurableJobs.Engine.Tests;
+
+[Collection(EmulatorCollection.Name)]
+public sealed class BatchOrchestrationTests(EmulatorFixture fixture, ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    private readonly ProbeJobHandler probe = new();
+    private EngineHost? host;
+
+    private BatchClient Client => host!.Client;
+
+    public async Task InitializeAsync() =>
+        host = await EngineHost.StartAsync(fixture.Emulator.ConnectionString, "orch" + Guid.NewGuid().ToString("N")[..12], probe);
+
+    public async Task DisposeAsync()
+    {
+        if (host is not null)
+        {
+            await host.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task SlidingWindow_FiftyJobsAtCapFive_AllSucceed_OverlapIsFourOrFive()
+    {
+        BatchRequest request = Batch(Enumerable.Range(0, 50).Select(_ => Job("delay", new { ms = 200 })), maxParallel: 5, deadlineSeconds: 600);
+
+        (BatchView view, JobPage jobs) = await RunToEndAsync(request);
+
+        Assert.Equal(BatchStatus.Completed, view.Status);
+        Assert.Equal(50, view.Succeeded);
+        Assert.All(jobs.Items, j => Assert.Equal(JobStatus.Succeeded, j.Status));
+        int overlap = Intervals.MaxOverlap(jobs.Items.Select(j => (j.StartedAt!.Value, j.FinishedAt!.Value)));
+        output.WriteLine($"max overlap {overlap}");
+        Assert.InRange(overlap, 4, 5);
+    }
+
+    [Fact]
+    public async Task Deadline_StopsRunningJobs_AndTimesOutTheRest_WithinDeadlinePlusTwoSeconds()
+    {
+        BatchRequest request = Batch(Enumerable.Range(0, 6).Select(_ => Job("probe", new { ms = 2_000 })), maxParallel: 2, deadlineSeconds: 3);
+
+        var clock = Stopwatch.StartNew();
+        string id = await SubmitAsync(request);
+        BatchView view = await WaitFinishedAsync(id);
+        clock.Stop();
+        output.WriteLine($"finished after {clock.Elapsed.TotalSeconds:0.00} s");
+
+        Assert.Equal(BatchStatus.TimedOut, view.Status);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3 + 2), $"took {clock.Elapsed.TotalSeconds:0.00} s");
+        JobPage jobs = (await Client.GetJobsAsync(id, top: 100))!;
+        Assert.Equal(6, jobs.Items.Count);
+        Assert.Contains(jobs.Items, j => j.Status == JobStatus.Succeeded);
+        Assert.Contains(jobs.Items, j => j.Status == JobStatus.TimedOut && j.Attempts > 0);
+        Assert.Contains(jobs.Items, j => j.Status == JobStatus.TimedOut && j.Attempts == 0);
+        Assert.Equal(6, view.Succeeded + view.TimedOut);
+
+        // The jobs running at the deadline were stopped through their token, not left to finish.
+        ProbeRecord[] interrupted = probe.For(id).Where(r => r.CancelledAt is not null).ToArray();
+        Assert.NotEmpty(interrupted);
+        Assert.All(interrupted, r => Assert.True(r.EndedAt - r.StartedAt < TimeSpan.FromMilliseconds(1_990)));
+        Assert.Equal(jobs.Items.Count(j => j.Status == JobStatus.TimedOut && j.Attempts > 0), interrupted.Length);
+    }
+
+    [Fact]
+    public async Task WorkWinsTheRace_OrchestrationCompletesAtOnce_NotAtTheDeadline()
+    {
+        BatchRequest request = Batch(Enumerable.Range(0, 4).Select(_ => Job("delay", new { ms = 1_000 })), maxParallel: 4, deadlineSeconds: 600);
+
+        var clock = Stopwatch.StartNew();
+        string id = await SubmitAsync(request);
+        BatchView view = await WaitFinishedAsync(id);
+        clock.Stop();
+
+        Assert.Equal(BatchStatus.Completed, view.Status);
+        Assert.Equal(4, view.Succeeded);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed.TotalSeconds:0.0} s under a 10-minute deadline");
+    }
+
+    [Fact]
+    public async Task Cancel_StopsRunningHandlers_StartsNothingNew_AndEndsCancelledWithinTwoSeconds()
+    {
+        BatchRequest request = Batch(Enumerable.Range(0, 30).Select(_ => Job("probe", new { ms = 10_000 })), maxParallel: 3, deadlineSeconds: 600);
+        string id = await SubmitAsync(request);
+        await Eventually.MatchAsync(() => Task.FromResult(probe.For(id).Count), n => n == 3, Patience, what: "three handlers running");
+
+        DateTimeOffset cancelledAt = DateTimeOffset.UtcNow;
+        var clock = Stopwatch.StartNew();
+        Assert.Equal(CancelOutcome.Accepted, await Client.CancelAsync(id, "test"));
+        BatchView view = await WaitFinishedAsync(id, TimeSpan.FromMilliseconds(50));
+        clock.Stop();
+        output.WriteLine($"cancelled after {clock.Elapsed.TotalMilliseconds:0} ms");
+
+        Assert.Equal(BatchStatus.Cancelled, view.Status);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed.TotalSeconds:0.00} s");
+        Assert.Equal(30, view.Cancelled);
+        IReadOnlyCollection<ProbeRecord> records = probe.For(id);
+        Assert.Equal(3, records.Count);
+        Assert.All(records, r => Assert.NotNull(r.CancelledAt));
+        Assert.All(records, r => Assert.True(r.StartedAt < cancelledAt));
+        Assert.Equal(CancelOutcome.AlreadyFinished, await Client.CancelAsync(id));
+    }
+
+    [Fact]
+    public async Task Retries_FailTwiceThenSucceed_OrExhaustAndFailWithTheLastError()
+    {
+        var retry = new RetrySpec { MaxAttempts = 3, FirstRetryDelaySeconds = 0.1, BackoffCoefficient = 2 };
+        BatchRequest request = Batch(
+            [
+                Job("fail", new { failTimes = 2, message = "flaky" }, "recovers"),
+                Job("fail", new { failTimes = 5, message = "still broken" }, "gives-up"),
+            ],
+            maxParallel: 2,
+            deadlineSeconds: 600) with { Retry = retry };
+
+        (BatchView view, JobPage jobs) = await RunToEndAsync(request);
+
+        Assert.Equal(BatchStatus.Completed, view.Status);
+        JobResult recovers = jobs.Items.Single(j => j.Id == "recovers");
+        Assert.Equal(JobStatus.Succeeded, recovers.Status);
+        Assert.Equal(3, recovers.Attempts);
+        JobResult givesUp = jobs.Items.Single(j => j.Id == "gives-up");
+        Assert.Equal(JobStatus.Failed, givesUp.Status);
+        Assert.Equal(3, givesUp.Attempts);
+        Assert.Equal("still broken", givesUp.Error!.Message);
+        Assert.Equal(1, view.Failed);
+    }
+
+    [Fact]
+    public async Task Progress_IsVisibleAndIncreasing_WhileTheBatchRuns()
+    {
+        BatchRequest request = Batch(Enumerable.Range(0, 40).Select(_ => Job("delay", new { ms = 150 })), maxParallel: 4, deadlineSeconds: 600);
+        string id = await SubmitAsync(request);
+
+        var seen = new List<BatchView>();
+        BatchView view;
+        do
+        {
+            view = (await Client.GetAsync(id))!;
+            seen.Add(view);
+            await Task.Delay(100);
+        }
+        while (!view.IsFinished);
+
+        int[] finished = seen.Select(v => v.Succeeded + v.Failed + v.TimedOut + v.Cancelled).ToArray();
+        Assert.True(finished.Zip(finished.Skip(1)).All(p => p.Second >= p.First), string.Join(",", finished));
+        Assert.True(seen.Count(v => v.Status == BatchStatus.Running && v.Succeeded is > 0 and < 40) >= 2, "progress seen mid-run at least twice");
+        Assert.All(seen.Where(v => v.Status == BatchStatus.Running), v =>
+        {
+            Assert.Equal(40, v.Total);
+            Assert.Equal(40, v.Succeeded + v.Running + v.Pending);
+            Assert.InRange(v.Running, 0, 4);
+        });
+        Assert.Equal(40, view.Succeeded);
+    }
+
+    private static BatchRequest Batch(IEnumerable<JobSpec> jobs, int maxParallel, double deadlineSeconds) => new()
+    {
+        Jobs = jobs.ToList(),
+        MaxParallel = maxParallel,
+        DeadlineSeconds = deadlineSeconds,
+    };
+
+    private static JobSpec Job(string type, object payload, string? id = null) => new()
+    {
+        Id = id,
+        Type = type,
+        Payload = JsonSerializer.SerializeToElement(payload),
+    };
+
+    private async Task<string> SubmitAsync(BatchRequest request)
+    {
+        SubmitOutcome outcome = await Client.SubmitAsync(request);
+        Assert.True(outcome.Accepted, outcome.Validation.ToString());
+        return outcome.BatchId!;
+    }
+
+    private Task<BatchView> WaitFinishedAsync(string id, TimeSpan? interval = null) =>
+        Eventually.MatchAsync(async () => (await Client.GetAsync(id))!, v => v.IsFinished, Patience, interval ?? TimeSpan.FromMilliseconds(100), $"batch {id} finished");
+
+    private async Task<(BatchView View, JobPage Jobs)> RunToEndAsync(BatchRequest request)
+    {
+        string id = await SubmitAsync(request);
+        BatchView view = await WaitFinishedAsync(id);
+        JobPage jobs = (await Client.GetJobsAsync(id, top: 1_000))!;
+        return (view, jobs);
+    }
+}
