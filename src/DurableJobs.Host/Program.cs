@@ -1,2 +1,19 @@
-// Placeholder entry point; the CLI replaces it.
-return 0;
+using System.CommandLine;
+using DurableJobs.Host.Cli;
+using Spectre.Console;
+
+var root = new RootCommand("DurableJobs: a durable, distributed job queue on the Durable Functions engine.")
+{
+    RunCommand.Create(),
+};
+
+try
+{
+    ParseResult parse = root.Parse(args);
+    return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null, EnableDefaultExceptionHandler = false });
+}
+catch (CliException ex)
+{
+    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
+    return ExitCodes.InvalidInput;
+}

@@ -1,0 +1,113 @@
+using System.CommandLine;
+using System.Diagnostics;
+using DurableJobs.Client;
+using DurableJobs.Core.Handlers;
+using DurableJobs.Core.Model;
+using DurableJobs.Core.Validation;
+using DurableJobs.Engine.Hosting;
+using DurableJobs.Orchestration.Model;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Spectre.Console;
+using ValidationResult = DurableJobs.Core.Validation.ValidationResult;
+
+namespace DurableJobs.Host.Cli;
+
+/// <summary>
+/// <c>durablejobs run FILE</c>: the main job. Starts the embedded engine (and Azurite when needed) in this
+/// process, submits the batch, shows live progress, prints a summary, and exits 0 only if every job
+/// succeeded. Ctrl+C cancels the batch gracefully; a second Ctrl+C quits at once.
+/// </summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var file = new Argument<FileInfo>("file") { Description = "A JSON batch request (see samples/)." };
+        var command = new Command("run", "Run the batch in FILE on the embedded engine with live progress, then print a summary.") { file };
+        command.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(file)!));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(FileInfo file)
+    {
+        BatchRequest request = BatchFile.Load(file.FullName);
+        HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddDurableJobsSources();
+        ConfigureQuietLogging(builder.Logging);
+        builder.Services.AddDurableJobsEngine(builder.Configuration);
+        using IHost host = builder.Build();
+
+        // Check the request before anything starts: bad input is a message, not a half-started batch.
+        ValidationResult validation = host.Services.GetRequiredService<BatchValidator>().Validate(request);
+        if (!validation.IsValid)
+        {
+            AnsiConsole.MarkupLine($"[red]{Markup.Escape(file.Name)} is not a valid batch:[/]");
+            foreach (ValidationProblem problem in validation.Problems)
+            {
+                AnsiConsole.MarkupLine($"  [yellow]{Markup.Escape(problem.Path.Length == 0 ? "(request)" : problem.Path)}[/]: {Markup.Escape(problem.Message)}");
+            }
+
+            return ExitCodes.InvalidInput;
+        }
+
+        await AnsiConsole.Status().StartAsync("Starting the engine (and the Azurite storage emulator if needed)...", _ => host.StartAsync());
+        try
+        {
+            BatchClient client = host.Services.GetRequiredService<BatchClient>();
+            SubmitOutcome outcome = await client.SubmitAsync(request);
+            string id = outcome.BatchId!;
+            AnsiConsole.MarkupLine(outcome.AlreadyExisted
+                ? $"Batch [bold]{id}[/] already exists: showing it (a batch id is an idempotency key)."
+                : $"Batch [bold]{id}[/]: {request.Jobs!.Count} jobs, at most {request.MaxParallel ?? host.Services.GetRequiredService<BatchLimits>().DefaultMaxParallel} at once.");
+
+            var clock = Stopwatch.StartNew();
+            using var interrupt = new ConsoleInterrupt();
+            BatchView view = await BatchProgressView.FollowAsync(client, id, interrupt, async () =>
+            {
+                AnsiConsole.MarkupLine("[yellow]Ctrl+C: cancelling the batch (press again to quit at once)...[/]");
+                await client.CancelAsync(id, "Ctrl+C in durablejobs run");
+            });
+            clock.Stop();
+
+            IReadOnlyList<JobResult> jobs = await ReadAllJobsAsync(client, id);
+            BatchReport.Print(view, jobs, clock.Elapsed);
+            return view.Status == BatchStatus.Completed && view.Succeeded == view.Total ? ExitCodes.Success : ExitCodes.JobsDidNotAllSucceed;
+        }
+        finally
+        {
+            await AnsiConsole.Status().StartAsync("Stopping the engine...", _ => host.StopAsync());
+            if (host.Services.GetService<DurableJobsEngine>() is { } engine)
+            {
+                await engine.DisposeAsync();
+            }
+        }
+    }
+
+    internal static void ConfigureQuietLogging(ILoggingBuilder logging)
+    {
+        // The progress view is the interface; logs go to stderr and only when something is wrong.
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o => o.SingleLine = true);
+        logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        logging.SetMinimumLevel(LogLevel.Warning);
+        // Durable Task logs expected events (an abandoned work item on shutdown) at error level; we report outcomes ourselves.
+        logging.AddFilter("DurableTask", LogLevel.Critical);
+        logging.AddFilter("Azure", LogLevel.Error);
+    }
+
+    private static async Task<IReadOnlyList<JobResult>> ReadAllJobsAsync(BatchClient client, string id)
+    {
+        var all = new List<JobResult>();
+        string? continuation = null;
+        do
+        {
+            JobPage page = (await client.GetJobsAsync(id, top: 1_000, continuationToken: continuation))!;
+            all.AddRange(page.Items);
+            continuation = page.ContinuationToken;
+        }
+        while (continuation is not null);
+
+        return all;
+    }
+}

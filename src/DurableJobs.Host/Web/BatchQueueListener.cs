@@ -1,0 +1,197 @@
+using Azure;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using DurableJobs.Api.Queue;
+using DurableJobs.Client;
+using DurableJobs.Engine.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace DurableJobs.Host.Web;
+
+/// <summary>
+/// The embedded host's counterpart of the Functions queue trigger: polls the batch queue, hands each message to
+/// <see cref="BatchQueueMessageProcessor"/>, deletes it once its batch exists, and moves it to the poison queue
+/// with the reason when it can never become a batch or has failed <see cref="BatchQueueListenerOptions.MaxDequeueCount"/>
+/// times. Polls back off while the queue is idle and stop with the host; a message being processed when the host
+/// stops simply reappears after its visibility timeout (its batch id makes the retry harmless).
+/// </summary>
+public sealed class BatchQueueListener : BackgroundService
+{
+    private readonly BatchQueueListenerOptions options;
+    private readonly string queueName;
+    private readonly StorageConnection storage;
+    private readonly BatchQueueMessageProcessor processor;
+    private readonly IServiceProvider services;
+    private readonly TimeProvider time;
+    private readonly ILogger<BatchQueueListener> logger;
+
+    /// <summary>Creates the listener; nothing touches storage until the host starts it.</summary>
+    public BatchQueueListener(
+        IOptions<BatchQueueListenerOptions> options,
+        Microsoft.Extensions.Configuration.IConfiguration configuration,
+        StorageConnection storage,
+        BatchQueueMessageProcessor processor,
+        IServiceProvider services,
+        TimeProvider time,
+        ILogger<BatchQueueListener> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configuration);
+        this.options = options.Value;
+        this.options.Validate();
+        queueName = BatchQueueNames.From(configuration);
+        this.storage = storage;
+        this.processor = processor;
+        this.services = services;
+        this.time = time;
+        this.logger = logger;
+    }
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The engine (started before this service) has resolved the storage connection and the client by now.
+        BatchClient client = services.GetRequiredService<BatchClient>();
+        var queues = new QueueServiceClient(storage.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
+        QueueClient queue = queues.GetQueueClient(queueName);
+        QueueClient poison = queues.GetQueueClient(BatchQueueNames.PoisonOf(queueName));
+        TimeSpan idleDelay = options.MinPollingInterval;
+        bool ready = false;
+        logger.LogInformation("Listening for batches on queue {Queue}", queueName);
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            QueueMessage[] messages;
+            try
+            {
+                if (!ready)
+                {
+                    await queue.CreateIfNotExistsAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+                    await poison.CreateIfNotExistsAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+                    ready = true;
+                }
+
+                messages = (await queue.ReceiveMessagesAsync(options.BatchSize, options.VisibilityTimeout, stoppingToken).ConfigureAwait(false)).Value;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (RequestFailedException ex)
+            {
+                // Storage unreachable for a moment: poll again after the idle back-off rather than stop listening.
+                logger.LogWarning(ex, "Could not poll queue {Queue}", queueName);
+                messages = [];
+            }
+
+            if (messages.Length == 0)
+            {
+                if (!await DelayAsync(idleDelay, stoppingToken).ConfigureAwait(false))
+                {
+                    break;
+                }
+
+                idleDelay = TimeSpan.FromTicks(Math.Min(idleDelay.Ticks * 2, options.MaxPollingInterval.Ticks));
+                continue;
+            }
+
+            idleDelay = options.MinPollingInterval;
+            foreach (QueueMessage message in messages)
+            {
+                if (stoppingToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                await HandleAsync(queue, poison, client, message, stoppingToken).ConfigureAwait(false);
+            }
+        }
+
+        logger.LogInformation("Stopped listening on queue {Queue}", queueName);
+    }
+
+    private async Task HandleAsync(QueueClient queue, QueueClient poison, BatchClient client, QueueMessage message, CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (message.DequeueCount > options.MaxDequeueCount)
+            {
+                // Delivered too often without being deleted (a crashing process, for instance).
+                await MoveToPoisonAsync(queue, poison, message, $"The message was delivered {message.DequeueCount} times without being processed (maxDequeueCount {options.MaxDequeueCount}).", stoppingToken).ConfigureAwait(false);
+                return;
+            }
+
+            QueueMessageOutcome outcome = await processor.ProcessAsync(message.MessageText, message.MessageId, client, stoppingToken).ConfigureAwait(false);
+            if (outcome.Disposition == QueueMessageDisposition.Poison)
+            {
+                await MoveToPoisonAsync(queue, poison, message, outcome.Reason!, stoppingToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping: the message reappears after its visibility timeout.
+        }
+        catch (Exception ex)
+        {
+            if (message.DequeueCount >= options.MaxDequeueCount)
+            {
+                logger.LogError(ex, "Queue message {MessageId} failed on its last allowed delivery", message.MessageId);
+                await TryMoveToPoisonAsync(queue, poison, message, $"Processing failed {message.DequeueCount} times; last error: {ex.GetType().Name}: {ex.Message}", stoppingToken).ConfigureAwait(false);
+            }
+            else
+            {
+                logger.LogWarning(ex, "Queue message {MessageId} failed (delivery {Count} of {Max}); it will be retried", message.MessageId, message.DequeueCount, options.MaxDequeueCount);
+            }
+        }
+    }
+
+    private async Task TryMoveToPoisonAsync(QueueClient queue, QueueClient poison, QueueMessage message, string reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await MoveToPoisonAsync(queue, poison, message, reason, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RequestFailedException or OperationCanceledException)
+        {
+            // It stays in the queue and comes back: the next delivery tries again.
+            logger.LogWarning(ex, "Could not move queue message {MessageId} to the poison queue", message.MessageId);
+        }
+    }
+
+    private async Task MoveToPoisonAsync(QueueClient queue, QueueClient poison, QueueMessage message, string reason, CancellationToken cancellationToken)
+    {
+        var envelope = new PoisonMessage
+        {
+            Reason = reason,
+            OriginalMessage = message.MessageText,
+            MessageId = message.MessageId,
+            DequeueCount = message.DequeueCount,
+            FailedAt = time.GetUtcNow(),
+        };
+
+        // Copy first, then delete: a crash in between leaves a duplicate in the poison queue, never a lost message.
+        await poison.SendMessageAsync(envelope.ToJson(), cancellationToken).ConfigureAwait(false);
+        await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
+        logger.LogWarning("Queue message {MessageId} moved to {Poison}: {Reason}", message.MessageId, poison.Name, reason);
+    }
+
+    private static async Task<bool> DelayAsync(TimeSpan delay, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Task.Delay(delay, stoppingToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}
