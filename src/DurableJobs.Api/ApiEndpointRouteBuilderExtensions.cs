@@ -1,0 +1,32 @@
+using DurableJobs.Api.Http;
+using DurableJobs.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DurableJobs.Api;
+
+/// <summary>Maps the shared HTTP API onto an ASP.NET Core app (the embedded host).</summary>
+public static class ApiEndpointRouteBuilderExtensions
+{
+    /// <summary>
+    /// Maps every route under <c>/api</c> to <see cref="BatchHttpApi"/>, with <see cref="BatchClient"/> from
+    /// the container. The Azure Functions app declares the same routes on its HTTP triggers.
+    /// </summary>
+    public static RouteGroupBuilder MapDurableJobsApi(this IEndpointRouteBuilder endpoints)
+    {
+        ArgumentNullException.ThrowIfNull(endpoints);
+        RouteGroupBuilder api = endpoints.MapGroup("/" + ApiOptions.RoutePrefix);
+        api.MapPost("/batches", (HttpRequest request, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.SubmitAsync(request, client, ct));
+        api.MapGet("/batches", (HttpRequest request, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.ListAsync(request, client, ct));
+        api.MapGet("/batches/{id}", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetAsync(request, id, client, ct));
+        api.MapGet("/batches/{id}/jobs", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetJobsAsync(request, id, client, ct));
+        api.MapPost("/batches/{id}/cancel", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.CancelAsync(request, id, client, ct));
+
+        // The client is resolved inside the probe: before the engine has started, resolving it fails, and that is a 503.
+        api.MapGet("/healthz", (HttpRequest request, BatchHttpApi http, IServiceProvider services, CancellationToken ct) =>
+            http.HealthAsync(request, services.GetRequiredService<BatchClient>, ct));
+        return api;
+    }
+}

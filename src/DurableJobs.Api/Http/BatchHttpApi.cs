@@ -1,0 +1,314 @@
+using System.Diagnostics;
+using System.Globalization;
+using DurableJobs.Api.Parsing;
+using DurableJobs.Api.Responses;
+using DurableJobs.Client;
+using DurableJobs.Core.Model;
+using DurableJobs.Core.Validation;
+using DurableJobs.Orchestration.Model;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+
+namespace DurableJobs.Api.Http;
+
+/// <summary>
+/// The HTTP API, written once: the embedded host maps it with <see cref="ApiEndpointRouteBuilderExtensions.MapDurableJobsApi"/>
+/// and the Azure Functions app calls the same methods from its HTTP triggers. Every method returns an
+/// <see cref="IResult"/>; every error is RFC 7807 <c>application/problem+json</c>. A request that fails any check
+/// is answered before <see cref="BatchClient"/> is asked to start anything.
+/// </summary>
+public sealed class BatchHttpApi
+{
+    private readonly ApiOptions options;
+    private readonly BatchLimits limits;
+    private readonly ILogger<BatchHttpApi> logger;
+
+    /// <summary>Creates the API.</summary>
+    public BatchHttpApi(ApiOptions options, BatchLimits limits, ILogger<BatchHttpApi> logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(limits);
+        ArgumentNullException.ThrowIfNull(logger);
+        this.options = options;
+        this.limits = limits;
+        this.logger = logger;
+    }
+
+    /// <summary>
+    /// <c>POST /api/batches</c>: 202 with a <c>Location</c> header and <see cref="BatchAccepted"/>. A <c>batchId</c>
+    /// that already names a batch starts nothing and answers the same way with <c>existing: true</c>.
+    /// </summary>
+    public async Task<IResult> SubmitAsync(HttpRequest request, BatchClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        if (CheckContentType(request.ContentType) is { } unsupported)
+        {
+            return unsupported.ToResult();
+        }
+
+        // Our bounded reader enforces the limit with a problem body, the same under every server.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = null;
+        }
+
+        BodyReadResult body;
+        try
+        {
+            body = await BoundedBodyReader.ReadAsync(request.Body, request.ContentLength, options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Broken framing (a bad chunk, a body shorter than its Content-Length): the server could not read it.
+            return new ApiError(ex.StatusCode, ApiErrorCodes.MalformedBody, "The request body could not be read.", ex.Message).ToResult();
+        }
+
+        if (body.TooLarge)
+        {
+            // Closing the connection spares the server from draining the rest of an oversized body for keep-alive.
+            request.HttpContext.Response.Headers.Connection = "close";
+            return new ApiError(
+                StatusCodes.Status413PayloadTooLarge, ApiErrorCodes.BodyTooLarge, "The request body is too large.",
+                string.Create(CultureInfo.InvariantCulture, $"The body may be at most {options.MaxRequestBodyBytes} bytes (DurableJobs:Api:MaxRequestBodyBytes).")).ToResult();
+        }
+
+        BatchRequestParseResult parsed = BatchRequestParser.Parse(body.Body!.Value);
+        if (parsed.Error is { } parseError)
+        {
+            return parseError.ToResult();
+        }
+
+        SubmitOutcome outcome = await client.SubmitAsync(parsed.Request, cancellationToken).ConfigureAwait(false);
+        if (!outcome.Accepted)
+        {
+            return ValidationError(outcome.Validation).ToResult();
+        }
+
+        string id = outcome.BatchId!;
+        logger.LogInformation(outcome.AlreadyExisted ? "Batch {BatchId} already existed; nothing started" : "Batch {BatchId} accepted over HTTP", id);
+        var accepted = new BatchAccepted
+        {
+            Id = id,
+            Existing = outcome.AlreadyExisted,
+            StatusQueryGetUri = BatchUri(request, id, string.Empty),
+            CancelPostUri = BatchUri(request, id, "/cancel"),
+            JobsGetUri = BatchUri(request, id, "/jobs"),
+        };
+        return new JsonResult(accepted, StatusCodes.Status202Accepted, accepted.StatusQueryGetUri);
+    }
+
+    /// <summary><c>GET /api/batches/{id}</c>: the <see cref="BatchView"/>, or 404.</summary>
+    public async Task<IResult> GetAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        BatchView? view = IsPossibleId(id) ? await client.GetAsync(id, cancellationToken).ConfigureAwait(false) : null;
+        return view is null ? NotFound(id).ToResult() : new JsonResult(view, StatusCodes.Status200OK);
+    }
+
+    /// <summary><c>GET /api/batches/{id}/jobs?status=&amp;top=&amp;continuationToken=</c>: a <see cref="JobPage"/>, or 404.</summary>
+    public async Task<IResult> GetJobsAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        JobStatus? status = ParseEnum<JobStatus>(request.Query, "status", errors);
+        int top = ParseTop(request.Query, options.DefaultJobsPageSize, errors);
+        string? token = request.Query["continuationToken"].LastOrDefault() is { Length: > 0 } t ? t : null;
+        if (token is not null && !token.All(char.IsAsciiDigit))
+        {
+            errors["continuationToken"] = ["Is not a continuation token this service issued."];
+        }
+
+        if (errors.Count > 0)
+        {
+            return InvalidQuery(errors).ToResult();
+        }
+
+        if (!IsPossibleId(id))
+        {
+            return NotFound(id).ToResult();
+        }
+
+        JobPage? page;
+        try
+        {
+            page = await client.GetJobsAsync(id, status, top, token, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FormatException ex)
+        {
+            errors["continuationToken"] = [ex.Message];
+            return InvalidQuery(errors).ToResult();
+        }
+
+        return page is null ? NotFound(id).ToResult() : new JsonResult(page, StatusCodes.Status200OK);
+    }
+
+    /// <summary><c>POST /api/batches/{id}/cancel</c>: 202 when accepted, 409 when already finished, 404 when unknown.</summary>
+    public async Task<IResult> CancelAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        string? reason = request.Query["reason"].LastOrDefault();
+        if (reason is { Length: > 500 })
+        {
+            return InvalidQuery(new Dictionary<string, string[]> { ["reason"] = ["Must be at most 500 characters long."] }).ToResult();
+        }
+
+        if (!IsPossibleId(id))
+        {
+            return NotFound(id).ToResult();
+        }
+
+        CancelOutcome outcome = await client.CancelAsync(id, reason, cancellationToken).ConfigureAwait(false);
+        switch (outcome)
+        {
+            case CancelOutcome.Accepted:
+                logger.LogInformation("Cancel of batch {BatchId} accepted", id);
+                Uri status = BatchUri(request, id, string.Empty);
+                return new JsonResult(new CancelAccepted { Id = id, StatusQueryGetUri = status }, StatusCodes.Status202Accepted, status);
+            case CancelOutcome.AlreadyFinished:
+                return new ApiError(
+                    StatusCodes.Status409Conflict, ApiErrorCodes.AlreadyFinished, "The batch has already finished.",
+                    $"Batch '{id}' has already finished; there is nothing to cancel.").ToResult();
+            default:
+                return NotFound(id).ToResult();
+        }
+    }
+
+    /// <summary><c>GET /api/batches?status=&amp;top=</c>: recent batches, newest first, as <see cref="BatchList"/>.</summary>
+    public async Task<IResult> ListAsync(HttpRequest request, BatchClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        BatchStatus? status = ParseEnum<BatchStatus>(request.Query, "status", errors);
+        int top = ParseTop(request.Query, options.DefaultListSize, errors);
+        if (errors.Count > 0)
+        {
+            return InvalidQuery(errors).ToResult();
+        }
+
+        IReadOnlyList<BatchView> batches = await client.ListAsync(status, top, cancellationToken).ConfigureAwait(false);
+        return new JsonResult(new BatchList { Items = batches }, StatusCodes.Status200OK);
+    }
+
+    /// <summary>
+    /// <c>GET /api/healthz</c>: 200 when a storage round trip through the engine's client succeeds, else 503.
+    /// The client comes from a factory because it may not exist yet (the engine still starting).
+    /// </summary>
+    public async Task<IResult> HealthAsync(HttpRequest request, Func<BatchClient> client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.HealthProbeTimeout);
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            // Reading an id no batch can have exercises the client, the task hub and storage without side effects.
+            _ = await client().GetAsync("healthz-probe", timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            logger.LogWarning(ex, "Health probe failed");
+            return new ApiError(
+                StatusCodes.Status503ServiceUnavailable, ApiErrorCodes.Unhealthy, "The engine or its storage is not reachable.",
+                ex is OperationCanceledException ? "Storage did not answer in time." : ex.Message).ToResult();
+        }
+
+        return new JsonResult(
+            new HealthReport { StorageLatencyMs = Math.Round(clock.Elapsed.TotalMilliseconds, 1), CheckedAt = DateTimeOffset.UtcNow },
+            StatusCodes.Status200OK);
+    }
+
+    /// <summary>The 400 for a request that failed validation, problems keyed by field path.</summary>
+    internal static ApiError ValidationError(ValidationResult validation) =>
+        new(StatusCodes.Status400BadRequest, ApiErrorCodes.Validation, "The batch request is invalid.",
+            string.Create(CultureInfo.InvariantCulture, $"{validation.Problems.Count} problem(s) found; see 'errors'."), validation.ToDictionary());
+
+    /// <summary>415 unless the content type is JSON (<c>application/json</c> or <c>*/*+json</c>) in UTF-8.</summary>
+    internal static ApiError? CheckContentType(string? contentType)
+    {
+        if (contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out MediaTypeHeaderValue? media))
+        {
+            bool json = media.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+                || (media.MediaType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && media.MediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase));
+            bool utf8 = !media.Charset.HasValue || media.Charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) || media.Charset.Equals("utf8", StringComparison.OrdinalIgnoreCase);
+            if (json && utf8)
+            {
+                return null;
+            }
+        }
+
+        return new ApiError(
+            StatusCodes.Status415UnsupportedMediaType, ApiErrorCodes.UnsupportedMediaType, "The content type is not supported.",
+            $"Send the batch as 'application/json' in UTF-8 (got '{contentType ?? "no content type"}').");
+    }
+
+    private bool IsPossibleId(string? id) =>
+        id is { Length: > 0 } && id.Length <= limits.MaxIdLength && BatchValidator.IsValidIdCharacters(id);
+
+    private static ApiError NotFound(string? id) =>
+        new(StatusCodes.Status404NotFound, ApiErrorCodes.BatchNotFound, "The batch does not exist.", $"No batch has the id '{id}'.");
+
+    private static ApiError InvalidQuery(IDictionary<string, string[]> errors) =>
+        new(StatusCodes.Status400BadRequest, ApiErrorCodes.InvalidQuery, "A query parameter is invalid.",
+            $"Check {string.Join(", ", errors.Keys.Select(k => $"'{k}'"))}.", errors);
+
+    private static TEnum? ParseEnum<TEnum>(IQueryCollection query, string name, Dictionary<string, string[]> errors)
+        where TEnum : struct, Enum
+    {
+        string? raw = query[name].LastOrDefault();
+        if (string.IsNullOrEmpty(raw))
+        {
+            return null;
+        }
+
+        // Names only: Enum.TryParse would also take "3" or "1,2".
+        if (raw.All(char.IsAsciiLetter) && Enum.TryParse(raw, ignoreCase: true, out TEnum value))
+        {
+            return value;
+        }
+
+        errors[name] = [$"Must be one of {string.Join(", ", Enum.GetNames<TEnum>())} (got '{raw}')."];
+        return null;
+    }
+
+    private int ParseTop(IQueryCollection query, int fallback, Dictionary<string, string[]> errors)
+    {
+        string? raw = query["top"].LastOrDefault();
+        if (string.IsNullOrEmpty(raw))
+        {
+            return fallback;
+        }
+
+        if (int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out int top) && top >= 1 && top <= options.MaxPageSize)
+        {
+            return top;
+        }
+
+        errors["top"] = [string.Create(CultureInfo.InvariantCulture, $"Must be a whole number from 1 to {options.MaxPageSize} (got '{raw}').")];
+        return fallback;
+    }
+
+    private static Uri BatchUri(HttpRequest request, string id, string suffix) =>
+        new($"{request.Scheme}://{request.Host.ToUriComponent()}{request.PathBase.ToUriComponent()}/{ApiOptions.RoutePrefix}/batches/{Uri.EscapeDataString(id)}{suffix}");
+
+    /// <summary>JSON in the API's conventions, whatever JSON options the host configured, with an optional Location.</summary>
+    private sealed class JsonResult(object value, int statusCode, Uri? location = null) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            if (location is not null)
+            {
+                httpContext.Response.Headers.Location = location.AbsoluteUri;
+            }
+
+            return TypedResults.Json(value, ApiJson.Options, contentType: null, statusCode).ExecuteAsync(httpContext);
+        }
+    }
+}

@@ -1,0 +1,12 @@
+using System.Text.Json.Serialization;
+using DurableJobs.Client;
+
+namespace DurableJobs.Api.Responses;
+
+/// <summary>Recent batches, newest first.</summary>
+public sealed record BatchList
+{
+    /// <summary>The batches.</summary>
+    [JsonPropertyName("items")]
+    public required IReadOnlyList<BatchView> Items { get; init; }
+}

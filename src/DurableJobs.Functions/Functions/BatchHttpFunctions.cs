@@ -1,0 +1,76 @@
+using DurableJobs.Api.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
+
+namespace DurableJobs.Functions.Functions;
+
+/// <summary>
+/// The HTTP API under Azure Functions: each trigger hands its request to the shared <see cref="BatchHttpApi"/>
+/// with a client over the bound <see cref="DurableTaskClient"/>. Routes sit under host.json's <c>api</c> prefix.
+/// </summary>
+public sealed class BatchHttpFunctions
+{
+    private readonly BatchHttpApi api;
+    private readonly BatchClientFactory clients;
+
+    /// <summary>Creates the functions.</summary>
+    public BatchHttpFunctions(BatchHttpApi api, BatchClientFactory clients)
+    {
+        ArgumentNullException.ThrowIfNull(api);
+        ArgumentNullException.ThrowIfNull(clients);
+        this.api = api;
+        this.clients = clients;
+    }
+
+    /// <summary><c>POST /api/batches</c>.</summary>
+    [Function("SubmitBatch")]
+    public Task<IResult> SubmitBatch(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "batches")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.SubmitAsync(request, clients.Create(durable), cancellationToken);
+
+    /// <summary><c>GET /api/batches</c>.</summary>
+    [Function("ListBatches")]
+    public Task<IResult> ListBatches(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "batches")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.ListAsync(request, clients.Create(durable), cancellationToken);
+
+    /// <summary><c>GET /api/batches/{id}</c>.</summary>
+    [Function("GetBatch")]
+    public Task<IResult> GetBatch(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "batches/{id}")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.GetAsync(request, id, clients.Create(durable), cancellationToken);
+
+    /// <summary><c>GET /api/batches/{id}/jobs</c>.</summary>
+    [Function("GetBatchJobs")]
+    public Task<IResult> GetBatchJobs(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "batches/{id}/jobs")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.GetJobsAsync(request, id, clients.Create(durable), cancellationToken);
+
+    /// <summary><c>POST /api/batches/{id}/cancel</c>.</summary>
+    [Function("CancelBatch")]
+    public Task<IResult> CancelBatch(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "batches/{id}/cancel")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.CancelAsync(request, id, clients.Create(durable), cancellationToken);
+
+    /// <summary><c>GET /api/healthz</c>.</summary>
+    [Function("Health")]
+    public Task<IResult> Health(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "healthz")] HttpRequest request,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.HealthAsync(request, () => clients.Create(durable), cancellationToken);
+}

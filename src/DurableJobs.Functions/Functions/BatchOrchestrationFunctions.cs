@@ -1,0 +1,33 @@
+using DurableJobs.Orchestration;
+using DurableJobs.Orchestration.Activities;
+using DurableJobs.Orchestration.Model;
+using DurableJobs.Orchestration.Orchestrators;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask;
+
+namespace DurableJobs.Functions.Functions;
+
+/// <summary>The orchestrator and activity triggers: thin wrappers over the classes the embedded engine runs.</summary>
+public sealed class BatchOrchestrationFunctions
+{
+    private readonly ExecuteJobsActivity executeJobs;
+
+    /// <summary>Creates the functions.</summary>
+    public BatchOrchestrationFunctions(ExecuteJobsActivity executeJobs)
+    {
+        ArgumentNullException.ThrowIfNull(executeJobs);
+        this.executeJobs = executeJobs;
+    }
+
+    /// <summary>The batch orchestrator.</summary>
+    [Function(BatchNames.Orchestrator)]
+    public static Task<BatchResult> RunBatch([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new BatchOrchestrator().RunAsync(context, context.GetInput<BatchOrchestrationInput>()!);
+    }
+
+    /// <summary>The activity that runs a chunk of jobs.</summary>
+    [Function(BatchNames.ExecuteJobsActivity)]
+    public Task<JobChunkResult> ExecuteJobs([ActivityTrigger] JobChunk chunk) => executeJobs.ExecuteAsync(chunk);
+}

@@ -1,0 +1,164 @@
+using System.Text;
+using System.Text.Json;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using DurableJobs.Api.Queue;
+using DurableJobs.Core.Model;
+using DurableJobs.Functions;
+using DurableJobs.Functions.Functions;
+using DurableJobs.Orchestration.Model;
+using DurableJobs.Testing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DurableJobs.Api.Tests;
+
+public sealed class FunctionsHostFixture : HostFixture
+{
+    public const string Hub = "ApiFunctionsTests";
+
+    protected override string HubName => Hub;
+}
+
+/// <summary>
+/// Calls the Functions app's wrappers as the Functions runtime would, with the app's own container and, as the
+/// bound durable client, the embedded engine's client on the same task hub (whose worker runs the batches).
+/// </summary>
+[Collection(StorageCollection.Name)]
+public sealed class FunctionsWrapperTests(StorageFixture storage, FunctionsHostFixture fixture) : IClassFixture<FunctionsHostFixture>, IAsyncLifetime
+{
+    private const string QueueName = "fn-batches";
+    private RunningHost host = null!;
+    private ServiceProvider services = null!;
+    private DurableTaskClient durable = null!;
+    private BatchHttpFunctions http = null!;
+
+    public async Task InitializeAsync()
+    {
+        host = await fixture.GetAsync(storage);
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = storage.ConnectionString,
+            ["DurableJobs:HubName"] = FunctionsHostFixture.Hub,
+            ["DurableJobs:BatchQueueName"] = QueueName,
+        }).Build();
+        services = new ServiceCollection().AddLogging().AddSingleton(configuration).AddDurableJobsFunctions(configuration).BuildServiceProvider();
+        durable = host.App.Services.GetRequiredService<DurableTaskClient>();
+        http = ActivatorUtilities.CreateInstance<BatchHttpFunctions>(services);
+    }
+
+    public async Task DisposeAsync() => await services.DisposeAsync();
+
+    [Fact]
+    public async Task Http_functions_submit_follow_and_refuse_like_the_embedded_host()
+    {
+        (int status, JsonElement accepted, HttpContext context) = await CallAsync(
+            c => http.SubmitBatch(c.Request, durable, CancellationToken.None), "POST", "/api/batches",
+            """{"batchId":"fn-run","jobs":[{"type":"echo","payload":7},{"type":"fail"}]}""");
+        Assert.Equal(StatusCodes.Status202Accepted, status);
+        Assert.Equal("http://functions.test/api/batches/fn-run", context.Response.Headers.Location.ToString());
+        Assert.Equal("http://functions.test/api/batches/fn-run/jobs", accepted.GetProperty("jobsGetUri").GetString());
+        Assert.False(accepted.GetProperty("existing").GetBoolean());
+
+        JsonElement view = await Eventually.MatchAsync(
+            async () => (await CallAsync(c => http.GetBatch(c.Request, "fn-run", durable, CancellationToken.None), "GET", "/api/batches/fn-run")).Body,
+            v => v.GetProperty("status").GetString() == "Completed",
+            TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), "fn-run completed");
+        Assert.Equal(1, view.GetProperty("succeeded").GetInt32());
+        Assert.Equal(1, view.GetProperty("failed").GetInt32());
+
+        JsonElement jobs = (await CallAsync(c => http.GetBatchJobs(c.Request, "fn-run", durable, CancellationToken.None), "GET", "/api/batches/fn-run/jobs", query: "?status=Succeeded")).Body;
+        Assert.Equal(7, Assert.Single(jobs.GetProperty("items").EnumerateArray()).GetProperty("output").GetInt32());
+
+        (int again, JsonElement existing, _) = await CallAsync(
+            c => http.SubmitBatch(c.Request, durable, CancellationToken.None), "POST", "/api/batches", """{"batchId":"fn-run","jobs":[{"type":"echo"}]}""");
+        Assert.Equal(StatusCodes.Status202Accepted, again);
+        Assert.True(existing.GetProperty("existing").GetBoolean());
+
+        (int finished, JsonElement conflict, _) = await CallAsync(c => http.CancelBatch(c.Request, "fn-run", durable, CancellationToken.None), "POST", "/api/batches/fn-run/cancel");
+        Assert.Equal(StatusCodes.Status409Conflict, finished);
+        Assert.Equal("batch-already-finished", conflict.GetProperty("code").GetString());
+
+        (int missing, _, HttpContext missingContext) = await CallAsync(c => http.GetBatch(c.Request, "fn-none", durable, CancellationToken.None), "GET", "/api/batches/fn-none");
+        Assert.Equal(StatusCodes.Status404NotFound, missing);
+        Assert.Equal("application/problem+json", missingContext.Response.ContentType);
+
+        (int invalid, JsonElement problem, _) = await CallAsync(
+            c => http.SubmitBatch(c.Request, durable, CancellationToken.None), "POST", "/api/batches", """{"batchId":"fn-bad","jobs":[{"type":"nope"}]}""");
+        Assert.Equal(StatusCodes.Status400BadRequest, invalid);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("jobs[0].type", out _));
+        Assert.Null(await durable.GetInstanceAsync("fn-bad"));
+
+        JsonElement list = (await CallAsync(c => http.ListBatches(c.Request, durable, CancellationToken.None), "GET", "/api/batches")).Body;
+        Assert.Contains(list.GetProperty("items").EnumerateArray(), b => b.GetProperty("id").GetString() == "fn-run");
+
+        Assert.Equal(StatusCodes.Status200OK, (await CallAsync(c => http.Health(c.Request, durable, CancellationToken.None), "GET", "/api/healthz")).Status);
+    }
+
+    [Fact]
+    public async Task The_queue_function_starts_once_and_poisons_garbage_with_the_reason()
+    {
+        var function = ActivatorUtilities.CreateInstance<BatchQueueFunction>(services);
+        QueueMessage valid = QueuesModelFactory.QueueMessage("fn-msg-1", "pop", Convert.ToBase64String(Encoding.UTF8.GetBytes("""{"jobs":[{"type":"echo"}]}""")), 1);
+        QueueMessageOutcome first = await function.Run(valid, durable, CancellationToken.None);
+        QueueMessageOutcome redelivered = await function.Run(valid, durable, CancellationToken.None);
+        Assert.Equal(QueueMessageDisposition.Started, first.Disposition);
+        Assert.Equal(QueueMessageDisposition.AlreadyExisted, redelivered.Disposition);
+        Assert.Equal(BatchQueueMessageProcessor.DeriveBatchId("fn-msg-1"), first.BatchId);
+        Assert.NotNull(await durable.GetInstanceAsync(first.BatchId!));
+
+        QueueMessage garbage = QueuesModelFactory.QueueMessage("fn-msg-2", "pop", "<<not a batch>>", 2);
+        QueueMessageOutcome poisoned = await function.Run(garbage, durable, CancellationToken.None);
+        Assert.Equal(QueueMessageDisposition.Poison, poisoned.Disposition);
+        var poison = new QueueClient(storage.ConnectionString, BatchQueueNames.PoisonOf(QueueName), new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
+        PoisonMessage envelope = Assert.Single((await poison.PeekMessagesAsync(32)).Value.Select(m => PoisonMessage.FromJson(m.MessageText)!), p => p.MessageId == "fn-msg-2");
+        Assert.Equal("<<not a batch>>", envelope.OriginalMessage);
+        Assert.Equal(poisoned.Reason, envelope.Reason);
+        Assert.Equal(2, envelope.DequeueCount);
+    }
+
+    [Fact]
+    public async Task The_activity_function_runs_a_chunk_through_the_shared_executor()
+    {
+        var functions = ActivatorUtilities.CreateInstance<BatchOrchestrationFunctions>(services);
+        using JsonDocument payload = JsonDocument.Parse("""{"x":1}""");
+        JobChunkResult result = await functions.ExecuteJobs(new JobChunk
+        {
+            BatchId = "fn-chunk",
+            Jobs = [new ScheduledJob(0, "a", "echo", payload.RootElement.Clone()), new ScheduledJob(1, "b", "fail", null)],
+            Parallelism = 2,
+            DeadlineUtc = DateTime.UtcNow.AddMinutes(1),
+        });
+        Assert.Equal([JobStatus.Succeeded, JobStatus.Failed], result.Results.Select(r => r.Status));
+        Assert.Equal(1, result.Results[0].Output!.Value.GetProperty("x").GetInt32());
+    }
+
+    private async Task<(int Status, JsonElement Body, HttpContext Context)> CallAsync(
+        Func<HttpContext, Task<IResult>> function, string method, string path, string? json = null, string query = "")
+    {
+        var context = new DefaultHttpContext { RequestServices = services };
+        context.Request.Method = method;
+        context.Request.Scheme = "http";
+        context.Request.Host = new HostString("functions.test");
+        context.Request.Path = path;
+        context.Request.QueryString = new QueryString(query.Length == 0 ? null : query);
+        if (json is not null)
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(json);
+            context.Request.ContentType = "application/json";
+            context.Request.ContentLength = bytes.Length;
+            context.Request.Body = new MemoryStream(bytes);
+        }
+
+        var responseBody = new MemoryStream();
+        context.Response.Body = responseBody;
+
+        // What the Functions ASP.NET Core integration does with an IResult.
+        IResult result = await function(context);
+        await result.ExecuteAsync(context);
+        JsonElement body = responseBody.Length == 0 ? default : JsonDocument.Parse(responseBody.ToArray()).RootElement.Clone();
+        return (context.Response.StatusCode, body, context);
+    }
+}
