@@ -1,0 +1,117 @@
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Exporters;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Loggers;
+using BenchmarkDotNet.Reports;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using DurableJobs.Benchmarks.Reporting;
+using DurableJobs.Benchmarks.Scenarios;
+using DurableJobs.Core.Pool;
+
+namespace DurableJobs.Benchmarks.Pool;
+
+/// <summary>
+/// Items/s and allocations per item of <see cref="ChannelWorkerPool{TIn, TOut}"/> against
+/// <c>Parallel.ForEachAsync</c> and <c>Task.WhenAll</c> fan-outs, with BenchmarkDotNet, in this process.
+/// </summary>
+public sealed class PoolThroughputScenario : IBenchmarkScenario
+{
+    private const double Target = 0.95;
+
+    public string Name => "pool";
+
+    public string Title => "pool throughput vs Parallel.ForEachAsync and Task.WhenAll (BenchmarkDotNet)";
+
+    public bool InAll => true;
+
+    public Task RunAsync(ScenarioContext context, CancellationToken cancellationToken)
+    {
+        Report report = context.Report;
+        if (context.Quick)
+        {
+            PoolBenchmarkSizes.Items = [20_000];
+        }
+
+        // In-process: no generated project to build per run (slow, and fragile with central package
+        // versions); the price is that the benchmarks share this process's GC and JIT settings.
+        Job job = context.Quick
+            ? new Job("Quick").WithWarmupCount(1).WithIterationCount(3).WithInvocationCount(1).WithUnrollFactor(1)
+            : new Job("Full").WithWarmupCount(3).WithIterationCount(10);
+        ManualConfig config = ManualConfig.CreateEmpty()
+            .AddJob(job.WithToolchain(InProcessEmitToolchain.Instance))
+            .AddDiagnoser(MemoryDiagnoser.Default)
+            .AddColumnProvider(DefaultColumnProviders.Instance)
+            .AddLogger(context.Settings.Verbose ? ConsoleLogger.Default : NullLogger.Instance)
+            .WithArtifactsPath(Path.Combine(Path.GetTempPath(), "DurableJobs.Benchmarks.Artifacts"));
+        if (!MachineInfo.IsOptimized(typeof(PoolBenchmarks).Assembly))
+        {
+            // The header already flags the numbers; a smoke run of a Debug build should still run.
+            config = config.WithOptions(ConfigOptions.DisableOptimizationsValidator);
+        }
+
+        Report.Progress($"BenchmarkDotNet: {PoolBenchmarkSizes.Workloads.Length * PoolBenchmarkSizes.Parallelism.Length * 5} cases, {job.Id} job ...");
+        Summary summary = BenchmarkRunner.Run<PoolBenchmarks>(config);
+        cancellationToken.ThrowIfCancellationRequested();
+
+        foreach (var error in summary.ValidationErrors.Where(e => e.IsCritical))
+        {
+            report.Line($"> BenchmarkDotNet validation: {error.Message}");
+        }
+
+        WriteThroughputTable(report, summary);
+
+        report.Heading(3, "BenchmarkDotNet summary (Mean is per operation = all items; Ratio is against Parallel.ForEachAsync)");
+        MarkdownExporter.GitHub.ExportToLog(summary, new ReportLogger(report));
+        return Task.CompletedTask;
+    }
+
+    private static void WriteThroughputTable(Report report, Summary summary)
+    {
+        var cells = summary.Reports
+            .Where(r => r.ResultStatistics is not null)
+            .Select(r => new
+            {
+                Method = r.BenchmarkCase.Descriptor.WorkloadMethod.Name,
+                Workload = (Workload)r.BenchmarkCase.Parameters[nameof(PoolBenchmarks.Workload)]!,
+                Parallelism = (int)r.BenchmarkCase.Parameters[nameof(PoolBenchmarks.Parallelism)]!,
+                Items = (int)r.BenchmarkCase.Parameters[nameof(PoolBenchmarks.Items)]!,
+                MeanNs = r.ResultStatistics!.Mean,
+                Bytes = r.GcStats.GetBytesAllocatedPerOperation(r.BenchmarkCase),
+            })
+            .ToList();
+
+        var table = new MarkdownTable(
+            "Workload", "Parallelism", "Items",
+            "Pool items/s", "Parallel.ForEachAsync items/s", "WhenAll unbounded items/s", "WhenAll+semaphore items/s",
+            "Pool / PFE", "Target ≥ 0.95", $"Pool (capacity {PoolBenchmarks.DeepCapacity}) / PFE",
+            "Alloc/item: pool", "PFE", "WhenAll", "WhenAll+sem");
+        foreach (var group in cells.GroupBy(c => (c.Workload, c.Parallelism, c.Items)).OrderBy(g => g.Key.Workload).ThenBy(g => g.Key.Parallelism))
+        {
+            double Rate(string method) => group.FirstOrDefault(c => c.Method == method) is { } c ? c.Items / (c.MeanNs / 1e9) : double.NaN;
+            string Alloc(string method) => group.FirstOrDefault(c => c.Method == method) is { Bytes: { } b } c
+                ? Fmt.Decimal((double)b / c.Items) + " B"
+                : "n/a";
+
+            double pool = Rate(nameof(PoolBenchmarks.ChannelWorkerPool));
+            double baseline = Rate(nameof(PoolBenchmarks.ParallelForEachAsync));
+            double ratio = pool / baseline;
+            table.Row(
+                group.Key.Workload.ToString(), group.Key.Parallelism.ToString(System.Globalization.CultureInfo.InvariantCulture), Fmt.Int(group.Key.Items),
+                Fmt.Int(pool), Fmt.Int(baseline),
+                Fmt.Int(Rate(nameof(PoolBenchmarks.WhenAllUnbounded))), Fmt.Int(Rate(nameof(PoolBenchmarks.WhenAllSemaphore))),
+                Fmt.Ratio(ratio), double.IsNaN(ratio) ? "n/a" : ratio >= Target ? "met" : "missed",
+                Fmt.Ratio(Rate(nameof(PoolBenchmarks.ChannelWorkerPoolDeep)) / baseline),
+                Alloc(nameof(PoolBenchmarks.ChannelWorkerPool)), Alloc(nameof(PoolBenchmarks.ParallelForEachAsync)),
+                Alloc(nameof(PoolBenchmarks.WhenAllUnbounded)), Alloc(nameof(PoolBenchmarks.WhenAllSemaphore)));
+        }
+
+        report.Line("Items/s = items ÷ BenchmarkDotNet's mean time of one operation; allocations are MemoryDiagnoser's bytes per operation ÷ items.");
+        report.Line($"Pool = default options (channels of 2 × workers); the capacity-{PoolBenchmarks.DeepCapacity} column is the same pool with deeper channels, both public options.");
+        report.Line("All contenders run the same handler; Parallelism is the worker count, MaxDegreeOfParallelism or semaphore size (unbounded WhenAll ignores it).");
+        report.Line();
+        report.Table(table);
+    }
+}

@@ -1,0 +1,3 @@
+using DurableJobs.Benchmarks.Cli;
+
+return await BenchmarkCli.RunAsync(args).ConfigureAwait(false);

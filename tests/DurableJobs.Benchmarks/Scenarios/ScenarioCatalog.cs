@@ -1,0 +1,19 @@
+using DurableJobs.Benchmarks.Cancel;
+using DurableJobs.Benchmarks.Pool;
+using DurableJobs.Benchmarks.Seed;
+
+namespace DurableJobs.Benchmarks.Scenarios;
+
+/// <summary>Every scenario, in the order <c>all</c> runs them. Adding a scenario is one line here.</summary>
+public static class ScenarioCatalog
+{
+    public static IReadOnlyList<IBenchmarkScenario> All { get; } =
+    [
+        new PoolThroughputScenario(),
+        new CancelLatencyScenario(),
+        new SeedLeakScenario(),
+    ];
+
+    public static IBenchmarkScenario? Find(string name) =>
+        All.FirstOrDefault(s => string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
+}
