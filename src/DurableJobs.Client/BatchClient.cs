@@ -1,9 +1,9 @@
-using System.Globalization;
 using DurableJobs.Core.Model;
 using DurableJobs.Core.Validation;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Signals;
+using DurableJobs.Orchestration.Storage;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 
@@ -17,20 +17,23 @@ public sealed class BatchClient
 {
     private readonly DurableTaskClient durable;
     private readonly IBatchCancellationSignals signals;
+    private readonly IBatchStore store;
     private readonly BatchValidator validator;
     private readonly BatchLimits limits;
     private readonly BatchClientOptions options;
 
     /// <summary>Creates the client.</summary>
-    public BatchClient(DurableTaskClient durable, IBatchCancellationSignals signals, BatchValidator validator, BatchLimits limits, BatchClientOptions options)
+    public BatchClient(DurableTaskClient durable, IBatchCancellationSignals signals, IBatchStore store, BatchValidator validator, BatchLimits limits, BatchClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(durable);
         ArgumentNullException.ThrowIfNull(signals);
+        ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(validator);
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(options);
         this.durable = durable;
         this.signals = signals;
+        this.store = store;
         this.validator = validator;
         this.limits = limits;
         this.options = options;
@@ -55,7 +58,11 @@ public sealed class BatchClient
             return new SubmitOutcome { BatchId = batchId, AlreadyExisted = true };
         }
 
-        BatchOrchestrationInput input = ToOrchestrationInput(batchId, request);
+        // The jobs go to the store first, under a key of this submission only: a concurrent submission of the
+        // same id writes its own key, and whichever orchestration starts reads only its own jobs.
+        IReadOnlyList<ScheduledJob> jobs = ToScheduledJobs(request);
+        string jobsKey = await store.SaveJobsAsync(batchId, jobs, cancellationToken).ConfigureAwait(false);
+        BatchOrchestrationInput input = ToOrchestrationInput(batchId, jobsKey, request);
         try
         {
             await durable.ScheduleNewOrchestrationInstanceAsync(
@@ -66,6 +73,7 @@ public sealed class BatchClient
             // Lost a race with a concurrent submission of the same id? Then that one started the batch.
             if (await ExistsAsync(batchId, cancellationToken).ConfigureAwait(false))
             {
+                await store.DeleteJobsAsync(batchId, jobsKey, CancellationToken.None).ConfigureAwait(false);
                 return new SubmitOutcome { BatchId = batchId, AlreadyExisted = true };
             }
 
@@ -107,33 +115,20 @@ public sealed class BatchClient
     }
 
     /// <summary>
-    /// A page of job results, in submission order, optionally of one status. Null when the batch is unknown.
-    /// While the batch runs, jobs without a final result are listed as Pending or Running.
+    /// A page of recorded job results, in submission order, optionally of one status. Null when the batch is
+    /// unknown. While a batch runs, only jobs that have finished are listed; once it has finished, every job is.
     /// </summary>
     public async Task<JobPage?> GetJobsAsync(string batchId, JobStatus? status = null, int top = 100, string? continuationToken = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
-        int offset = ParseContinuation(continuationToken);
-        OrchestrationMetadata? metadata = await durable.GetInstanceAsync(batchId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
-        if (metadata is null || metadata.Name != BatchNames.Orchestrator)
+        if (await GetAsync(batchId, cancellationToken).ConfigureAwait(false) is null)
         {
             return null;
         }
 
-        IReadOnlyList<JobResult> all = AllJobs(metadata);
-        var items = new List<JobResult>(Math.Min(top, all.Count));
-        int index = offset;
-        for (; index < all.Count && items.Count < top; index++)
-        {
-            if (status is null || all[index].Status == status)
-            {
-                items.Add(all[index]);
-            }
-        }
-
-        bool more = index < all.Count;
-        return new JobPage { Items = items, ContinuationToken = more ? index.ToString(CultureInfo.InvariantCulture) : null };
+        ResultPage page = await store.QueryAsync(batchId, status, top, continuationToken, cancellationToken).ConfigureAwait(false);
+        return new JobPage { Items = page.Items, ContinuationToken = page.ContinuationToken };
     }
 
     /// <summary>
@@ -159,10 +154,9 @@ public sealed class BatchClient
         return CancelOutcome.Accepted;
     }
 
-    /// <summary>The orchestration input for a validated request, every default resolved.</summary>
-    public BatchOrchestrationInput ToOrchestrationInput(string batchId, BatchRequest request)
+    /// <summary>The jobs of a validated request, ids resolved.</summary>
+    public static IReadOnlyList<ScheduledJob> ToScheduledJobs(BatchRequest request)
     {
-        ArgumentException.ThrowIfNullOrEmpty(batchId);
         ArgumentNullException.ThrowIfNull(request);
         IReadOnlyList<JobSpec> specs = request.Jobs ?? [];
         var jobs = new ScheduledJob[specs.Count];
@@ -171,39 +165,26 @@ public sealed class BatchClient
             jobs[i] = new ScheduledJob(i, JobIds.IdOf(specs[i], i), specs[i].Type!, specs[i].Payload);
         }
 
+        return jobs;
+    }
+
+    /// <summary>The orchestration input for a validated request whose jobs are stored under <paramref name="jobsKey"/>, every default resolved.</summary>
+    public BatchOrchestrationInput ToOrchestrationInput(string batchId, string jobsKey, BatchRequest request)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        ArgumentException.ThrowIfNullOrEmpty(jobsKey);
+        ArgumentNullException.ThrowIfNull(request);
         return new BatchOrchestrationInput
         {
             BatchId = batchId,
-            Jobs = jobs,
+            JobsKey = jobsKey,
+            JobCount = request.Jobs?.Count ?? 0,
             MaxParallel = request.MaxParallel ?? limits.DefaultMaxParallel,
             DeadlineSeconds = request.DeadlineSeconds ?? limits.DefaultDeadline.TotalSeconds,
             Retry = request.Retry ?? RetrySpec.None,
-            JobsPerChunk = Math.Max(1, options.JobsPerChunk),
+            Chunking = options.ToChunking(),
             StopGraceSeconds = options.StopGrace.TotalSeconds,
         };
-    }
-
-    private static int ParseContinuation(string? token) =>
-        token is null ? 0
-        : int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out int offset) ? offset
-        : throw new FormatException("The continuation token is not one this service issued.");
-
-    private static IReadOnlyList<JobResult> AllJobs(OrchestrationMetadata metadata)
-    {
-        if (metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed && metadata.ReadOutputAs<BatchResult>() is { } result)
-        {
-            return result.Jobs;
-        }
-
-        BatchOrchestrationInput? input = metadata.ReadInputAs<BatchOrchestrationInput>();
-        if (input is null)
-        {
-            return [];
-        }
-
-        // Still running (or stopped abnormally): the orchestrator publishes counts, not per-job results.
-        JobStatus unfinished = metadata.IsRunning || metadata.RuntimeStatus == OrchestrationRuntimeStatus.Pending ? JobStatus.Pending : JobStatus.Cancelled;
-        return input.Jobs.Select(j => new JobResult { Id = j.Id, Type = j.Type, Status = unfinished }).ToList();
     }
 
     private static BatchView ToView(OrchestrationMetadata metadata)

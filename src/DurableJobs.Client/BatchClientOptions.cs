@@ -1,3 +1,5 @@
+using DurableJobs.Orchestration.Model;
+
 namespace DurableJobs.Client;
 
 /// <summary>How the client turns requests into orchestrations.</summary>
@@ -6,9 +8,27 @@ public sealed class BatchClientOptions
     /// <summary>The configuration section.</summary>
     public const string SectionName = "DurableJobs:Client";
 
-    /// <summary>Jobs per activity. 1 runs one activity per job (lowest latency per job, exact sliding window).</summary>
-    public int JobsPerChunk { get; set; } = 1;
+    /// <summary>Seconds of work a chunk should carry once job durations are known (see <see cref="ChunkingOptions"/>).</summary>
+    public double TargetChunkSeconds { get; set; } = 1;
+
+    /// <summary>Most jobs in one chunk.</summary>
+    public int MaxJobsPerChunk { get; set; } = 1_000;
+
+    /// <summary>Most chunks of one batch in flight.</summary>
+    public int MaxChunksInFlight { get; set; } = 8;
+
+    /// <summary>When above 0, every chunk carries exactly this many jobs (1 = one activity per job).</summary>
+    public int FixedJobsPerChunk { get; set; }
 
     /// <summary>How long work may take to stop after a deadline or cancel before the batch writes it off.</summary>
     public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The chunking carried in each orchestration's input.</summary>
+    public ChunkingOptions ToChunking() => new()
+    {
+        TargetChunkSeconds = TargetChunkSeconds,
+        MaxJobsPerChunk = Math.Max(1, MaxJobsPerChunk),
+        MaxChunksInFlight = Math.Max(1, MaxChunksInFlight),
+        FixedJobsPerChunk = Math.Max(0, FixedJobsPerChunk),
+    };
 }

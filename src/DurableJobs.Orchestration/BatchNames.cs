@@ -9,6 +9,9 @@ public static class BatchNames
     /// <summary>The activity that runs a chunk of jobs.</summary>
     public const string ExecuteJobsActivity = "ExecuteJobs";
 
+    /// <summary>The activity that records results for jobs a stopped batch never started.</summary>
+    public const string RecordUnstartedActivity = "RecordUnstarted";
+
     /// <summary>The external event that cancels a batch.</summary>
     public const string CancelEvent = "CancelBatch";
 }

@@ -7,6 +7,7 @@ using DurableJobs.Core.Model;
 using DurableJobs.Functions;
 using DurableJobs.Functions.Functions;
 using DurableJobs.Orchestration.Model;
+using DurableJobs.Orchestration.Storage;
 using DurableJobs.Testing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
@@ -120,19 +121,40 @@ public sealed class FunctionsWrapperTests(StorageFixture storage, FunctionsHostF
     }
 
     [Fact]
-    public async Task The_activity_function_runs_a_chunk_through_the_shared_executor()
+    public async Task The_activity_functions_run_a_chunk_and_record_unstarted_jobs_through_the_shared_classes()
     {
         var functions = ActivatorUtilities.CreateInstance<BatchOrchestrationFunctions>(services);
+        IBatchStore store = services.GetRequiredService<IBatchStore>();
         using JsonDocument payload = JsonDocument.Parse("""{"x":1}""");
-        JobChunkResult result = await functions.ExecuteJobs(new JobChunk
+        string jobsKey = await store.SaveJobsAsync("fn-chunk", [
+            new ScheduledJob(0, "a", "echo", payload.RootElement.Clone()),
+            new ScheduledJob(1, "b", "fail", null),
+            new ScheduledJob(2, "c", "echo", null)]);
+
+        ChunkSummary summary = await functions.ExecuteJobs(new JobChunk
         {
             BatchId = "fn-chunk",
-            Jobs = [new ScheduledJob(0, "a", "echo", payload.RootElement.Clone()), new ScheduledJob(1, "b", "fail", null)],
+            JobsKey = jobsKey,
+            Start = 0,
+            Count = 2,
             Parallelism = 2,
             DeadlineUtc = DateTime.UtcNow.AddMinutes(1),
         });
-        Assert.Equal([JobStatus.Succeeded, JobStatus.Failed], result.Results.Select(r => r.Status));
-        Assert.Equal(1, result.Results[0].Output!.Value.GetProperty("x").GetInt32());
+        int unstarted = await functions.RecordUnstarted(new UnstartedJobs
+        {
+            BatchId = "fn-chunk",
+            JobsKey = jobsKey,
+            Ranges = [new JobRange(2, 1)],
+            Status = JobStatus.Cancelled,
+            StoppedAtUtc = DateTime.UtcNow,
+        });
+
+        Assert.Equal((1, 1), (summary.Succeeded, summary.Failed));
+        Assert.Equal(1, unstarted);
+        ResultPage recorded = await store.QueryAsync("fn-chunk", null, 10, null);
+        Assert.Equal([JobStatus.Succeeded, JobStatus.Failed, JobStatus.Cancelled], recorded.Items.Select(r => r.Status));
+        Assert.Equal(1, recorded.Items[0].Output!.Value.GetProperty("x").GetInt32());
+        Assert.Equal(0, recorded.Items[2].Attempts);
     }
 
     private async Task<(int Status, JsonElement Body, HttpContext Context)> CallAsync(

@@ -1,14 +1,17 @@
 using Azure.Data.Tables;
+using Azure.Storage.Blobs;
 using DurableJobs.Client;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Validation;
 using DurableJobs.Engine.Emulator;
 using DurableJobs.Engine.Signals;
+using DurableJobs.Engine.Storage;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Activities;
 using DurableJobs.Orchestration.Execution;
 using DurableJobs.Orchestration.Orchestrators;
 using DurableJobs.Orchestration.Signals;
+using DurableJobs.Orchestration.Storage;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Worker;
@@ -58,15 +61,26 @@ public static class EngineServiceCollectionExtensions
             return new TableBatchCancellationSignals(table, engine.CancelPollInterval, sp.GetRequiredService<ILogger<TableBatchCancellationSignals>>());
         });
 
+        services.TryAddSingleton<IBatchStore>(sp =>
+        {
+            EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
+            string connection = sp.GetRequiredService<StorageConnection>().ConnectionString;
+            return new AzureBatchStore(
+                new BlobContainerClient(connection, $"{engine.HubName.ToLowerInvariant()}-batches"),
+                new TableClient(connection, $"{engine.HubName}Results"));
+        });
+
         services.TryAddSingleton<JobChunkExecutor>();
         services.TryAddSingleton<BatchValidator>();
         services.TryAddTransient<BatchOrchestrator>();
         services.TryAddTransient<ExecuteJobsActivity>();
+        services.TryAddTransient<RecordUnstartedActivity>();
         services.TryAddSingleton(_ =>
         {
             var registry = new DurableTaskRegistry();
             registry.AddOrchestrator<BatchOrchestrator>(BatchNames.Orchestrator);
             registry.AddActivity<ExecuteJobsActivity>(BatchNames.ExecuteJobsActivity);
+            registry.AddActivity<RecordUnstartedActivity>(BatchNames.RecordUnstartedActivity);
             return registry;
         });
 

@@ -11,12 +11,15 @@ namespace DurableJobs.Functions.Functions;
 public sealed class BatchOrchestrationFunctions
 {
     private readonly ExecuteJobsActivity executeJobs;
+    private readonly RecordUnstartedActivity recordUnstarted;
 
     /// <summary>Creates the functions.</summary>
-    public BatchOrchestrationFunctions(ExecuteJobsActivity executeJobs)
+    public BatchOrchestrationFunctions(ExecuteJobsActivity executeJobs, RecordUnstartedActivity recordUnstarted)
     {
         ArgumentNullException.ThrowIfNull(executeJobs);
+        ArgumentNullException.ThrowIfNull(recordUnstarted);
         this.executeJobs = executeJobs;
+        this.recordUnstarted = recordUnstarted;
     }
 
     /// <summary>The batch orchestrator.</summary>
@@ -29,5 +32,9 @@ public sealed class BatchOrchestrationFunctions
 
     /// <summary>The activity that runs a chunk of jobs.</summary>
     [Function(BatchNames.ExecuteJobsActivity)]
-    public Task<JobChunkResult> ExecuteJobs([ActivityTrigger] JobChunk chunk) => executeJobs.ExecuteAsync(chunk);
+    public Task<ChunkSummary> ExecuteJobs([ActivityTrigger] JobChunk chunk) => executeJobs.ExecuteAsync(chunk);
+
+    /// <summary>The activity that records results for jobs a stopped batch never ran.</summary>
+    [Function(BatchNames.RecordUnstartedActivity)]
+    public Task<int> RecordUnstarted([ActivityTrigger] UnstartedJobs jobs) => recordUnstarted.ExecuteAsync(jobs);
 }

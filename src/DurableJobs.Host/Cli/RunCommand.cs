@@ -24,17 +24,18 @@ internal static class RunCommand
     public static Command Create()
     {
         var file = new Argument<FileInfo>("file") { Description = "A JSON batch request (see samples/)." };
-        var command = new Command("run", "Run the batch in FILE on the embedded engine with live progress, then print a summary.") { file };
-        command.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(file)!));
+        var verbose = new Option<bool>("--verbose") { Description = "Show the engine's logs (warnings and above, Durable Task's included) on stderr." };
+        var command = new Command("run", "Run the batch in FILE on the embedded engine with live progress, then print a summary.") { file, verbose };
+        command.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(file)!, parse.GetValue(verbose)));
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo file)
+    private static async Task<int> RunAsync(FileInfo file, bool verbose)
     {
         BatchRequest request = BatchFile.Load(file.FullName);
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddDurableJobsSources();
-        ConfigureQuietLogging(builder.Logging);
+        ConfigureQuietLogging(builder.Logging, verbose);
         builder.Services.AddDurableJobsEngine(builder.Configuration);
         using IHost host = builder.Build();
 
@@ -84,16 +85,19 @@ internal static class RunCommand
         }
     }
 
-    internal static void ConfigureQuietLogging(ILoggingBuilder logging)
+    internal static void ConfigureQuietLogging(ILoggingBuilder logging, bool verbose)
     {
         // The progress view is the interface; logs go to stderr and only when something is wrong.
         logging.ClearProviders();
         logging.AddSimpleConsole(o => o.SingleLine = true);
         logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         logging.SetMinimumLevel(LogLevel.Warning);
-        // Durable Task logs expected events (an abandoned work item on shutdown) at error level; we report outcomes ourselves.
-        logging.AddFilter("DurableTask", LogLevel.Critical);
-        logging.AddFilter("Azure", LogLevel.Error);
+        if (!verbose)
+        {
+            // Durable Task logs expected events (an abandoned work item on shutdown) at error level; we report outcomes ourselves.
+            logging.AddFilter("DurableTask", LogLevel.Critical);
+            logging.AddFilter("Azure", LogLevel.Error);
+        }
     }
 
     private static async Task<IReadOnlyList<JobResult>> ReadAllJobsAsync(BatchClient client, string id)

@@ -5,7 +5,7 @@ using Microsoft.DurableTask;
 namespace DurableJobs.Orchestration.Activities;
 
 /// <summary>The job activity: runs a chunk of a batch's jobs with the channel worker pool.</summary>
-public sealed class ExecuteJobsActivity : TaskActivity<JobChunk, JobChunkResult>
+public sealed class ExecuteJobsActivity : TaskActivity<JobChunk, ChunkSummary>
 {
     private readonly JobChunkExecutor executor;
 
@@ -17,10 +17,10 @@ public sealed class ExecuteJobsActivity : TaskActivity<JobChunk, JobChunkResult>
     }
 
     /// <inheritdoc />
-    public override Task<JobChunkResult> RunAsync(TaskActivityContext context, JobChunk input) => ExecuteAsync(input);
+    public override Task<ChunkSummary> RunAsync(TaskActivityContext context, JobChunk input) => ExecuteAsync(input);
 
     /// <summary>The same work without an activity context, for hosts that bind the input themselves (Azure Functions).</summary>
-    public Task<JobChunkResult> ExecuteAsync(JobChunk input)
+    public Task<ChunkSummary> ExecuteAsync(JobChunk input)
     {
         ArgumentNullException.ThrowIfNull(input);
         return executor.ExecuteAsync(input);

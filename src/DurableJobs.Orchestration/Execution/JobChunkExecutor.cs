@@ -1,8 +1,8 @@
 using DurableJobs.Core.Handlers;
-using DurableJobs.Core.Model;
 using DurableJobs.Core.Pool;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Signals;
+using DurableJobs.Orchestration.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Orchestration.Execution;
@@ -10,60 +10,90 @@ namespace DurableJobs.Orchestration.Execution;
 /// <summary>
 /// Runs a chunk of jobs through the Core channel worker pool at the chunk's parallelism, so the slots the
 /// orchestrator granted are never exceeded. Each job's token links the batch deadline, the batch cancel
-/// signal and host shutdown.
+/// signal and host shutdown. Results go to the batch store as they finish, exactly once: a job whose result is
+/// already recorded (the chunk was delivered before) is not run again.
 /// </summary>
 public sealed class JobChunkExecutor
 {
     private readonly JobRunner runner;
     private readonly IBatchCancellationSignals signals;
+    private readonly IBatchStore store;
     private readonly JobExecutionOptions options;
+    private readonly ILogger logger;
 
     /// <summary>Creates the executor.</summary>
     public JobChunkExecutor(
         JobHandlerRegistry handlers,
         IBatchCancellationSignals signals,
+        IBatchStore store,
         WorkerIdentity worker,
         JobExecutionOptions options,
         ILogger<JobChunkExecutor> logger)
     {
         ArgumentNullException.ThrowIfNull(handlers);
         ArgumentNullException.ThrowIfNull(signals);
+        ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
         this.signals = signals;
+        this.store = store;
         this.options = options;
+        this.logger = logger;
         runner = new JobRunner(handlers, worker, options.TimeProvider, logger);
     }
 
-    /// <summary>Runs every job of <paramref name="chunk"/> to a final result.</summary>
+    /// <summary>Runs every job of <paramref name="chunk"/> to a recorded final result and returns the counts.</summary>
     /// <exception cref="WorkerShuttingDownException">The host is stopping; the chunk must be delivered again.</exception>
-    public async Task<JobChunkResult> ExecuteAsync(JobChunk chunk)
+    public async Task<ChunkSummary> ExecuteAsync(JobChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
-        using IBatchCancellationWatch watch = await signals.WatchAsync(chunk.BatchId, options.HostStopping).ConfigureAwait(false);
-        using var stop = new JobStopSignals(chunk.DeadlineUtc, watch.Token, options.HostStopping, options.TimeProvider);
+        CancellationToken hostStopping = options.HostStopping;
+        using IBatchCancellationWatch watch = await signals.WatchAsync(chunk.BatchId, hostStopping).ConfigureAwait(false);
+        using var stop = new JobStopSignals(chunk.DeadlineUtc, watch.Token, hostStopping, options.TimeProvider);
 
-        var results = new JobResult[chunk.Jobs.Count];
-        var indexed = chunk.Jobs.Select((job, position) => (job, position));
-        try
+        IReadOnlyList<ScheduledJob> jobs = await store.ReadJobsAsync(chunk.BatchId, chunk.JobsKey, chunk.Start, chunk.Count, hostStopping).ConfigureAwait(false);
+        IReadOnlyDictionary<int, Core.Model.JobResult> recorded = await store.GetRecordedAsync(chunk.BatchId, chunk.Start, chunk.Count, hostStopping).ConfigureAwait(false);
+        var tally = new ChunkTally();
+        foreach (Core.Model.JobResult earlier in recorded.Values)
         {
-            // The pool's parent is host shutdown only: a deadline or cancel must still yield a result per job
-            // (TimedOut / Cancelled), which the runner produces without starting the handler.
-            await foreach ((int position, JobResult result) in WorkerPool.ProcessAsync(
-                indexed,
-                async (item, _) => (item.position, await runner.RunAsync(chunk.BatchId, item.job, chunk.Retry, stop).ConfigureAwait(false)),
-                new WorkerPoolOptions { WorkerCount = Math.Clamp(chunk.Parallelism, 1, Math.Max(1, chunk.Jobs.Count)) },
-                options.HostStopping).ConfigureAwait(false))
+            tally.Add(earlier, recordedBefore: true);
+        }
+
+        if (recorded.Count > 0)
+        {
+            logger.LogInformation("Batch {BatchId}: {Count} jobs of chunk {Start}+{Length} were recorded by an earlier delivery and are not run again",
+                chunk.BatchId, recorded.Count, chunk.Start, chunk.Count);
+        }
+
+        ScheduledJob[] toRun = jobs.Where(j => !recorded.ContainsKey(j.Index)).ToArray();
+        var recorder = new ResultRecorder(store, chunk.BatchId);
+        await using (recorder.ConfigureAwait(false))
+        {
+            try
             {
-                results[position] = result;
+                // The pool's parent is host shutdown only: a deadline or cancel must still yield a result per job
+                // (TimedOut / Cancelled), which the runner produces without starting the handler.
+                await foreach (IndexedJobResult result in WorkerPool.ProcessAsync(
+                    toRun,
+                    async (job, _) => new IndexedJobResult(job.Index, await runner.RunAsync(chunk.BatchId, job, chunk.Retry, stop).ConfigureAwait(false)),
+                    new WorkerPoolOptions { WorkerCount = Math.Clamp(chunk.Parallelism, 1, Math.Max(1, toRun.Length)) },
+                    hostStopping).ConfigureAwait(false))
+                {
+                    tally.Add(result.Result, recordedBefore: false);
+                    await recorder.AddAsync(result).ConfigureAwait(false);
+                }
             }
-        }
-        catch (OperationCanceledException ex) when (options.HostStopping.IsCancellationRequested && ex is not WorkerShuttingDownException)
-        {
-            throw new WorkerShuttingDownException("The worker stopped while running a chunk; it will be delivered again.", ex);
+            catch (OperationCanceledException ex) when (hostStopping.IsCancellationRequested)
+            {
+                // Keep what finished, so the next delivery does not run it again.
+                await recorder.CompleteAsync().ConfigureAwait(false);
+                throw ex as WorkerShuttingDownException ?? new WorkerShuttingDownException("The worker stopped while running a chunk; it will be delivered again.", ex);
+            }
+
+            await recorder.CompleteAsync().ConfigureAwait(false);
         }
 
-        return new JobChunkResult { Results = results };
+        return tally.ToSummary();
     }
 }

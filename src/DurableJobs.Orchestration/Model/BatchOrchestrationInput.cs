@@ -3,16 +3,23 @@ using DurableJobs.Core.Model;
 
 namespace DurableJobs.Orchestration.Model;
 
-/// <summary>What the batch orchestrator receives: a validated request with every default resolved.</summary>
+/// <summary>
+/// What the batch orchestrator receives: a validated request with every default resolved. The jobs themselves
+/// are in the batch store under <see cref="JobsKey"/>, so this message stays small for any batch size.
+/// </summary>
 public sealed record BatchOrchestrationInput
 {
     /// <summary>The batch id, also the orchestration instance id.</summary>
     [JsonPropertyName("batchId")]
     public required string BatchId { get; init; }
 
-    /// <summary>The jobs, ids resolved.</summary>
-    [JsonPropertyName("jobs")]
-    public required IReadOnlyList<ScheduledJob> Jobs { get; init; }
+    /// <summary>Where the jobs are in the batch store.</summary>
+    [JsonPropertyName("jobsKey")]
+    public required string JobsKey { get; init; }
+
+    /// <summary>How many jobs the batch holds.</summary>
+    [JsonPropertyName("jobCount")]
+    public required int JobCount { get; init; }
 
     /// <summary>Most jobs in flight at once.</summary>
     [JsonPropertyName("maxParallel")]
@@ -26,9 +33,9 @@ public sealed record BatchOrchestrationInput
     [JsonPropertyName("retry")]
     public RetrySpec Retry { get; init; } = RetrySpec.None;
 
-    /// <summary>Jobs one activity carries (1 = one activity per job).</summary>
-    [JsonPropertyName("jobsPerChunk")]
-    public int JobsPerChunk { get; init; } = 1;
+    /// <summary>How jobs are cut into activities.</summary>
+    [JsonPropertyName("chunking")]
+    public ChunkingOptions Chunking { get; init; } = new();
 
     /// <summary>How long in-flight work may take to stop after the deadline or a cancel before it is written off.</summary>
     [JsonPropertyName("stopGraceSeconds")]

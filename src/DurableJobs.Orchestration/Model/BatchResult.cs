@@ -3,7 +3,7 @@ using DurableJobs.Core.Model;
 
 namespace DurableJobs.Orchestration.Model;
 
-/// <summary>The orchestration's output: how the batch ended and every job's result.</summary>
+/// <summary>The orchestration's output: how the batch ended. Per-job results are in the batch store.</summary>
 public sealed record BatchResult
 {
     /// <summary>The batch.</summary>
@@ -22,7 +22,7 @@ public sealed record BatchResult
     [JsonPropertyName("maxParallel")]
     public int MaxParallel { get; init; }
 
-    /// <summary>Every job's final result, in submission order.</summary>
-    [JsonPropertyName("jobs")]
-    public required IReadOnlyList<JobResult> Jobs { get; init; }
+    /// <summary>When the batch stopped scheduling, if a deadline or cancel stopped it (UTC).</summary>
+    [JsonPropertyName("stoppedAtUtc")]
+    public DateTime? StoppedAtUtc { get; init; }
 }

@@ -3,16 +3,24 @@ using DurableJobs.Core.Model;
 
 namespace DurableJobs.Orchestration.Model;
 
-/// <summary>The input of one job activity: some jobs of a batch and how many of them may run at once.</summary>
+/// <summary>The input of one job activity: a range of a batch's jobs and how many of them may run at once.</summary>
 public sealed record JobChunk
 {
     /// <summary>The batch.</summary>
     [JsonPropertyName("batchId")]
     public required string BatchId { get; init; }
 
-    /// <summary>The jobs.</summary>
-    [JsonPropertyName("jobs")]
-    public required IReadOnlyList<ScheduledJob> Jobs { get; init; }
+    /// <summary>Where the jobs are in the batch store.</summary>
+    [JsonPropertyName("jobsKey")]
+    public required string JobsKey { get; init; }
+
+    /// <summary>Index of the first job.</summary>
+    [JsonPropertyName("start")]
+    public required int Start { get; init; }
+
+    /// <summary>Number of jobs.</summary>
+    [JsonPropertyName("count")]
+    public required int Count { get; init; }
 
     /// <summary>Slots of the batch's cap this chunk holds: the most of its jobs running at once.</summary>
     [JsonPropertyName("parallelism")]

@@ -6,14 +6,19 @@ using Microsoft.Extensions.Logging;
 namespace DurableJobs.Orchestration.Orchestrators;
 
 /// <summary>
-/// Runs a batch: fans its jobs out to <see cref="BatchNames.ExecuteJobsActivity"/> in a sliding window that
-/// never holds more than <c>maxParallel</c> jobs in flight, and races the work against a durable deadline
-/// timer and a cancel event. Whichever stops the batch, nothing new is scheduled, running work stops itself
-/// (activities watch the same deadline and the cancel signal), and the batch ends with a result per job.
+/// Runs a batch: fans its jobs out to <see cref="BatchNames.ExecuteJobsActivity"/> in chunks over a sliding
+/// window of lanes whose shares of the cap add up to <c>maxParallel</c>, and races the work against a durable
+/// deadline timer and a cancel event. Whichever stops the batch, nothing new is scheduled, running work stops
+/// itself (activities watch the same deadline and the cancel signal), every job gets a recorded result, and the
+/// orchestration completes with the counts.
 /// </summary>
 /// <remarks>Replay-safe: time comes from the context, logging goes through the replay-safe logger, no I/O.</remarks>
 public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput, BatchResult>
 {
+    // Infrastructure failures of a chunk (storage hiccups) are retried; job failures never reach here.
+    private static readonly TaskOptions ChunkRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(
+        maxNumberOfAttempts: 5, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
+
     /// <inheritdoc />
     public override async Task<BatchResult> RunAsync(TaskOrchestrationContext context, BatchOrchestrationInput input)
     {
@@ -22,10 +27,8 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
         ILogger logger = context.CreateReplaySafeLogger<BatchOrchestrator>();
         DateTime deadline = context.CurrentUtcDateTime.AddSeconds(input.DeadlineSeconds);
         var state = new BatchState(input, deadline);
-        var chunks = Plan(input);
-        logger.LogInformation(
-            "Batch {BatchId} started: {Jobs} jobs in {Chunks} chunks, cap {MaxParallel}, deadline {Deadline:o}",
-            input.BatchId, input.Jobs.Count, chunks.Count, input.MaxParallel, deadline);
+        var planner = new ChunkPlanner(input.JobCount, input.MaxParallel, input.Chunking);
+        logger.LogInformation("Batch {BatchId} started: {Jobs} jobs, cap {MaxParallel}, deadline {Deadline:o}", input.BatchId, input.JobCount, input.MaxParallel, deadline);
 
         using var timerCts = new CancellationTokenSource();
         using var cancelEventCts = new CancellationTokenSource();
@@ -34,29 +37,28 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
         Task<CancelBatchRequest> cancelEvent = context.WaitForExternalEvent<CancelBatchRequest>(BatchNames.CancelEvent, cancelEventCts.Token);
         Task? graceTimer = null;
 
-        var inFlight = new Dictionary<Task<JobChunkResult>, ChunkPlan>();
-        int nextChunk = 0;
-        int usedSlots = 0;
-
+        // A list, not a set: Task.WhenAny must see the same order on every replay.
+        var inFlight = new List<(Task<ChunkSummary> Call, ChunkPlan Plan)>();
         while (true)
         {
-            // Fill the window: the next chunk starts as soon as its slots are free, not in waves.
-            while (state.StopStatus is null && nextChunk < chunks.Count && usedSlots + chunks[nextChunk].Parallelism <= input.MaxParallel)
+            // Fill free lanes: the next chunk starts as soon as a lane frees, not in waves.
+            while (state.StopStatus is null && planner.TryNext() is { } plan)
             {
-                ChunkPlan plan = chunks[nextChunk++];
-                usedSlots += plan.Parallelism;
-                state.MarkRunning(plan);
-                Task<JobChunkResult> call = context.CallActivityAsync<JobChunkResult>(
+                state.Scheduled(plan);
+                Task<ChunkSummary> call = context.CallActivityAsync<ChunkSummary>(
                     BatchNames.ExecuteJobsActivity,
                     new JobChunk
                     {
                         BatchId = input.BatchId,
-                        Jobs = plan.Jobs,
+                        JobsKey = input.JobsKey,
+                        Start = plan.Start,
+                        Count = plan.Count,
                         Parallelism = plan.Parallelism,
                         DeadlineUtc = deadline,
                         Retry = input.Retry,
-                    });
-                inFlight.Add(call, plan);
+                    },
+                    ChunkRetry);
+                inFlight.Add((call, plan));
             }
 
             context.SetCustomStatus(state.ToProgress());
@@ -66,7 +68,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
             }
 
             var waitingOn = new List<Task>(inFlight.Count + 2);
-            waitingOn.AddRange(inFlight.Keys);
+            waitingOn.AddRange(inFlight.Select(f => (Task)f.Call));
             if (state.StopStatus is null)
             {
                 waitingOn.Add(deadlineTimer);
@@ -80,7 +82,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
             Task winner = await Task.WhenAny(waitingOn);
             if (winner == deadlineTimer || winner == cancelEvent)
             {
-                state.Stop(winner == deadlineTimer ? JobStatus.TimedOut : JobStatus.Cancelled);
+                state.Stop(winner == deadlineTimer ? JobStatus.TimedOut : JobStatus.Cancelled, context.CurrentUtcDateTime);
                 logger.LogWarning("Batch {BatchId} stopping: {Reason}; {InFlight} chunks still running", input.BatchId, state.StopStatus, inFlight.Count);
                 graceTimer = context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(input.StopGraceSeconds), graceCts.Token);
                 continue;
@@ -90,27 +92,29 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
             {
                 // Work that ignores its token is written off rather than holding the batch open forever.
                 logger.LogWarning("Batch {BatchId}: {InFlight} chunks did not stop within the grace period", input.BatchId, inFlight.Count);
-                foreach (ChunkPlan plan in inFlight.Values)
+                foreach ((_, ChunkPlan plan) in inFlight)
                 {
-                    state.WriteOff(plan, context.CurrentUtcDateTime);
+                    state.WriteOff(plan);
                 }
 
                 inFlight.Clear();
                 break;
             }
 
-            var finished = (Task<JobChunkResult>)winner;
-            ChunkPlan done = inFlight[finished];
-            inFlight.Remove(finished);
-            usedSlots -= done.Parallelism;
+            int done = inFlight.FindIndex(f => f.Call == winner);
+            (Task<ChunkSummary> finished, ChunkPlan finishedPlan) = inFlight[done];
+            inFlight.RemoveAt(done);
             try
             {
-                state.Record(done, (await finished).Results);
+                ChunkSummary summary = await finished;
+                planner.Finished(finishedPlan, summary);
+                state.Record(finishedPlan, summary);
             }
             catch (TaskFailedException ex)
             {
-                logger.LogError("Batch {BatchId}: a chunk activity failed: {Error}", input.BatchId, ex.FailureDetails.ErrorMessage);
-                state.FailChunk(done, new JobError(ex.FailureDetails.ErrorType, ex.FailureDetails.ErrorMessage), context.CurrentUtcDateTime);
+                logger.LogError("Batch {BatchId}: chunk {Start}+{Count} failed after retries: {Error}", input.BatchId, finishedPlan.Start, finishedPlan.Count, ex.FailureDetails.ErrorMessage);
+                planner.Finished(finishedPlan, null);
+                state.FailChunk(finishedPlan);
             }
         }
 
@@ -119,7 +123,11 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
         cancelEventCts.Cancel();
         graceCts.Cancel();
 
-        BatchResult result = state.ToResult(context.CurrentUtcDateTime);
+        int unscheduled = input.JobCount - planner.NextIndex;
+        state.CloseUnscheduled(unscheduled);
+        await RecordUnrunAsync(context, input, state, unscheduled);
+
+        BatchResult result = state.ToResult();
         context.SetCustomStatus(state.ToProgress());
         logger.LogInformation(
             "Batch {BatchId} {Status}: {Succeeded} succeeded, {Failed} failed, {TimedOut} timed out, {Cancelled} cancelled",
@@ -127,24 +135,30 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
         return result;
     }
 
-    /// <summary>Splits the batch into chunks of consecutive jobs, each holding as many slots as jobs it may run at once.</summary>
-    internal static List<ChunkPlan> Plan(BatchOrchestrationInput input)
+    private static async Task RecordUnrunAsync(TaskOrchestrationContext context, BatchOrchestrationInput input, BatchState state, int unscheduled)
     {
-        int size = Math.Max(1, input.JobsPerChunk);
-        var chunks = new List<ChunkPlan>((input.Jobs.Count + size - 1) / size);
-        for (int start = 0; start < input.Jobs.Count; start += size)
+        var stopped = new List<JobRange>(state.WrittenOff);
+        if (unscheduled > 0)
         {
-            int count = Math.Min(size, input.Jobs.Count - start);
-            var jobs = new ScheduledJob[count];
-            for (int i = 0; i < count; i++)
-            {
-                jobs[i] = input.Jobs[start + i];
-            }
-
-            chunks.Add(new ChunkPlan(jobs, Math.Min(count, input.MaxParallel)));
+            stopped.Add(new JobRange(input.JobCount - unscheduled, unscheduled));
         }
 
-        return chunks;
+        DateTime now = context.CurrentUtcDateTime;
+        if (stopped.Count > 0)
+        {
+            await context.CallActivityAsync<int>(
+                BatchNames.RecordUnstartedActivity,
+                new UnstartedJobs { BatchId = input.BatchId, JobsKey = input.JobsKey, Ranges = stopped, Status = state.StopStatus ?? JobStatus.TimedOut, StoppedAtUtc = state.StoppedAt ?? now },
+                ChunkRetry);
+        }
+
+        if (state.FailedRanges.Count > 0)
+        {
+            await context.CallActivityAsync<int>(
+                BatchNames.RecordUnstartedActivity,
+                new UnstartedJobs { BatchId = input.BatchId, JobsKey = input.JobsKey, Ranges = state.FailedRanges, Status = JobStatus.Failed, StoppedAtUtc = now },
+                ChunkRetry);
+        }
     }
 
     private static async Task WaitForDeadlineAsync(TaskOrchestrationContext context, DateTime deadline, CancellationToken cancellationToken)

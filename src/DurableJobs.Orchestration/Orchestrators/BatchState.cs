@@ -3,144 +3,119 @@ using DurableJobs.Orchestration.Model;
 
 namespace DurableJobs.Orchestration.Orchestrators;
 
-/// <summary>The orchestrator's bookkeeping: a result slot per job and running counts, kept incrementally so progress costs O(1).</summary>
-internal sealed class BatchState
+/// <summary>The orchestrator's counts, kept incrementally so progress costs O(1) whatever the batch size.</summary>
+internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadline)
 {
-    private readonly BatchOrchestrationInput input;
-    private readonly DateTime deadline;
-    private readonly JobResult?[] results;
+    private readonly List<JobRange> failedRanges = [];
+    private readonly List<JobRange> writtenOff = [];
     private int running;
     private int succeeded;
     private int failed;
     private int timedOut;
     private int cancelled;
 
-    public BatchState(BatchOrchestrationInput input, DateTime deadline)
-    {
-        this.input = input;
-        this.deadline = deadline;
-        results = new JobResult?[input.Jobs.Count];
-    }
-
     /// <summary>TimedOut or Cancelled once the batch is stopping.</summary>
     public JobStatus? StopStatus { get; private set; }
 
-    private int Pending => results.Length - running - succeeded - failed - timedOut - cancelled;
+    /// <summary>When the batch started stopping.</summary>
+    public DateTime? StoppedAt { get; private set; }
 
-    public void MarkRunning(ChunkPlan plan) => running += plan.Jobs.Count;
+    public IReadOnlyList<JobRange> FailedRanges => failedRanges;
 
-    public void Stop(JobStatus status)
+    public IReadOnlyList<JobRange> WrittenOff => writtenOff;
+
+    private int Finished => succeeded + failed + timedOut + cancelled;
+
+    public void Scheduled(ChunkPlan plan)
     {
-        StopStatus ??= status;
+        running += plan.Running;
     }
 
-    public void Record(ChunkPlan plan, IReadOnlyList<JobResult> chunkResults)
+    public void Stop(JobStatus status, DateTime now)
     {
-        running -= plan.Jobs.Count;
-        for (int i = 0; i < plan.Jobs.Count; i++)
+        if (StopStatus is null)
         {
-            JobResult result = i < chunkResults.Count && chunkResults[i] is { } r
-                ? r
-                : Unfinished(plan.Jobs[i], JobStatus.Failed, "The activity returned no result for this job.", null);
-            Set(plan.Jobs[i].Index, result);
+            StopStatus = status;
+            StoppedAt = now;
         }
     }
 
-    public void FailChunk(ChunkPlan plan, JobError error, DateTime now)
+    public void Record(ChunkPlan plan, ChunkSummary summary)
     {
-        running -= plan.Jobs.Count;
-        foreach (ScheduledJob job in plan.Jobs)
-        {
-            Set(job.Index, new JobResult { Id = job.Id, Type = job.Type, Status = JobStatus.Failed, Error = error, FinishedAt = now });
-        }
+        Unschedule(plan);
+        succeeded += summary.Succeeded;
+        failed += summary.Failed;
+        timedOut += summary.TimedOut;
+        cancelled += summary.Cancelled;
+
+        // A chunk always accounts for each of its jobs; anything missing is counted as failed, not lost.
+        failed += Math.Max(0, plan.Count - summary.Total);
     }
 
-    public void WriteOff(ChunkPlan plan, DateTime now)
+    public void FailChunk(ChunkPlan plan)
     {
-        running -= plan.Jobs.Count;
-        JobStatus status = StopStatus ?? JobStatus.TimedOut;
-        foreach (ScheduledJob job in plan.Jobs)
-        {
-            Set(job.Index, Unfinished(job, status, "The job did not stop within the grace period after the batch stopped.", now));
-        }
+        Unschedule(plan);
+        failed += plan.Count;
+        failedRanges.Add(new JobRange(plan.Start, plan.Count));
     }
+
+    public void WriteOff(ChunkPlan plan)
+    {
+        Unschedule(plan);
+        Count(StopStatus ?? JobStatus.TimedOut, plan.Count);
+        writtenOff.Add(new JobRange(plan.Start, plan.Count));
+    }
+
+    /// <summary>Jobs never scheduled take the stop status.</summary>
+    public void CloseUnscheduled(int unscheduled) => Count(StopStatus ?? JobStatus.TimedOut, unscheduled);
 
     public BatchProgress ToProgress() => new()
     {
         Summary = Summary(),
         MaxParallel = input.MaxParallel,
         DeadlineUtc = deadline,
-        Stopping = StopStatus switch
-        {
-            JobStatus.TimedOut => BatchStatus.TimedOut,
-            JobStatus.Cancelled => BatchStatus.Cancelled,
-            _ => null,
-        },
+        Stopping = ToBatchStatus(StopStatus) is var status && status != BatchStatus.Completed ? status : null,
     };
 
-    public BatchResult ToResult(DateTime now)
+    public BatchResult ToResult() => new()
     {
-        // Jobs never started take the stop status; with no stop every job has a result already.
-        JobStatus unstarted = StopStatus ?? JobStatus.TimedOut;
-        string reason = unstarted == JobStatus.Cancelled ? "The batch was cancelled before the job started." : "The batch deadline passed before the job started.";
-        for (int i = 0; i < results.Length; i++)
-        {
-            if (results[i] is null)
-            {
-                Set(i, Unfinished(input.Jobs[i], unstarted, reason, now));
-            }
-        }
+        BatchId = input.BatchId,
+        Status = ToBatchStatus(StopStatus),
+        Summary = Summary(),
+        MaxParallel = input.MaxParallel,
+        StoppedAtUtc = StoppedAt,
+    };
 
-        return new BatchResult
-        {
-            BatchId = input.BatchId,
-            Status = StopStatus switch
-            {
-                JobStatus.TimedOut => BatchStatus.TimedOut,
-                JobStatus.Cancelled => BatchStatus.Cancelled,
-                _ => BatchStatus.Completed,
-            },
-            Summary = Summary(),
-            MaxParallel = input.MaxParallel,
-            Jobs = results!,
-        };
+    private static BatchStatus ToBatchStatus(JobStatus? stop) => stop switch
+    {
+        JobStatus.TimedOut => BatchStatus.TimedOut,
+        JobStatus.Cancelled => BatchStatus.Cancelled,
+        _ => BatchStatus.Completed,
+    };
+
+    private void Unschedule(ChunkPlan plan)
+    {
+        running -= plan.Running;
     }
 
-    private static JobResult Unfinished(ScheduledJob job, JobStatus status, string message, DateTime? now) => new()
+    private void Count(JobStatus status, int count)
     {
-        Id = job.Id,
-        Type = job.Type,
-        Status = status,
-        Attempts = 0,
-        Error = new JobError(status.ToString(), message),
-        FinishedAt = now is { } t ? new DateTimeOffset(t, TimeSpan.Zero) : null,
-    };
+        switch (status)
+        {
+            case JobStatus.Cancelled: cancelled += count; break;
+            case JobStatus.Failed: failed += count; break;
+            default: timedOut += count; break;
+        }
+    }
 
     private BatchSummary Summary() => new()
     {
-        Total = results.Length,
+        Total = input.JobCount,
         Succeeded = succeeded,
         Failed = failed,
         TimedOut = timedOut,
         Cancelled = cancelled,
         Running = running,
-        Pending = Pending,
+        Pending = input.JobCount - Finished - running,
     };
-
-    private void Set(int index, JobResult result)
-    {
-        if (results[index] is not null)
-        {
-            return; // a result is recorded once
-        }
-
-        results[index] = result;
-        switch (result.Status)
-        {
-            case JobStatus.Succeeded: succeeded++; break;
-            case JobStatus.Failed: failed++; break;
-            case JobStatus.Cancelled: cancelled++; break;
-            default: timedOut++; break;
-        }
-    }
 }

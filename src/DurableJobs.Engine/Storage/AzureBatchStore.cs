@@ -1,0 +1,351 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using DurableJobs.Core.Model;
+using DurableJobs.Core.Serialization;
+using DurableJobs.Orchestration.Model;
+using DurableJobs.Orchestration.Storage;
+
+namespace DurableJobs.Engine.Storage;
+
+/// <summary>
+/// The batch store on Azure Storage. Jobs: JSON segments of <see cref="SegmentSize"/> jobs in a blob container,
+/// immutable once written (so segments are cached in memory). Results: table rows of <see cref="GroupSize"/>
+/// consecutive jobs, partition = batch, row = zero-padded group (so a partition reads back in submission order),
+/// one cell per job that is set once and never replaced (optimistic concurrency), which is what makes a result
+/// final exactly once. Outputs too large for a cell go to a blob.
+/// </summary>
+public sealed class AzureBatchStore : IBatchStore
+{
+    /// <summary>Jobs per blob segment.</summary>
+    public const int SegmentSize = 1_000;
+
+    /// <summary>Results per table row: one row holds a group of consecutive jobs, so recording costs a write per group, not per job.</summary>
+    public const int GroupSize = 100;
+
+    // A row is at most 1 MB and a property 64 KB: 100 results of at most ~3,000 characters fit with room to spare.
+    private const int MaxInlineOutputChars = 1_500;
+    private const int MaxErrorChars = 1_000;
+    private const int CachedSegments = 64;
+
+    private readonly BlobContainerClient container;
+    private readonly TableClient results;
+    private readonly ConcurrentDictionary<string, IReadOnlyList<ScheduledJob>> segmentCache = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim ready = new(1, 1);
+    private volatile bool created;
+
+    /// <summary>Creates the store over a container (jobs, large outputs) and a table (results).</summary>
+    public AzureBatchStore(BlobContainerClient container, TableClient results)
+    {
+        ArgumentNullException.ThrowIfNull(container);
+        ArgumentNullException.ThrowIfNull(results);
+        this.container = container;
+        this.results = results;
+    }
+
+    /// <inheritdoc />
+    public async Task<string> SaveJobsAsync(string batchId, IReadOnlyList<ScheduledJob> jobs, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        ArgumentNullException.ThrowIfNull(jobs);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        string key = Guid.NewGuid().ToString("N");
+        int segments = (jobs.Count + SegmentSize - 1) / SegmentSize;
+        await Parallel.ForAsync(0, segments, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (segment, ct) =>
+        {
+            int start = segment * SegmentSize;
+            var slice = new ScheduledJob[Math.Min(SegmentSize, jobs.Count - start)];
+            for (int i = 0; i < slice.Length; i++)
+            {
+                slice[i] = jobs[start + i];
+            }
+
+            BinaryData body = BinaryData.FromObjectAsJson(slice, DurableJobsJson.Options);
+            await container.GetBlobClient(SegmentName(batchId, key, segment)).UploadAsync(body, overwrite: true, ct).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+        return key;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<ScheduledJob>> ReadJobsAsync(string batchId, string jobsKey, int start, int count, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        ArgumentException.ThrowIfNullOrEmpty(jobsKey);
+        var jobs = new List<ScheduledJob>(count);
+        for (int index = start; index < start + count;)
+        {
+            int segment = index / SegmentSize;
+            IReadOnlyList<ScheduledJob> jobsOfSegment = await ReadSegmentAsync(batchId, jobsKey, segment, cancellationToken).ConfigureAwait(false);
+            int offset = index - (segment * SegmentSize);
+            int take = Math.Min(start + count - index, jobsOfSegment.Count - offset);
+            if (take <= 0)
+            {
+                throw new InvalidOperationException($"Batch {batchId} has no job {index}.");
+            }
+
+            for (int i = 0; i < take; i++)
+            {
+                jobs.Add(jobsOfSegment[offset + i]);
+            }
+
+            index += take;
+        }
+
+        return jobs;
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteJobsAsync(string batchId, string jobsKey, CancellationToken cancellationToken = default)
+    {
+        await foreach (BlobItem blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, $"{batchId}/{jobsKey}/", cancellationToken).ConfigureAwait(false))
+        {
+            await container.DeleteBlobIfExistsAsync(blob.Name, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<int, JobResult>> GetRecordedAsync(string batchId, int start, int count, CancellationToken cancellationToken = default)
+    {
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var recorded = new Dictionary<int, JobResult>();
+        int end = start + count;
+        await foreach (TableEntity row in QueryGroupsAsync(batchId, start / GroupSize, (end - 1) / GroupSize, cancellationToken).ConfigureAwait(false))
+        {
+            foreach ((int index, JobResult result) in ReadGroup(row, withOutput: false))
+            {
+                if (index >= start && index < end)
+                {
+                    recorded[index] = result;
+                }
+            }
+        }
+
+        return recorded;
+    }
+
+    /// <inheritdoc />
+    public async Task RecordAsync(string batchId, IReadOnlyList<IndexedJobResult> recordedResults, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(recordedResults);
+        if (recordedResults.Count == 0)
+        {
+            return;
+        }
+
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        foreach (IGrouping<int, IndexedJobResult> group in recordedResults.GroupBy(r => r.Index / GroupSize))
+        {
+            var cells = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (IndexedJobResult result in group)
+            {
+                cells.TryAdd(Cell(result.Index), await SerializeAsync(batchId, result, cancellationToken).ConfigureAwait(false));
+            }
+
+            await MergeGroupAsync(batchId, group.Key, cells, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<ResultPage> QueryAsync(string batchId, JobStatus? status, int top, string? continuationToken, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        int from = 0;
+        if (continuationToken is not null && (!int.TryParse(continuationToken, NumberStyles.None, CultureInfo.InvariantCulture, out from) || from < 0))
+        {
+            throw new FormatException("The continuation token is not one this service issued.");
+        }
+
+        var items = new List<JobResult>(Math.Min(top, 1_000));
+        await foreach (TableEntity row in QueryGroupsAsync(batchId, from / GroupSize, int.MaxValue / GroupSize, cancellationToken).ConfigureAwait(false))
+        {
+            foreach ((int index, JobResult result) in ReadGroup(row, withOutput: true))
+            {
+                if (index < from || (status is { } wanted && result.Status != wanted))
+                {
+                    continue;
+                }
+
+                if (items.Count == top)
+                {
+                    // One more match exists: the next page starts at it.
+                    return new ResultPage(await WithOutputsAsync(items, cancellationToken).ConfigureAwait(false), index.ToString(CultureInfo.InvariantCulture));
+                }
+
+                items.Add(result);
+            }
+        }
+
+        return new ResultPage(await WithOutputsAsync(items, cancellationToken).ConfigureAwait(false), null);
+    }
+
+    private static string SegmentName(string batchId, string key, int segment) =>
+        $"{batchId}/{key}/jobs-{segment.ToString("D6", CultureInfo.InvariantCulture)}.json";
+
+    private static string RowKey(int group) => group.ToString("D7", CultureInfo.InvariantCulture);
+
+    private static string Cell(int index) => "r" + (index % GroupSize).ToString("D2", CultureInfo.InvariantCulture);
+
+    private static IEnumerable<(int Index, JobResult Result)> ReadGroup(TableEntity row, bool withOutput)
+    {
+        int first = int.Parse(row.RowKey, CultureInfo.InvariantCulture) * GroupSize;
+        for (int offset = 0; offset < GroupSize; offset++)
+        {
+            if (row.GetString("r" + offset.ToString("D2", CultureInfo.InvariantCulture)) is not { } json)
+            {
+                continue;
+            }
+
+            StoredResult stored = JsonSerializer.Deserialize<StoredResult>(json, DurableJobsJson.Options)!;
+            JobResult result = stored.Result;
+            if (!withOutput)
+            {
+                result = result with { Output = null };
+            }
+            else if (stored.OutputBlob is not null)
+            {
+                // Resolved by WithOutputsAsync; the marker carries the blob name until then.
+                result = result with { Output = JsonSerializer.SerializeToElement(new OutputReference(stored.OutputBlob), DurableJobsJson.Options) };
+            }
+
+            yield return (first + offset, result);
+        }
+    }
+
+    private IAsyncEnumerable<TableEntity> QueryGroupsAsync(string batchId, int firstGroup, int lastGroup, CancellationToken cancellationToken) =>
+        results.QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter($"PartitionKey eq {batchId} and RowKey ge {RowKey(firstGroup)} and RowKey le {RowKey(lastGroup)}"),
+            maxPerPage: 100,
+            cancellationToken: cancellationToken);
+
+    private async Task MergeGroupAsync(string batchId, int group, Dictionary<string, string> cells, CancellationToken cancellationToken)
+    {
+        // Optimistic concurrency on the group row: add it, or add the missing cells under its ETag; on a race, read
+        // again. A cell that is already set is never overwritten, which is what makes a result final exactly once.
+        for (int attempt = 1; ; attempt++)
+        {
+            NullableResponse<TableEntity> existing = await results.GetEntityIfExistsAsync<TableEntity>(batchId, RowKey(group), cancellationToken: cancellationToken).ConfigureAwait(false);
+            try
+            {
+                if (!existing.HasValue)
+                {
+                    var row = new TableEntity(batchId, RowKey(group));
+                    foreach ((string cell, string json) in cells)
+                    {
+                        row[cell] = json;
+                    }
+
+                    await results.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+
+                TableEntity current = existing.Value!;
+                var patch = new TableEntity(batchId, RowKey(group));
+                foreach ((string cell, string json) in cells)
+                {
+                    if (!current.ContainsKey(cell))
+                    {
+                        patch[cell] = json;
+                    }
+                }
+
+                if (!patch.Keys.Any(k => k.StartsWith('r')))
+                {
+                    return; // every result was recorded before: the first outcome wins
+                }
+
+                await results.UpdateEntityAsync(patch, current.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < 50)
+            {
+                // Someone else wrote this group meanwhile: merge again on top of theirs.
+                await Task.Delay(Random.Shared.Next(5, 20 + (10 * attempt)), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<string> SerializeAsync(string batchId, IndexedJobResult indexed, CancellationToken cancellationToken)
+    {
+        JobResult result = indexed.Result;
+        if (result.Error is { } error && error.Message.Length > MaxErrorChars)
+        {
+            result = result with { Error = error with { Message = error.Message[..MaxErrorChars] } };
+        }
+
+        string? outputBlob = null;
+        if (result.Output is { } output && output.GetRawText().Length > MaxInlineOutputChars)
+        {
+            outputBlob = $"{batchId}/outputs/{indexed.Index.ToString("D9", CultureInfo.InvariantCulture)}.json";
+            await container.GetBlobClient(outputBlob).UploadAsync(BinaryData.FromString(output.GetRawText()), overwrite: true, cancellationToken).ConfigureAwait(false);
+            result = result with { Output = null };
+        }
+
+        return JsonSerializer.Serialize(new StoredResult(result, outputBlob), DurableJobsJson.Options);
+    }
+
+    private async Task<IReadOnlyList<JobResult>> WithOutputsAsync(List<JobResult> items, CancellationToken cancellationToken)
+    {
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (items[i].Output is { ValueKind: JsonValueKind.Object } marker && marker.TryGetProperty(OutputReference.Marker, out JsonElement blob))
+            {
+                BinaryData content = (await container.GetBlobClient(blob.GetString()).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content;
+                using JsonDocument doc = JsonDocument.Parse(content);
+                items[i] = items[i] with { Output = doc.RootElement.Clone() };
+            }
+        }
+
+        return items;
+    }
+
+    private async Task<IReadOnlyList<ScheduledJob>> ReadSegmentAsync(string batchId, string jobsKey, int segment, CancellationToken cancellationToken)
+    {
+        string name = SegmentName(batchId, jobsKey, segment);
+        if (segmentCache.TryGetValue(name, out IReadOnlyList<ScheduledJob>? cached))
+        {
+            return cached;
+        }
+
+        BlobDownloadResult download = (await container.GetBlobClient(name).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value;
+        ScheduledJob[] jobs = download.Content.ToObjectFromJson<ScheduledJob[]>(DurableJobsJson.Options)
+            ?? throw new InvalidOperationException($"Job segment {name} is empty.");
+        if (segmentCache.Count >= CachedSegments)
+        {
+            // Segments are immutable, so any entry may go; clearing keeps the bound without bookkeeping.
+            segmentCache.Clear();
+        }
+
+        segmentCache[name] = jobs;
+        return jobs;
+    }
+
+    private async Task EnsureCreatedAsync(CancellationToken cancellationToken)
+    {
+        if (created)
+        {
+            return;
+        }
+
+        await ready.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!created)
+            {
+                await container.CreateIfNotExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                await results.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
+                created = true;
+            }
+        }
+        finally
+        {
+            ready.Release();
+        }
+    }
+
+    private static string? Truncate(string? text, int max) => text is null || text.Length <= max ? text : text[..max];
+}

@@ -1,0 +1,34 @@
+using DurableJobs.Core.Model;
+using DurableJobs.Orchestration.Model;
+
+namespace DurableJobs.Orchestration.Storage;
+
+/// <summary>
+/// Where a batch's jobs and results live, outside the orchestration's history: jobs are written once at
+/// submission and read by range, results are recorded once per job as they finish and read in pages. This
+/// keeps orchestration messages and history small however large the batch, and gives exactly-once results
+/// under at-least-once execution.
+/// </summary>
+public interface IBatchStore
+{
+    /// <summary>Writes the jobs of a submission under a new key and returns it.</summary>
+    Task<string> SaveJobsAsync(string batchId, IReadOnlyList<ScheduledJob> jobs, CancellationToken cancellationToken = default);
+
+    /// <summary>Reads jobs <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> - 1 of a submission.</summary>
+    Task<IReadOnlyList<ScheduledJob>> ReadJobsAsync(string batchId, string jobsKey, int start, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the jobs of a submission that never became a batch (it lost a race for the batch id).</summary>
+    Task DeleteJobsAsync(string batchId, string jobsKey, CancellationToken cancellationToken = default);
+
+    /// <summary>The final results already recorded for jobs in the range, by job index.</summary>
+    Task<IReadOnlyDictionary<int, JobResult>> GetRecordedAsync(string batchId, int start, int count, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records final results, each at most once: a result for a job that already has one is ignored (the first
+    /// one recorded wins), so a redelivered chunk cannot record a second outcome.
+    /// </summary>
+    Task RecordAsync(string batchId, IReadOnlyList<IndexedJobResult> results, CancellationToken cancellationToken = default);
+
+    /// <summary>A page of recorded results in submission order, optionally of one status.</summary>
+    Task<ResultPage> QueryAsync(string batchId, JobStatus? status, int top, string? continuationToken, CancellationToken cancellationToken = default);
+}
