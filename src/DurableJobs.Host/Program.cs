@@ -2,10 +2,15 @@ using System.CommandLine;
 using DurableJobs.Host.Cli;
 using Spectre.Console;
 
-var root = new RootCommand("DurableJobs: a durable, distributed job queue on the Durable Functions engine.")
+var root = new RootCommand("durablejobs: a durable, distributed job queue on the Durable Functions engine.")
 {
     RunCommand.Create(),
+    ServeCommand.Create(),
 };
+foreach (Command command in RemoteCommands.Create())
+{
+    root.Subcommands.Add(command);
+}
 
 try
 {

@@ -34,7 +34,7 @@ internal static class RunCommand
     {
         BatchRequest request = BatchFile.Load(file.FullName);
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddDurableJobsSources();
+        HostConfiguration.AddSources(builder.Configuration);
         ConfigureQuietLogging(builder.Logging, verbose);
         builder.Services.AddDurableJobsEngine(builder.Configuration);
         using IHost host = builder.Build();

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Host.Web;
 
@@ -46,6 +47,10 @@ public static class EmbeddedWebHost
         }
 
         builder.WebHost.UseUrls(urls);
+
+        // Durable Task and the Azure SDK are chatty at Information; keep the console for what matters.
+        builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
+        builder.Logging.AddFilter("Azure", LogLevel.Warning);
         builder.Services.AddDurableJobsEngine(configuration);
         builder.Services.AddDurableJobsApi(configuration);
         builder.Services.AddProblemDetails();

@@ -1,0 +1,118 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using DurableJobs.Core.Serialization;
+using Spectre.Console;
+
+namespace DurableJobs.Host.Cli;
+
+/// <summary><c>submit</c>, <c>status</c>, <c>watch</c>, <c>jobs</c> and <c>cancel</c> against a running host's HTTP API.</summary>
+internal static class RemoteCommands
+{
+    private static readonly Option<string> Url = new("--url") { Description = "The host's base URL.", DefaultValueFactory = _ => "http://127.0.0.1:7071", Recursive = true };
+    private static readonly Option<string?> ApiKey = new("--api-key") { Description = "The host's API key (default: DurableJobs__ApiKey).", Recursive = true };
+
+    public static IEnumerable<Command> Create()
+    {
+        var file = new Argument<FileInfo>("file") { Description = "A JSON batch request." };
+        var submit = new Command("submit", "Submit the batch in FILE to a running host and print its id.") { file, Url, ApiKey };
+        submit.SetAction(async (parse, cancellationToken) =>
+        {
+            FileInfo path = parse.GetValue(file)!;
+            _ = BatchFile.Load(path.FullName); // a local check names the problem before anything is sent
+            using ApiClient api = Open(parse);
+            JsonElement accepted = await api.PostAsync("api/batches", await File.ReadAllTextAsync(path.FullName));
+            string id = accepted.GetProperty("id").GetString()!;
+            bool existing = accepted.TryGetProperty("existing", out JsonElement e) && e.ValueKind == JsonValueKind.True;
+            AnsiConsole.MarkupLine(existing ? $"Batch [bold]{id}[/] already existed: nothing new was started." : $"Submitted batch [bold]{id}[/].");
+            Console.WriteLine(id);
+            return ExitCodes.Success;
+        });
+
+        var id = new Argument<string>("id") { Description = "The batch id." };
+        var status = new Command("status", "Print a batch's status and counts.") { id, Url, ApiKey };
+        status.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            JsonElement batch = await api.GetAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}");
+            Console.WriteLine(JsonSerializer.Serialize(batch, Indented));
+            return ExitCodes.Success;
+        });
+
+        var watch = new Command("watch", "Follow a batch until it finishes; exit 0 only if every job succeeded.") { id, Url, ApiKey };
+        watch.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            string batchId = parse.GetValue(id)!;
+            string last = string.Empty;
+            while (true)
+            {
+                JsonElement batch = await api.GetAsync($"api/batches/{Uri.EscapeDataString(batchId)}");
+                string line = string.Create(CultureInfo.InvariantCulture, $"{batch.GetProperty("status").GetString(),-9} {Int(batch, "succeeded")} ok, {Int(batch, "failed")} failed, {Int(batch, "timedOut")} timed out, {Int(batch, "cancelled")} cancelled, {Int(batch, "running")} running, {Int(batch, "pending")} pending (of {Int(batch, "total")})");
+                if (line != last)
+                {
+                    Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
+                    last = line;
+                }
+
+                string state = batch.GetProperty("status").GetString()!;
+                if (state is "Completed" or "TimedOut" or "Cancelled" or "Failed")
+                {
+                    return state == "Completed" && Int(batch, "succeeded") == Int(batch, "total") ? ExitCodes.Success : ExitCodes.JobsDidNotAllSucceed;
+                }
+
+                await Task.Delay(500);
+            }
+        });
+
+        var statusFilter = new Option<string?>("--status") { Description = "Only jobs of this status (Succeeded, Failed, TimedOut, Cancelled)." };
+        var top = new Option<int>("--top") { Description = "Jobs per page.", DefaultValueFactory = _ => 50 };
+        var jobs = new Command("jobs", "List a batch's job results (every page).") { id, statusFilter, top, Url, ApiKey };
+        jobs.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            string batchId = Uri.EscapeDataString(parse.GetValue(id)!);
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("Job").AddColumn("Type").AddColumn("Status").AddColumn("Attempts").AddColumn("Started").AddColumn("Finished").AddColumn("Error");
+            string? continuation = null;
+            do
+            {
+                string query = $"?top={parse.GetValue(top)}" + (parse.GetValue(statusFilter) is { } s ? $"&status={Uri.EscapeDataString(s)}" : string.Empty)
+                    + (continuation is null ? string.Empty : $"&continuationToken={Uri.EscapeDataString(continuation)}");
+                JsonElement page = await api.GetAsync($"api/batches/{batchId}/jobs{query}");
+                foreach (JsonElement job in page.GetProperty("items").EnumerateArray())
+                {
+                    table.AddRow(Text(job, "id"), Text(job, "type"), Text(job, "status"), job.GetProperty("attempts").GetInt32().ToString(CultureInfo.InvariantCulture),
+                        Text(job, "startedAt"), Text(job, "finishedAt"),
+                        job.TryGetProperty("error", out JsonElement error) && error.ValueKind == JsonValueKind.Object ? Markup.Escape(error.GetProperty("message").GetString() ?? string.Empty) : "-");
+                }
+
+                continuation = page.TryGetProperty("continuationToken", out JsonElement next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+            }
+            while (continuation is not null);
+
+            AnsiConsole.Write(table);
+            return ExitCodes.Success;
+        });
+
+        var cancel = new Command("cancel", "Cancel a running batch.") { id, Url, ApiKey };
+        cancel.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            await api.PostAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}/cancel");
+            AnsiConsole.MarkupLine($"Cancel accepted for batch [bold]{Markup.Escape(parse.GetValue(id)!)}[/]: running jobs stop within about a second.");
+            return ExitCodes.Success;
+        });
+
+        return [submit, status, watch, jobs, cancel];
+    }
+
+    private static JsonSerializerOptions Indented { get; } = new(DurableJobsJson.Options) { WriteIndented = true };
+
+    private static ApiClient Open(ParseResult parse) =>
+        new(parse.GetValue(Url)!, parse.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable("DurableJobs__ApiKey"));
+
+    private static int Int(JsonElement element, string name) => element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : 0;
+
+    private static string Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out JsonElement value) && value.ValueKind != JsonValueKind.Null ? Markup.Escape(value.ToString()) : "-";
+}
