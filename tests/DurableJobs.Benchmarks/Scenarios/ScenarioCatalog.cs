@@ -1,4 +1,5 @@
 using DurableJobs.Benchmarks.Cancel;
+using DurableJobs.Benchmarks.Engine;
 using DurableJobs.Benchmarks.Pool;
 using DurableJobs.Benchmarks.Seed;
 
@@ -12,6 +13,7 @@ public static class ScenarioCatalog
         new PoolThroughputScenario(),
         new CancelLatencyScenario(),
         new SeedLeakScenario(),
+        new EngineScenario(),
     ];
 
     public static IBenchmarkScenario? Find(string name) =>

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Azure.Data.Tables;
+using DurableJobs.Benchmarks.Reporting;
+using DurableJobs.Benchmarks.Scenarios;
+using DurableJobs.Client;
+using DurableJobs.Core.Model;
+using DurableJobs.Engine.Emulator;
+using DurableJobs.Engine.Hosting;
+using DurableJobs.Orchestration;
+using DurableJobs.Orchestration.Activities;
+using DurableJobs.Orchestration.Orchestrators;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DurableJobs.Benchmarks.Engine;
+
+/// <summary>
+/// End to end on Azurite, same run, same engine: no-op jobs through DurableJobs (chunked activities, channel
+/// pool inside) against one activity per job, all at once (Task.WhenAll) and under a sliding window. Reports
+/// jobs/s, history rows per job and the host's peak working set.
+/// </summary>
+public sealed class EngineScenario : IBenchmarkScenario
+{
+    private const int Cap = 50;
+
+    public string Name => "engine";
+
+    public string Title => "end to end on Azurite: DurableJobs vs one activity per job";
+
+    // Needs Node.js and the pinned Azurite; `all` stays self-contained.
+    public bool InAll => false;
+
+    public async Task RunAsync(ScenarioContext context, CancellationToken cancellationToken)
+    {
+        int[] durableSizes = context.Quick ? [1_000, 10_000] : [10_000, 100_000];
+        int naiveSize = context.Quick ? 500 : 10_000;
+        string data = Directory.CreateTempSubdirectory("durablejobs-bench-azurite-").FullName;
+        var table = new MarkdownTable("Contender", "Jobs", "Seconds", "Jobs/s", "× naive fan-out", "History rows / job", "Result rows / job", "Peak working set", "Working set after (GC)");
+        await using AzuriteProcess azurite = await AzuriteProcess.StartAsync(
+            new AzuriteOptions { BlobPort = AzuriteProcess.FindFreePortRange(), DataDirectory = data, StartTimeout = TimeSpan.FromSeconds(90) },
+            NullLogger.Instance,
+            cancellationToken).ConfigureAwait(false);
+
+        Report.Progress($"engine: naive fan-out, {naiveSize} activities");
+        Measurement naive = await MeasureAsync(azurite.ConnectionString, "benchnaive", naiveSize, async (services, ct) =>
+        {
+            DurableTaskClient durable = services.GetRequiredService<DurableTaskClient>();
+            string id = await durable.ScheduleNewOrchestrationInstanceAsync(NaiveFanOutOrchestrator.Name, naiveSize, ct).ConfigureAwait(false);
+            await WaitAsync(durable, id, ct).ConfigureAwait(false);
+            return id;
+        }, cancellationToken).ConfigureAwait(false);
+
+        Report.Progress($"engine: sliding window, {naiveSize} activities at cap {Cap}");
+        Measurement window = await MeasureAsync(azurite.ConnectionString, "benchwindow", naiveSize, async (services, ct) =>
+        {
+            DurableTaskClient durable = services.GetRequiredService<DurableTaskClient>();
+            string id = await durable.ScheduleNewOrchestrationInstanceAsync(SlidingWindowOrchestrator.Name, new WindowInput(naiveSize, Cap), ct).ConfigureAwait(false);
+            await WaitAsync(durable, id, ct).ConfigureAwait(false);
+            return id;
+        }, cancellationToken).ConfigureAwait(false);
+
+        var rows = new List<(string Name, Measurement M)> { ("one activity per job, Task.WhenAll", naive), ($"one activity per job, sliding window (cap {Cap})", window) };
+        foreach (int size in durableSizes)
+        {
+            Report.Progress($"engine: DurableJobs, {size} jobs at cap {Cap}");
+            Measurement ours = await MeasureAsync(azurite.ConnectionString, $"benchjobs{size}", size, async (services, ct) =>
+            {
+                BatchClient client = services.GetRequiredService<BatchClient>();
+                var request = new BatchRequest
+                {
+                    MaxParallel = Cap,
+                    DeadlineSeconds = 3_600,
+                    Jobs = Enumerable.Range(0, size).Select(i => new JobSpec { Type = "echo", Payload = JsonSerializer.SerializeToElement(i) }).ToList(),
+                };
+                SubmitOutcome outcome = await client.SubmitAsync(request, ct).ConfigureAwait(false);
+                if (!outcome.Accepted)
+                {
+                    throw new InvalidOperationException(outcome.Validation.ToString());
+                }
+
+                await WaitAsync(services.GetRequiredService<DurableTaskClient>(), outcome.BatchId!, ct).ConfigureAwait(false);
+                BatchView view = (await client.GetAsync(outcome.BatchId!, ct).ConfigureAwait(false))!;
+                if (view.Succeeded != size)
+                {
+                    throw new InvalidOperationException($"Only {view.Succeeded} of {size} jobs succeeded.");
+                }
+
+                return outcome.BatchId!;
+            }, cancellationToken).ConfigureAwait(false);
+            rows.Add(("DurableJobs (chunks + channel pool)", ours));
+        }
+
+        double naiveRate = naive.JobsPerSecond;
+        foreach ((string name, Measurement m) in rows)
+        {
+            table.Row(name, Fmt.Int(m.Jobs), Fmt.Decimal(m.Elapsed.TotalSeconds), Fmt.Int(m.JobsPerSecond),
+                Fmt.Decimal(m.JobsPerSecond / naiveRate) + "×", Fmt.Decimal(m.HistoryRowsPerJob, "0.000"),
+                Fmt.Decimal(m.ResultRowsPerJob, "0.000"), Fmt.Bytes(m.PeakWorkingSet), Fmt.Bytes(m.WorkingSetAfter));
+        }
+
+        context.Report.Line($"Azurite 3.37.0 (npm, disk mode, fresh folder), one engine in this process, cap {Cap}, no-op jobs (`echo`). " +
+            $"The one-activity-per-job baselines run {Fmt.Int(naiveSize)} jobs: at their rate 100,000 would take tens of minutes.");
+        context.Report.Table(table);
+        context.Report.Line("Targets: ≥ 2,000 jobs/s for 100k no-op jobs; ≥ 20× the naive fan-out; working set < 150 MB and flat after the batch.");
+        try
+        {
+            Directory.Delete(data, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Azurite may still hold a file for a moment; the temp folder is the OS's to clean.
+        }
+    }
+
+    private static async Task<Measurement> MeasureAsync(string connection, string hub, int jobs, Func<IServiceProvider, CancellationToken, Task<string>> run, CancellationToken cancellationToken)
+    {
+        HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = connection,
+            ["DurableJobs:HubName"] = hub,
+            ["DurableJobs:Azurite:AutoStart"] = "false",
+            ["DurableJobs:MaxQueuePollingInterval"] = "00:00:00.5",
+        });
+        builder.Logging.ClearProviders();
+        var registry = new DurableTaskRegistry();
+        registry.AddOrchestrator<BatchOrchestrator>(BatchNames.Orchestrator);
+        registry.AddActivity<ExecuteJobsActivity>(BatchNames.ExecuteJobsActivity);
+        registry.AddActivity<RecordUnstartedActivity>(BatchNames.RecordUnstartedActivity);
+        registry.AddOrchestrator<NaiveFanOutOrchestrator>(NaiveFanOutOrchestrator.Name);
+        registry.AddOrchestrator<SlidingWindowOrchestrator>(SlidingWindowOrchestrator.Name);
+        registry.AddActivity<NoOpJobActivity>(NoOpJobActivity.Name);
+        builder.Services.AddSingleton(registry);
+        builder.Services.AddDurableJobsEngine(builder.Configuration);
+        using IHost host = builder.Build();
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            GC.Collect();
+            using var sampler = new WorkingSetSampler();
+            var clock = Stopwatch.StartNew();
+            string instanceId = await run(host.Services, cancellationToken).ConfigureAwait(false);
+            clock.Stop();
+            long peak = sampler.Stop();
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            GC.Collect();
+            long after = Environment.WorkingSet;
+            (int history, int results) = await CountRowsAsync(connection, hub, instanceId, cancellationToken).ConfigureAwait(false);
+            return new Measurement(jobs, clock.Elapsed, history / (double)jobs, results / (double)jobs, peak, after);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            await host.Services.GetRequiredService<DurableJobsEngine>().DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task WaitAsync(DurableTaskClient durable, string id, CancellationToken cancellationToken)
+    {
+        // Durable Task's own wait polls in ~2 s steps; poll faster so latency does not dominate small runs.
+        while (true)
+        {
+            OrchestrationMetadata? metadata = await durable.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+            if (metadata is { IsCompleted: true })
+            {
+                if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
+                {
+                    throw new InvalidOperationException($"{id} ended {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorMessage}");
+                }
+
+                return;
+            }
+
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<(int History, int Results)> CountRowsAsync(string connection, string hub, string instanceId, CancellationToken cancellationToken)
+    {
+        int history = 0;
+        var historyTable = new TableClient(connection, $"{hub}History");
+        await foreach (TableEntity _ in historyTable.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {instanceId}"), select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            history++;
+        }
+
+        int results = 0;
+        var resultsTable = new TableClient(connection, $"{hub}Results");
+        try
+        {
+            await foreach (TableEntity _ in resultsTable.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {instanceId}"), select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                results++;
+            }
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+        {
+            // The baselines write no results table.
+        }
+
+        return (history, results);
+    }
+
+    private sealed record Measurement(int Jobs, TimeSpan Elapsed, double HistoryRowsPerJob, double ResultRowsPerJob, long PeakWorkingSet, long WorkingSetAfter)
+    {
+        public double JobsPerSecond => Jobs / Elapsed.TotalSeconds;
+    }
+}

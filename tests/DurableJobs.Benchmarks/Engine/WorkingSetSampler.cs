@@ -1,0 +1,39 @@
+namespace DurableJobs.Benchmarks.Engine;
+
+/// <summary>Samples this process's working set every 50 ms on a timer it owns; <see cref="Stop"/> returns the peak.</summary>
+internal sealed class WorkingSetSampler : IDisposable
+{
+    private readonly Timer timer;
+    private long peak;
+
+    public WorkingSetSampler()
+    {
+        peak = Environment.WorkingSet;
+        timer = new Timer(_ => Sample(), null, TimeSpan.Zero, TimeSpan.FromMilliseconds(50));
+    }
+
+    public long Stop()
+    {
+        timer.Change(Timeout.Infinite, Timeout.Infinite);
+        Sample();
+        return Interlocked.Read(ref peak);
+    }
+
+    public void Dispose() => timer.Dispose();
+
+    private void Sample()
+    {
+        long now = Environment.WorkingSet;
+        long seen = Interlocked.Read(ref peak);
+        while (now > seen)
+        {
+            long previous = Interlocked.CompareExchange(ref peak, now, seen);
+            if (previous == seen)
+            {
+                return;
+            }
+
+            seen = previous;
+        }
+    }
+}
