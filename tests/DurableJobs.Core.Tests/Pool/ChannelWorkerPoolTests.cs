@@ -2,10 +2,11 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using DurableJobs.Core.Pool;
+using Xunit.Abstractions;
 
 namespace DurableJobs.Core.Tests.Pool;
 
-public sealed class ChannelWorkerPoolTests
+public sealed class ChannelWorkerPoolTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
@@ -36,6 +37,7 @@ public sealed class ChannelWorkerPoolTests
         Assert.Equal(Items, results.Count);
         Assert.All(timesSeen, count => Assert.Equal(1, count));
         Assert.Equal(Enumerable.Range(0, Items), results.Order());
+        output.WriteLine($"peak concurrent handlers: {peak} (cap {Cap})");
         Assert.Equal(Cap, peak);
     }
 
@@ -103,6 +105,7 @@ public sealed class ChannelWorkerPoolTests
         await pool.DisposeAsync();
         sw.Stop();
 
+        output.WriteLine($"every task quiescent {sw.Elapsed.TotalMilliseconds:0.00} ms after the cancel");
         Assert.True(sw.Elapsed < TimeSpan.FromMilliseconds(100), $"quiescent after {sw.Elapsed.TotalMilliseconds:0.0} ms");
         Assert.Equal(8, startedAtCancel);
         Assert.Equal(startedAtCancel, pool.HandlersStarted);
