@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using DurableJobs.Core.Model;
 using DurableJobs.Core.Validation;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Signals;
 using DurableJobs.Orchestration.Storage;
+using DurableJobs.Orchestration.Telemetry;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 
@@ -46,6 +48,35 @@ public sealed class BatchClient
     /// </summary>
     public async Task<SubmitOutcome> SubmitAsync(BatchRequest? request, CancellationToken cancellationToken = default)
     {
+        using Activity? span = DurableJobsTelemetry.Source.StartActivity(DurableJobsTelemetry.SubmitSpan, ActivityKind.Producer);
+        try
+        {
+            SubmitOutcome outcome = await SubmitTracedAsync(request, span, cancellationToken).ConfigureAwait(false);
+            string result = !outcome.Accepted ? "invalid" : outcome.AlreadyExisted ? "existing" : "started";
+            DurableJobsTelemetry.BatchesSubmitted.Add(1, new KeyValuePair<string, object?>(TelemetryTags.SubmitOutcome, result));
+            if (span is { IsAllDataRequested: true })
+            {
+                span.SetTag(TelemetryTags.BatchId, outcome.BatchId);
+                span.SetTag(TelemetryTags.Existed, outcome.AlreadyExisted);
+                span.SetTag(TelemetryTags.SubmitOutcome, result);
+                if (!outcome.Accepted)
+                {
+                    span.SetStatus(ActivityStatusCode.Error, "The request is invalid.");
+                }
+            }
+
+            return outcome;
+        }
+        catch (Exception ex) when (span is not null)
+        {
+            span.SetStatus(ActivityStatusCode.Error, ex.Message);
+            span.AddException(ex);
+            throw;
+        }
+    }
+
+    private async Task<SubmitOutcome> SubmitTracedAsync(BatchRequest? request, Activity? span, CancellationToken cancellationToken)
+    {
         ValidationResult validation = validator.Validate(request);
         if (!validation.IsValid)
         {
@@ -53,6 +84,12 @@ public sealed class BatchClient
         }
 
         string batchId = request!.BatchId ?? Guid.NewGuid().ToString("N");
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag(TelemetryTags.BatchId, batchId);
+            span.SetTag(TelemetryTags.JobCount, request.Jobs?.Count ?? 0);
+        }
+
         if (await durable.GetInstanceAsync(batchId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) is not null)
         {
             return new SubmitOutcome { BatchId = batchId, AlreadyExisted = true };
@@ -63,6 +100,15 @@ public sealed class BatchClient
         IReadOnlyList<ScheduledJob> jobs = ToScheduledJobs(request);
         string jobsKey = await store.SaveJobsAsync(batchId, jobs, cancellationToken).ConfigureAwait(false);
         BatchOrchestrationInput input = ToOrchestrationInput(batchId, jobsKey, request);
+        using Activity? start = DurableJobsTelemetry.Source.StartActivity(DurableJobsTelemetry.OrchestrationStartSpan, ActivityKind.Producer);
+        if (start is { IsAllDataRequested: true })
+        {
+            start.SetTag(TelemetryTags.BatchId, batchId);
+            start.SetTag(TelemetryTags.MaxParallel, input.MaxParallel);
+        }
+
+        // The orchestration carries this trace context to its activities: chunk and job spans join this trace.
+        input = input with { TraceParent = (start ?? Activity.Current)?.Id };
         try
         {
             await durable.ScheduleNewOrchestrationInstanceAsync(

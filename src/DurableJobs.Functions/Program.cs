@@ -5,4 +5,5 @@ using Microsoft.Extensions.Hosting;
 FunctionsApplicationBuilder builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddDurableJobsFunctions(builder.Configuration);
+builder.Services.AddDurableJobsFunctionsTelemetry(builder.Configuration);
 builder.Build().Run();

@@ -1,9 +1,11 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using DurableJobs.Api.Http;
 using DurableJobs.Api.Parsing;
 using DurableJobs.Client;
 using DurableJobs.Core.Model;
+using DurableJobs.Orchestration.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Api.Queue;
@@ -14,29 +16,83 @@ namespace DurableJobs.Api.Queue;
 /// comes from the message, else is derived from the queue message id, so a redelivered message finds its
 /// batch already there and starts nothing. A message that can never become a batch is a poison decision
 /// with the reason; storage or engine failures throw, so the host retries (and poisons after maxDequeueCount).
+/// Each message is a <see cref="DurableJobsTelemetry.QueueSpan"/> span (the submit span nests under it) and a
+/// <see cref="DurableJobsTelemetry.QueueLag"/> measurement when its insertion time is known.
 /// </summary>
 public sealed class BatchQueueMessageProcessor
 {
     private readonly ILogger<BatchQueueMessageProcessor> logger;
+    private readonly TimeProvider time;
 
     /// <summary>Creates the processor.</summary>
-    public BatchQueueMessageProcessor(ILogger<BatchQueueMessageProcessor> logger)
+    public BatchQueueMessageProcessor(ILogger<BatchQueueMessageProcessor> logger, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(logger);
         this.logger = logger;
+        this.time = time ?? TimeProvider.System;
     }
 
-    /// <summary>Processes one message.</summary>
+    /// <summary>Processes one message whose dequeue count and insertion time are unknown.</summary>
     /// <param name="messageText">The message text as the queue holds it.</param>
     /// <param name="messageId">The queue message id: the batch id is derived from it when the message names none.</param>
     /// <param name="client">Starts the batch.</param>
     /// <param name="cancellationToken">Stops the submission.</param>
-    public async Task<QueueMessageOutcome> ProcessAsync(string messageText, string messageId, BatchClient client, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(messageText);
-        ArgumentException.ThrowIfNullOrEmpty(messageId);
-        ArgumentNullException.ThrowIfNull(client);
+    public Task<QueueMessageOutcome> ProcessAsync(string messageText, string messageId, BatchClient client, CancellationToken cancellationToken) =>
+        ProcessAsync(new QueueDelivery(messageText, messageId), client, cancellationToken);
 
+    /// <summary>Processes one delivery of a message.</summary>
+    /// <param name="delivery">The message and what the queue says about it.</param>
+    /// <param name="client">Starts the batch.</param>
+    /// <param name="cancellationToken">Stops the submission.</param>
+    public async Task<QueueMessageOutcome> ProcessAsync(QueueDelivery delivery, BatchClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(delivery);
+        ArgumentNullException.ThrowIfNull(delivery.MessageText);
+        ArgumentException.ThrowIfNullOrEmpty(delivery.MessageId);
+        ArgumentNullException.ThrowIfNull(client);
+        if (delivery.InsertedOn is { } inserted)
+        {
+            DurableJobsTelemetry.QueueLag.Record(Math.Max(0, (time.GetUtcNow() - inserted).TotalSeconds));
+        }
+
+        using Activity? span = DurableJobsTelemetry.Source.StartActivity(DurableJobsTelemetry.QueueSpan, ActivityKind.Consumer);
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag(TelemetryTags.MessageId, delivery.MessageId);
+            span.SetTag(TelemetryTags.DequeueCount, delivery.DequeueCount);
+        }
+
+        try
+        {
+            QueueMessageOutcome outcome = await ProcessTracedAsync(delivery.MessageText, delivery.MessageId, client, cancellationToken).ConfigureAwait(false);
+            if (span is { IsAllDataRequested: true })
+            {
+                span.SetTag(TelemetryTags.BatchId, outcome.BatchId);
+                span.SetTag(TelemetryTags.QueueOutcome, outcome.Disposition switch
+                {
+                    QueueMessageDisposition.Started => "started",
+                    QueueMessageDisposition.AlreadyExisted => "already_existed",
+                    _ => "poison",
+                });
+                if (outcome.Disposition == QueueMessageDisposition.Poison)
+                {
+                    span.SetStatus(ActivityStatusCode.Error, outcome.Reason);
+                }
+            }
+
+            return outcome;
+        }
+        catch (Exception ex) when (span is not null)
+        {
+            span.SetTag(TelemetryTags.QueueOutcome, "error");
+            span.SetStatus(ActivityStatusCode.Error, ex.Message);
+            span.AddException(ex);
+            throw;
+        }
+    }
+
+    private async Task<QueueMessageOutcome> ProcessTracedAsync(string messageText, string messageId, BatchClient client, CancellationToken cancellationToken)
+    {
         if (Decode(messageText) is not { } utf8)
         {
             return Poisoned(messageId, "The message is neither JSON nor base64-encoded JSON.");

@@ -39,7 +39,8 @@ public sealed class BatchQueueFunction
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
-        QueueMessageOutcome outcome = await processor.ProcessAsync(message.MessageText, message.MessageId, clients.Create(durable), cancellationToken).ConfigureAwait(false);
+        var delivery = new QueueDelivery(message.MessageText, message.MessageId) { DequeueCount = message.DequeueCount, InsertedOn = message.InsertedOn };
+        QueueMessageOutcome outcome = await processor.ProcessAsync(delivery, clients.Create(durable), cancellationToken).ConfigureAwait(false);
         if (outcome.Disposition == QueueMessageDisposition.Poison)
         {
             await poison.SendAsync(

@@ -6,6 +6,7 @@ using DurableJobs.Core.Model;
 using DurableJobs.Core.Validation;
 using DurableJobs.Engine.Hosting;
 using DurableJobs.Orchestration.Model;
+using DurableJobs.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -37,6 +38,7 @@ internal static class RunCommand
         HostConfiguration.AddSources(builder.Configuration);
         ConfigureQuietLogging(builder.Logging, verbose);
         builder.Services.AddDurableJobsEngine(builder.Configuration);
+        builder.Services.AddDurableJobsTelemetry(builder.Configuration);
         using IHost host = builder.Build();
 
         // Check the request before anything starts: bad input is a message, not a half-started batch.

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using DurableJobs.Engine.Hosting;
 using DurableJobs.Host.Web;
+using DurableJobs.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Spectre.Console;
@@ -37,6 +38,7 @@ internal static class ServeCommand
             HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
             HostConfiguration.AddSources(builder.Configuration, new Dictionary<string, string?> { ["DurableJobs:RunWorker"] = "true" });
             builder.Services.AddDurableJobsEngine(builder.Configuration);
+            builder.Services.AddDurableJobsTelemetry(builder.Configuration);
             using IHost worker = builder.Build();
             AnsiConsole.MarkupLine("[bold]durablejobs[/] worker: running jobs of the task hub; Ctrl+C stops (running jobs go back to the queue).");
             await worker.RunAsync();

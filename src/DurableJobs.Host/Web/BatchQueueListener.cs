@@ -124,7 +124,8 @@ public sealed class BatchQueueListener : BackgroundService
                 return;
             }
 
-            QueueMessageOutcome outcome = await processor.ProcessAsync(message.MessageText, message.MessageId, client, stoppingToken).ConfigureAwait(false);
+            var delivery = new QueueDelivery(message.MessageText, message.MessageId) { DequeueCount = message.DequeueCount, InsertedOn = message.InsertedOn };
+            QueueMessageOutcome outcome = await processor.ProcessAsync(delivery, client, stoppingToken).ConfigureAwait(false);
             if (outcome.Disposition == QueueMessageDisposition.Poison)
             {
                 await MoveToPoisonAsync(queue, poison, message, outcome.Reason!, stoppingToken).ConfigureAwait(false);

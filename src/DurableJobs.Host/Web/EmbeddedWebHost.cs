@@ -1,5 +1,6 @@
 using DurableJobs.Api;
 using DurableJobs.Engine.Hosting;
+using DurableJobs.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -53,6 +54,7 @@ public static class EmbeddedWebHost
         builder.Logging.AddFilter("Azure", LogLevel.Warning);
         builder.Services.AddDurableJobsEngine(configuration);
         builder.Services.AddDurableJobsApi(configuration);
+        builder.Services.AddDurableJobsTelemetry(configuration);
         builder.Services.AddProblemDetails();
         builder.Services.AddOptions<BatchQueueListenerOptions>().Bind(configuration.GetSection(BatchQueueListenerOptions.SectionName));
         if (configuration.GetValue(BatchQueueListenerOptions.SectionName + ":" + nameof(BatchQueueListenerOptions.Enabled), defaultValue: true))

@@ -1,6 +1,7 @@
 using DurableJobs.Core.Model;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Storage;
+using DurableJobs.Orchestration.Telemetry;
 using Microsoft.DurableTask;
 
 namespace DurableJobs.Orchestration.Activities;
@@ -54,9 +55,25 @@ public sealed class RecordUnstartedActivity : TaskActivity<UnstartedJobs, int>
                 })).ToList();
                 await store.RecordAsync(input.BatchId, results).ConfigureAwait(false);
                 recorded += results.Count;
+                CountCompleted(input.Status, results);
             }
         }
 
         return recorded;
+    }
+
+    private static void CountCompleted(JobStatus status, List<IndexedJobResult> results)
+    {
+        if (!DurableJobsTelemetry.JobsCompleted.Enabled)
+        {
+            return;
+        }
+
+        // These jobs end without running, but they end: the completed counter covers every job of a batch.
+        var statusTag = new KeyValuePair<string, object?>(TelemetryTags.JobStatus, DurableJobsTelemetry.StatusTag(status));
+        foreach (IGrouping<string, IndexedJobResult> byType in results.GroupBy(r => r.Result.Type, StringComparer.Ordinal))
+        {
+            DurableJobsTelemetry.JobsCompleted.Add(byType.Count(), new KeyValuePair<string, object?>(TelemetryTags.JobType, byType.Key), statusTag);
+        }
     }
 }

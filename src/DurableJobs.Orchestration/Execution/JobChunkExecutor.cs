@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Pool;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Signals;
 using DurableJobs.Orchestration.Storage;
+using DurableJobs.Orchestration.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Orchestration.Execution;
@@ -11,7 +13,9 @@ namespace DurableJobs.Orchestration.Execution;
 /// Runs a chunk of jobs through the Core channel worker pool at the chunk's parallelism, so the slots the
 /// orchestrator granted are never exceeded. Each job's token links the batch deadline, the batch cancel
 /// signal and host shutdown. Results go to the batch store as they finish, exactly once: a job whose result is
-/// already recorded (the chunk was delivered before) is not run again.
+/// already recorded (the chunk was delivered before) is not run again. Each chunk is a
+/// <see cref="DurableJobsTelemetry.ChunkSpan"/> in the batch's trace and a log scope with the batch id; per-job
+/// outcome lines go to the <c>DurableJobs.Jobs</c> log category.
 /// </summary>
 public sealed class JobChunkExecutor
 {
@@ -28,19 +32,19 @@ public sealed class JobChunkExecutor
         IBatchStore store,
         WorkerIdentity worker,
         JobExecutionOptions options,
-        ILogger<JobChunkExecutor> logger)
+        ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(handlers);
         ArgumentNullException.ThrowIfNull(signals);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(loggerFactory);
         this.signals = signals;
         this.store = store;
         this.options = options;
-        this.logger = logger;
-        runner = new JobRunner(handlers, worker, options.TimeProvider, logger);
+        logger = loggerFactory.CreateLogger<JobChunkExecutor>();
+        runner = new JobRunner(handlers, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory));
     }
 
     /// <summary>Runs every job of <paramref name="chunk"/> to a recorded final result and returns the counts.</summary>
@@ -48,6 +52,40 @@ public sealed class JobChunkExecutor
     public async Task<ChunkSummary> ExecuteAsync(JobChunk chunk)
     {
         ArgumentNullException.ThrowIfNull(chunk);
+        using Activity? span = DurableJobsTelemetry.Source.HasListeners() ? StartSpan(chunk) : null;
+        using IDisposable? scope = JobLog.ChunkScope(logger, chunk.BatchId, chunk.Start, chunk.Count);
+        try
+        {
+            ChunkSummary summary = await RunAsync(chunk).ConfigureAwait(false);
+            span?.SetTag(TelemetryTags.ChunkRecordedBefore, summary.AlreadyRecorded);
+            return summary;
+        }
+        catch (Exception ex) when (span is not null && ex is not WorkerShuttingDownException)
+        {
+            span.SetStatus(ActivityStatusCode.Error, ex.Message);
+            span.AddException(ex);
+            throw;
+        }
+    }
+
+    private static Activity? StartSpan(JobChunk chunk)
+    {
+        // The batch's trace context travels in the chunk, so the activity joins the trace of the submission
+        // whichever process runs it; without one, the span nests under whatever is current.
+        ActivityContext parent = chunk.TraceParent is not null && ActivityContext.TryParse(chunk.TraceParent, null, out ActivityContext parsed) ? parsed : default;
+        Activity? span = DurableJobsTelemetry.Source.StartActivity(DurableJobsTelemetry.ChunkSpan, ActivityKind.Consumer, parent);
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag(TelemetryTags.BatchId, chunk.BatchId);
+            span.SetTag(TelemetryTags.ChunkStart, chunk.Start);
+            span.SetTag(TelemetryTags.ChunkCount, chunk.Count);
+        }
+
+        return span;
+    }
+
+    private async Task<ChunkSummary> RunAsync(JobChunk chunk)
+    {
         CancellationToken hostStopping = options.HostStopping;
         using IBatchCancellationWatch watch = await signals.WatchAsync(chunk.BatchId, hostStopping).ConfigureAwait(false);
         using var stop = new JobStopSignals(chunk.DeadlineUtc, watch.Token, hostStopping, options.TimeProvider);

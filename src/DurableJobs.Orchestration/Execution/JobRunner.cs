@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using System.Text.Json;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Model;
 using DurableJobs.Core.Serialization;
 using DurableJobs.Orchestration.Model;
+using DurableJobs.Orchestration.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Orchestration.Execution;
@@ -11,12 +13,92 @@ namespace DurableJobs.Orchestration.Execution;
 /// Runs one job to its final result: attempts with back-off inside the activity, every wait and every
 /// handler call on the job's stop token. Handler errors become a Failed result; a stop becomes TimedOut or
 /// Cancelled; only host shutdown escapes, as <see cref="WorkerShuttingDownException"/>.
+/// Telemetry: one <see cref="DurableJobsTelemetry.JobSpan"/> per job (attempts are events on it), the job metrics,
+/// a log scope with the batch and job ids, the outcome at Information on <paramref name="outcomes"/> and each
+/// attempt at Debug.
 /// </summary>
-internal sealed class JobRunner(JobHandlerRegistry handlers, WorkerIdentity worker, TimeProvider time, ILogger logger)
+internal sealed class JobRunner(JobHandlerRegistry handlers, WorkerIdentity worker, TimeProvider time, ILogger logger, ILogger outcomes)
 {
     private static readonly JsonElement NullPayload = JsonSerializer.SerializeToElement<object?>(null, DurableJobsJson.Options);
 
     public async ValueTask<JobResult> RunAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop)
+    {
+        long startedAt = Stopwatch.GetTimestamp();
+        var typeTag = new KeyValuePair<string, object?>(TelemetryTags.JobType, job.Type);
+        DurableJobsTelemetry.JobsStarted.Add(1, typeTag);
+        DurableJobsTelemetry.JobsInFlight.Add(1, typeTag);
+
+        // Tags are built only for a span someone records: with no listener a job pays for a branch.
+        Activity? span = DurableJobsTelemetry.Source.HasListeners() ? StartSpan(batchId, job) : null;
+        using IDisposable? scope = JobLog.JobScope(logger, batchId, job.Id);
+        JobResult? result = null;
+        try
+        {
+            result = await RunAttemptsAsync(batchId, job, retry, stop, span).ConfigureAwait(false);
+            return result;
+        }
+        catch (WorkerShuttingDownException)
+        {
+            // Not an outcome: the job goes back to the queue and another delivery finishes it.
+            span?.SetTag(TelemetryTags.JobStatus, "abandoned");
+            throw;
+        }
+        catch (Exception ex) when (span is not null)
+        {
+            span.SetStatus(ActivityStatusCode.Error, ex.Message);
+            span.AddException(ex);
+            throw;
+        }
+        finally
+        {
+            DurableJobsTelemetry.JobsInFlight.Add(-1, typeTag);
+            if (result is not null)
+            {
+                Record(batchId, job, result, typeTag, span, Stopwatch.GetElapsedTime(startedAt));
+            }
+
+            span?.Dispose();
+        }
+    }
+
+    private static Activity? StartSpan(string batchId, ScheduledJob job)
+    {
+        Activity? span = DurableJobsTelemetry.Source.StartActivity(DurableJobsTelemetry.JobSpan, ActivityKind.Internal);
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag(TelemetryTags.BatchId, batchId);
+            span.SetTag(TelemetryTags.JobId, job.Id);
+            span.SetTag(TelemetryTags.JobType, job.Type);
+        }
+
+        return span;
+    }
+
+    private void Record(string batchId, ScheduledJob job, JobResult result, KeyValuePair<string, object?> typeTag, Activity? span, TimeSpan elapsed)
+    {
+        var statusTag = new KeyValuePair<string, object?>(TelemetryTags.JobStatus, DurableJobsTelemetry.StatusTag(result.Status));
+        DurableJobsTelemetry.JobsCompleted.Add(1, typeTag, statusTag);
+        if (result.Attempts > 0)
+        {
+            // A job stopped before its first attempt never ran: it has a status but no duration.
+            DurableJobsTelemetry.JobDuration.Record(elapsed.TotalSeconds, typeTag, statusTag);
+        }
+
+        JobLog.Outcome(outcomes, batchId, job.Id, result.Status, result.Attempts, elapsed.TotalMilliseconds);
+        if (span is { IsAllDataRequested: true })
+        {
+            span.SetTag(TelemetryTags.Attempt, result.Attempts);
+            span.SetTag(statusTag.Key, statusTag.Value);
+
+            // A cancel is what the caller asked for; a failure or a missed deadline is not.
+            if (result.Status is JobStatus.Failed or JobStatus.TimedOut)
+            {
+                span.SetStatus(ActivityStatusCode.Error, result.Error?.Message);
+            }
+        }
+    }
+
+    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span)
     {
         CancellationToken token = stop.Token;
         IJobHandler handler = handlers.Get(job.Type);
@@ -35,6 +117,11 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, WorkerIdentity work
 
             attempts = attempt;
             startedAt ??= time.GetUtcNow();
+            if (span is { IsAllDataRequested: true })
+            {
+                span.AddEvent(new ActivityEvent("durablejobs.job.attempt", tags: new ActivityTagsCollection { [TelemetryTags.Attempt] = attempt }));
+            }
+
             try
             {
                 JsonElement? output = await handler.ExecuteAsync(new JobContext(batchId, job.Id, attempt), payload, token).ConfigureAwait(false);
@@ -54,6 +141,15 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, WorkerIdentity work
             {
                 lastError = JobError.FromException(ex);
                 logger.LogDebug(ex, "Job {BatchId}/{JobId} attempt {Attempt} failed", batchId, job.Id, attempt);
+                if (span is { IsAllDataRequested: true })
+                {
+                    span.AddEvent(new ActivityEvent("durablejobs.job.attempt.failed", tags: new ActivityTagsCollection
+                    {
+                        [TelemetryTags.Attempt] = attempt,
+                        ["exception.type"] = ex.GetType().FullName,
+                        ["exception.message"] = ex.Message,
+                    }));
+                }
             }
 
             if (attempt < maxAttempts)

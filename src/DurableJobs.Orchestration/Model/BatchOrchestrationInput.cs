@@ -40,4 +40,12 @@ public sealed record BatchOrchestrationInput
     /// <summary>How long in-flight work may take to stop after the deadline or a cancel before it is written off.</summary>
     [JsonPropertyName("stopGraceSeconds")]
     public double StopGraceSeconds { get; init; } = 30;
+
+    /// <summary>
+    /// The W3C <c>traceparent</c> of the span that started the batch, when it was traced: chunk and job spans join
+    /// that trace, so one batch reads as one trace across processes. Absent when nothing listened.
+    /// </summary>
+    [JsonPropertyName("traceParent")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TraceParent { get; init; }
 }

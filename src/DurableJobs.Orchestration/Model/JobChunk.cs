@@ -33,4 +33,9 @@ public sealed record JobChunk
     /// <summary>Per-job retry policy.</summary>
     [JsonPropertyName("retry")]
     public RetrySpec Retry { get; init; } = RetrySpec.None;
+
+    /// <summary>The batch's trace context (<see cref="BatchOrchestrationInput.TraceParent"/>), copied by the orchestrator.</summary>
+    [JsonPropertyName("traceParent")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TraceParent { get; init; }
 }

@@ -56,6 +56,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
                         Parallelism = plan.Parallelism,
                         DeadlineUtc = deadline,
                         Retry = input.Retry,
+                        TraceParent = input.TraceParent,
                     },
                     ChunkRetry);
                 inFlight.Add((call, plan));

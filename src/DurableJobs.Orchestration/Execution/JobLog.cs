@@ -1,0 +1,27 @@
+using DurableJobs.Core.Model;
+using Microsoft.Extensions.Logging;
+
+namespace DurableJobs.Orchestration.Execution;
+
+/// <summary>
+/// The job path's outcome line and log scopes, source-generated so a disabled level costs a branch and no allocation.
+/// Outcomes go to the <see cref="OutcomeCategory"/> category, so a busy host can turn them down on their own.
+/// </summary>
+internal static partial class JobLog
+{
+    /// <summary>The category of the per-job outcome lines: <c>Logging:LogLevel:DurableJobs.Jobs</c> filters them.</summary>
+    public const string OutcomeCategory = "DurableJobs.Jobs";
+
+    private static readonly Func<ILogger, string, int, int, IDisposable?> ChunkScopeFormatter =
+        LoggerMessage.DefineScope<string, int, int>("BatchId:{BatchId} Chunk:{ChunkStart}+{ChunkCount}");
+
+    private static readonly Func<ILogger, string, string, IDisposable?> JobScopeFormatter =
+        LoggerMessage.DefineScope<string, string>("BatchId:{BatchId} JobId:{JobId}");
+
+    public static IDisposable? ChunkScope(ILogger logger, string batchId, int start, int count) => ChunkScopeFormatter(logger, batchId, start, count);
+
+    public static IDisposable? JobScope(ILogger logger, string batchId, string jobId) => JobScopeFormatter(logger, batchId, jobId);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Job {BatchId}/{JobId} {Status} after {Attempts} attempt(s) in {DurationMs:0} ms")]
+    public static partial void Outcome(ILogger logger, string batchId, string jobId, JobStatus status, int attempts, double durationMs);
+}
