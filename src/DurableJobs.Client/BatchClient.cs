@@ -134,7 +134,16 @@ public sealed class BatchClient
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         OrchestrationMetadata? metadata = await durable.GetInstanceAsync(batchId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
-        return metadata is null || metadata.Name != BatchNames.Orchestrator ? null : ToView(metadata);
+        if (metadata is null || metadata.Name != BatchNames.Orchestrator)
+        {
+            return null;
+        }
+
+        // A batch run in parts publishes the finished parts' counts; the running part adds its own.
+        BatchProgress? running = metadata.IsRunning && metadata.ReadCustomStatusAs<BatchProgress>() is { CurrentPart: { } part }
+            ? (await durable.GetInstanceAsync(part, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false))?.ReadCustomStatusAs<BatchProgress>()
+            : null;
+        return ToView(metadata, running?.Summary);
     }
 
     /// <summary>Recent batches, newest first.</summary>
@@ -233,11 +242,15 @@ public sealed class BatchClient
         };
     }
 
-    private static BatchView ToView(OrchestrationMetadata metadata)
+    private static BatchView ToView(OrchestrationMetadata metadata, BatchSummary? runningPart = null)
     {
         BatchProgress? progress = metadata.ReadCustomStatusAs<BatchProgress>();
         BatchResult? result = metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? metadata.ReadOutputAs<BatchResult>() : null;
         BatchSummary summary = result?.Summary ?? progress?.Summary ?? new BatchSummary();
+        if (result is null && runningPart is not null)
+        {
+            summary = Add(summary, runningPart);
+        }
         BatchStatus status = metadata.RuntimeStatus switch
         {
             OrchestrationRuntimeStatus.Pending => BatchStatus.Pending,
@@ -263,6 +276,24 @@ public sealed class BatchClient
             LastUpdatedAt = metadata.LastUpdatedAt,
             CompletedAt = metadata.IsCompleted ? metadata.LastUpdatedAt : null,
             Failure = metadata.FailureDetails?.ErrorMessage,
+        };
+    }
+
+    private static BatchSummary Add(BatchSummary parts, BatchSummary current)
+    {
+        int succeeded = parts.Succeeded + current.Succeeded;
+        int failed = parts.Failed + current.Failed;
+        int timedOut = parts.TimedOut + current.TimedOut;
+        int cancelled = parts.Cancelled + current.Cancelled;
+        return new BatchSummary
+        {
+            Total = parts.Total,
+            Succeeded = succeeded,
+            Failed = failed,
+            TimedOut = timedOut,
+            Cancelled = cancelled,
+            Running = current.Running,
+            Pending = parts.Total - succeeded - failed - timedOut - cancelled - current.Running,
         };
     }
 

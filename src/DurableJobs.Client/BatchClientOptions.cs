@@ -17,6 +17,9 @@ public sealed class BatchClientOptions
     /// <summary>Most chunks of one batch in flight.</summary>
     public int MaxChunksInFlight { get; set; } = 8;
 
+    /// <summary>Most jobs one orchestration runs itself; larger batches run as consecutive parts (sub-orchestrations).</summary>
+    public int MaxJobsPerOrchestration { get; set; } = 20_000;
+
     /// <summary>When above 0, every chunk carries exactly this many jobs (1 = one activity per job).</summary>
     public int FixedJobsPerChunk { get; set; }
 
@@ -30,5 +33,6 @@ public sealed class BatchClientOptions
         MaxJobsPerChunk = Math.Max(1, MaxJobsPerChunk),
         MaxChunksInFlight = Math.Max(1, MaxChunksInFlight),
         FixedJobsPerChunk = Math.Max(0, FixedJobsPerChunk),
+        MaxJobsPerOrchestration = Math.Max(1, MaxJobsPerOrchestration),
     };
 }

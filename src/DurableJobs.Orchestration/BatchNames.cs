@@ -6,6 +6,9 @@ public static class BatchNames
     /// <summary>The batch orchestrator.</summary>
     public const string Orchestrator = "BatchOrchestrator";
 
+    /// <summary>A part of a large batch (the same orchestrator class over a range of jobs).</summary>
+    public const string PartOrchestrator = "BatchPartOrchestrator";
+
     /// <summary>The activity that runs a chunk of jobs.</summary>
     public const string ExecuteJobsActivity = "ExecuteJobs";
 

@@ -22,7 +22,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] names = Functions.Value.Select(f => f.GetProperty("name").GetString()!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(
-            ["BatchOrchestrator", "BatchQueueTrigger", "CancelBatch", "ExecuteJobs", "GetBatch", "GetBatchJobs", "Health", "ListBatches", "RecordUnstarted", "SubmitBatch"],
+            ["BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "ExecuteJobs", "GetBatch", "GetBatchJobs", "Health", "ListBatches", "RecordUnstarted", "SubmitBatch"],
             names);
     }
 
@@ -54,6 +54,7 @@ public sealed class FunctionsMetadataTests
     [InlineData("BatchOrchestrator", "orchestrationTrigger")]
     [InlineData("ExecuteJobs", "activityTrigger")]
     [InlineData("RecordUnstarted", "activityTrigger")]
+    [InlineData("BatchPartOrchestrator", "orchestrationTrigger")]
     public void Durable_functions_have_their_trigger(string name, string triggerType)
     {
         JsonElement trigger = Assert.Single(BindingsOf(name));

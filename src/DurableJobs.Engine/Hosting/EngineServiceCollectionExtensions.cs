@@ -79,6 +79,7 @@ public static class EngineServiceCollectionExtensions
         {
             var registry = new DurableTaskRegistry();
             registry.AddOrchestrator<BatchOrchestrator>(BatchNames.Orchestrator);
+            registry.AddOrchestrator<BatchOrchestrator>(BatchNames.PartOrchestrator);
             registry.AddActivity<ExecuteJobsActivity>(BatchNames.ExecuteJobsActivity);
             registry.AddActivity<RecordUnstartedActivity>(BatchNames.RecordUnstartedActivity);
             return registry;

@@ -30,6 +30,14 @@ public sealed class BatchOrchestrationFunctions
         return new BatchOrchestrator().RunAsync(context, context.GetInput<BatchOrchestrationInput>()!);
     }
 
+    /// <summary>A part of a batch too large for one orchestration history (the same orchestrator class).</summary>
+    [Function(BatchNames.PartOrchestrator)]
+    public static Task<BatchResult> RunBatchPart([OrchestrationTrigger] TaskOrchestrationContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return new BatchOrchestrator().RunAsync(context, context.GetInput<BatchOrchestrationInput>()!);
+    }
+
     /// <summary>The activity that runs a chunk of jobs.</summary>
     [Function(BatchNames.ExecuteJobsActivity)]
     public Task<ChunkSummary> ExecuteJobs([ActivityTrigger] JobChunk chunk) => executeJobs.ExecuteAsync(chunk);

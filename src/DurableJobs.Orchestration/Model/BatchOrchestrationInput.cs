@@ -37,6 +37,22 @@ public sealed record BatchOrchestrationInput
     [JsonPropertyName("chunking")]
     public ChunkingOptions Chunking { get; init; } = new();
 
+    /// <summary>For a part of a larger batch: index of its first job.</summary>
+    [JsonPropertyName("start")]
+    public int Start { get; init; }
+
+    /// <summary>For a part of a larger batch: how many jobs it runs. Null: all of them.</summary>
+    [JsonPropertyName("count")]
+    public int? Count { get; init; }
+
+    /// <summary>For a part of a larger batch: the batch's absolute deadline (UTC), fixed when the batch started.</summary>
+    [JsonPropertyName("deadlineUtc")]
+    public DateTime? DeadlineUtc { get; init; }
+
+    /// <summary>The jobs this orchestration runs itself.</summary>
+    [JsonIgnore]
+    public int RangeCount => Count ?? JobCount;
+
     /// <summary>How long in-flight work may take to stop after the deadline or a cancel before it is written off.</summary>
     [JsonPropertyName("stopGraceSeconds")]
     public double StopGraceSeconds { get; init; } = 30;

@@ -18,6 +18,10 @@ public sealed record BatchProgress
     [JsonPropertyName("deadlineUtc")]
     public DateTime DeadlineUtc { get; init; }
 
+    /// <summary>The part running now, for a batch split into parts; its own progress adds to <see cref="Summary"/>.</summary>
+    [JsonPropertyName("currentPart")]
+    public string? CurrentPart { get; init; }
+
     /// <summary>Set once the deadline passed or a cancel arrived: Running work is being stopped.</summary>
     [JsonPropertyName("stopping")]
     public BatchStatus? Stopping { get; init; }

@@ -23,6 +23,13 @@ public sealed record ChunkingOptions
     [JsonPropertyName("maxChunksInFlight")]
     public int MaxChunksInFlight { get; init; } = 8;
 
+    /// <summary>
+    /// Most jobs one orchestration runs itself. A larger batch runs as consecutive parts (sub-orchestrations) of
+    /// at most this many jobs, each with the whole cap, so no single history grows past a bound.
+    /// </summary>
+    [JsonPropertyName("maxJobsPerOrchestration")]
+    public int MaxJobsPerOrchestration { get; init; } = 20_000;
+
     /// <summary>When above 0, every chunk carries exactly this many jobs (no adaptation).</summary>
     [JsonPropertyName("fixedJobsPerChunk")]
     public int FixedJobsPerChunk { get; init; }

@@ -16,7 +16,7 @@ namespace DurableJobs.Orchestration.Orchestrators;
 public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput, BatchResult>
 {
     // Infrastructure failures of a chunk (storage hiccups) are retried; job failures never reach here.
-    private static readonly TaskOptions ChunkRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(
+    internal static readonly TaskOptions ChunkRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(
         maxNumberOfAttempts: 5, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
 
     /// <inheritdoc />
@@ -25,10 +25,20 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         ILogger logger = context.CreateReplaySafeLogger<BatchOrchestrator>();
-        DateTime deadline = context.CurrentUtcDateTime.AddSeconds(input.DeadlineSeconds);
-        var state = new BatchState(input, deadline);
-        var planner = new ChunkPlanner(input.JobCount, input.MaxParallel, input.Chunking);
-        logger.LogInformation("Batch {BatchId} started: {Jobs} jobs, cap {MaxParallel}, deadline {Deadline:o}", input.BatchId, input.JobCount, input.MaxParallel, deadline);
+
+        // The deadline is fixed once, when the batch starts; parts inherit it.
+        DateTime deadline = input.DeadlineUtc ?? context.CurrentUtcDateTime.AddSeconds(input.DeadlineSeconds);
+        int perOrchestration = Math.Max(1, input.Chunking.MaxJobsPerOrchestration);
+        return input.RangeCount > perOrchestration
+            ? await BatchParts.RunAsync(context, input, deadline, perOrchestration, logger)
+            : await RunRangeAsync(context, input, deadline, logger);
+    }
+
+    private static async Task<BatchResult> RunRangeAsync(TaskOrchestrationContext context, BatchOrchestrationInput input, DateTime deadline, ILogger logger)
+    {
+        var state = new BatchState(input, deadline, input.RangeCount);
+        var planner = new ChunkPlanner(input.Start, input.RangeCount, input.MaxParallel, input.Chunking);
+        logger.LogInformation("Batch {BatchId} jobs {Start}+{Count} started: cap {MaxParallel}, deadline {Deadline:o}", input.BatchId, input.Start, input.RangeCount, input.MaxParallel, deadline);
 
         using var timerCts = new CancellationTokenSource();
         using var cancelEventCts = new CancellationTokenSource();
@@ -124,7 +134,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
         cancelEventCts.Cancel();
         graceCts.Cancel();
 
-        int unscheduled = input.JobCount - planner.NextIndex;
+        int unscheduled = input.Start + input.RangeCount - planner.NextIndex;
         state.CloseUnscheduled(unscheduled);
         await RecordUnrunAsync(context, input, state, unscheduled);
 
@@ -141,7 +151,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
         var stopped = new List<JobRange>(state.WrittenOff);
         if (unscheduled > 0)
         {
-            stopped.Add(new JobRange(input.JobCount - unscheduled, unscheduled));
+            stopped.Add(new JobRange(input.Start + input.RangeCount - unscheduled, unscheduled));
         }
 
         DateTime now = context.CurrentUtcDateTime;
@@ -162,7 +172,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
         }
     }
 
-    private static async Task WaitForDeadlineAsync(TaskOrchestrationContext context, DateTime deadline, CancellationToken cancellationToken)
+    internal static async Task WaitForDeadlineAsync(TaskOrchestrationContext context, DateTime deadline, CancellationToken cancellationToken)
     {
         await context.CreateTimer(deadline, cancellationToken);
 

@@ -4,7 +4,7 @@ using DurableJobs.Orchestration.Model;
 namespace DurableJobs.Orchestration.Orchestrators;
 
 /// <summary>The orchestrator's counts, kept incrementally so progress costs O(1) whatever the batch size.</summary>
-internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadline)
+internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadline, int total)
 {
     private readonly List<JobRange> failedRanges = [];
     private readonly List<JobRange> writtenOff = [];
@@ -110,12 +110,12 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
 
     private BatchSummary Summary() => new()
     {
-        Total = input.JobCount,
+        Total = total,
         Succeeded = succeeded,
         Failed = failed,
         TimedOut = timedOut,
         Cancelled = cancelled,
         Running = running,
-        Pending = input.JobCount - Finished - running,
+        Pending = total - Finished - running,
     };
 }

@@ -13,13 +13,15 @@ internal sealed class ChunkPlanner
     private readonly ChunkingOptions options;
     private readonly int[] laneParallelism;
     private readonly bool[] laneBusy;
-    private readonly int jobCount;
+    private readonly int end;
     private double measuredMilliseconds;
     private int measuredJobs;
 
-    public ChunkPlanner(int jobCount, int maxParallel, ChunkingOptions options)
+    public ChunkPlanner(int start, int count, int maxParallel, ChunkingOptions options)
     {
-        this.jobCount = jobCount;
+        NextIndex = start;
+        end = start + count;
+        int jobCount = count;
         this.options = options;
         int lanes = Math.Max(1, Math.Min(Math.Min(maxParallel, Math.Max(1, options.MaxChunksInFlight)), Math.Max(1, jobCount)));
         laneParallelism = new int[lanes];
@@ -34,7 +36,7 @@ internal sealed class ChunkPlanner
     /// <summary>Index of the first job not yet scheduled.</summary>
     public int NextIndex { get; private set; }
 
-    public bool HasMore => NextIndex < jobCount;
+    public bool HasMore => NextIndex < end;
 
     /// <summary>The next chunk for a free lane, or null when no lane is free or no job is left.</summary>
     public ChunkPlan? TryNext()
@@ -51,7 +53,7 @@ internal sealed class ChunkPlanner
         }
 
         int parallelism = laneParallelism[lane];
-        int remaining = jobCount - NextIndex;
+        int remaining = end - NextIndex;
         int size = Math.Min(remaining, Math.Max(1, SizeFor(parallelism, remaining)));
         var plan = new ChunkPlan(NextIndex, size, lane, parallelism);
         laneBusy[lane] = true;
