@@ -22,6 +22,7 @@ public static class ApiEndpointRouteBuilderExtensions
         api.MapGet("/batches", (HttpRequest request, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.ListAsync(request, client, ct));
         api.MapGet("/batches/{id}", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetAsync(request, id, client, ct));
         api.MapGet("/batches/{id}/jobs", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetJobsAsync(request, id, client, ct));
+        api.MapGet("/batches/{id}/timeline", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetTimelineAsync(request, id, client, ct));
         api.MapPost("/batches/{id}/cancel", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.CancelAsync(request, id, client, ct));
 
         // The client is resolved inside the probe: before the engine has started, resolving it fails, and that is a 503.

@@ -21,6 +21,12 @@ public sealed class ApiOptions
     /// <summary>Batches listed when <c>top</c> is omitted.</summary>
     public int DefaultListSize { get; set; } = 50;
 
+    /// <summary>Points in a batch timeline when <c>points</c> is omitted.</summary>
+    public int DefaultTimelinePoints { get; set; } = 200;
+
+    /// <summary>Largest <c>points</c> a timeline request may ask for.</summary>
+    public int MaxTimelinePoints { get; set; } = 2000;
+
     /// <summary>How long the health probe may wait for storage.</summary>
     public TimeSpan HealthProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
 }

@@ -13,6 +13,7 @@ public sealed class FunctionsMetadataTests
         { "ListBatches", "batches", ["get"] },
         { "GetBatch", "batches/{id}", ["get"] },
         { "GetBatchJobs", "batches/{id}/jobs", ["get"] },
+        { "GetBatchTimeline", "batches/{id}/timeline", ["get"] },
         { "CancelBatch", "batches/{id}/cancel", ["post"] },
         { "Health", "healthz", ["get"] },
     };
@@ -22,7 +23,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] names = Functions.Value.Select(f => f.GetProperty("name").GetString()!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(
-            ["BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "ExecuteJobs", "GetBatch", "GetBatchJobs", "Health", "ListBatches", "RecordUnstarted", "SubmitBatch"],
+            ["BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "ExecuteJobs", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "Health", "ListBatches", "RecordUnstarted", "SubmitBatch"],
             names);
     }
 

@@ -147,6 +147,60 @@ public sealed class BatchHttpApi
         return page is null ? NotFound(id).ToResult() : new JsonResult(page, StatusCodes.Status200OK);
     }
 
+    /// <summary>
+    /// <c>GET /api/batches/{id}/timeline?points=</c>: jobs in flight over time with the cap, as <see cref="BatchTimeline"/>,
+    /// or 404. Reads every recorded result (paged, outputs dropped as they arrive) and downsamples to at most
+    /// <c>points</c> steps, keeping each interval's peak.
+    /// </summary>
+    public async Task<IResult> GetTimelineAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+        int points = ParseBounded(request.Query, "points", options.DefaultTimelinePoints, 2, options.MaxTimelinePoints, errors);
+        if (errors.Count > 0)
+        {
+            return InvalidQuery(errors).ToResult();
+        }
+
+        BatchView? view = IsPossibleId(id) ? await client.GetAsync(id, cancellationToken).ConfigureAwait(false) : null;
+        if (view is null)
+        {
+            return NotFound(id).ToResult();
+        }
+
+        // Only the times matter; keeping outputs of 100,000 results would hold every payload in memory at once.
+        var times = new List<JobResult>();
+        string? token = null;
+        do
+        {
+            JobPage? page = await client.GetJobsAsync(id, status: null, options.MaxPageSize, token, cancellationToken).ConfigureAwait(false);
+            if (page is null)
+            {
+                return NotFound(id).ToResult();
+            }
+
+            times.AddRange(page.Items.Where(j => j.StartedAt is not null && j.FinishedAt is not null)
+                .Select(j => j with { Output = null, Error = null, Worker = null }));
+            token = page.ContinuationToken;
+        }
+        while (token is not null);
+
+        IReadOnlyList<(DateTimeOffset At, int InFlight)> series = JobTimeline.InFlightOverTime(times);
+        var timeline = new BatchTimeline
+        {
+            Id = view.Id,
+            Status = view.Status,
+            MaxParallel = view.MaxParallel,
+            MaxInFlight = series.Count == 0 ? 0 : series.Max(p => p.InFlight),
+            JobsCounted = times.Count,
+            From = series.Count == 0 ? null : series[0].At,
+            To = series.Count == 0 ? null : series[^1].At,
+            Points = TimelineSampler.Sample(series, points),
+        };
+        return new JsonResult(timeline, StatusCodes.Status200OK);
+    }
+
     /// <summary><c>POST /api/batches/{id}/cancel</c>: 202 when accepted, 409 when already finished, 404 when unknown.</summary>
     public async Task<IResult> CancelAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
     {
@@ -278,20 +332,23 @@ public sealed class BatchHttpApi
         return null;
     }
 
-    private int ParseTop(IQueryCollection query, int fallback, Dictionary<string, string[]> errors)
+    private int ParseTop(IQueryCollection query, int fallback, Dictionary<string, string[]> errors) =>
+        ParseBounded(query, "top", fallback, 1, options.MaxPageSize, errors);
+
+    private static int ParseBounded(IQueryCollection query, string name, int fallback, int min, int max, Dictionary<string, string[]> errors)
     {
-        string? raw = query["top"].LastOrDefault();
+        string? raw = query[name].LastOrDefault();
         if (string.IsNullOrEmpty(raw))
         {
             return fallback;
         }
 
-        if (int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out int top) && top >= 1 && top <= options.MaxPageSize)
+        if (int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out int value) && value >= min && value <= max)
         {
-            return top;
+            return value;
         }
 
-        errors["top"] = [string.Create(CultureInfo.InvariantCulture, $"Must be a whole number from 1 to {options.MaxPageSize} (got '{raw}').")];
+        errors[name] = [string.Create(CultureInfo.InvariantCulture, $"Must be a whole number from {min} to {max} (got '{raw}').")];
         return fallback;
     }
 

@@ -57,6 +57,15 @@ public sealed class BatchHttpFunctions
         CancellationToken cancellationToken) =>
         api.GetJobsAsync(request, id, clients.Create(durable), cancellationToken);
 
+    /// <summary><c>GET /api/batches/{id}/timeline</c>.</summary>
+    [Function("GetBatchTimeline")]
+    public Task<IResult> GetBatchTimeline(
+        [HttpTrigger(AuthorizationLevel.Function, "get", Route = "batches/{id}/timeline")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.GetTimelineAsync(request, id, clients.Create(durable), cancellationToken);
+
     /// <summary><c>POST /api/batches/{id}/cancel</c>.</summary>
     [Function("CancelBatch")]
     public Task<IResult> CancelBatch(

@@ -10,10 +10,10 @@ using Microsoft.Extensions.Logging;
 namespace DurableJobs.Host.Web;
 
 /// <summary>
-/// Builds the embedded server: the durable engine, the shared HTTP API under <c>/api</c>, the batch queue
-/// listener and API-key enforcement. Configuration comes, lowest to highest precedence, from appsettings files,
-/// the <c>Values</c> of <c>local.settings.json</c> in the working folder (the Functions app's settings file),
-/// environment variables, command-line arguments, and explicit settings.
+/// Builds the embedded server: the durable engine, the shared HTTP API under <c>/api</c>, the dashboard at
+/// <c>/</c>, the batch queue listener and API-key enforcement. Configuration comes, lowest to highest precedence,
+/// from appsettings files, the <c>Values</c> of <c>local.settings.json</c> in the working folder (the Functions
+/// app's settings file), environment variables, command-line arguments, and explicit settings.
 /// </summary>
 public static class EmbeddedWebHost
 {
@@ -66,6 +66,7 @@ public static class EmbeddedWebHost
         WebApplication app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseDashboard();
         app.UseMiddleware<ApiKeyMiddleware>(apiKey ?? string.Empty);
         app.MapDurableJobsApi();
         return app;
