@@ -19,7 +19,9 @@ internal static class BatchProgressView
             {
                 BatchView view = await PollAsync(client, id);
                 string line = Counts(view, markup: false);
-                if (line != last)
+
+                // A pending batch has published no counts yet: "0 of 0" would only confuse.
+                if (line != last && view.Status != Orchestration.Model.BatchStatus.Pending)
                 {
                     Console.WriteLine($"{DateTime.Now:HH:mm:ss} {view.Status,-9} {line}");
                     last = line;
@@ -48,7 +50,7 @@ internal static class BatchProgressView
                     BatchView view = await PollAsync(client, id);
                     bar.MaxValue = Math.Max(1, view.Total);
                     bar.Value = view.Succeeded + view.Failed + view.TimedOut + view.Cancelled;
-                    bar.Description = Counts(view, markup: true);
+                    bar.Description = view.Status == Orchestration.Model.BatchStatus.Pending ? "waiting for a worker" : Counts(view, markup: true);
                     if (view.IsFinished)
                     {
                         final = view;
