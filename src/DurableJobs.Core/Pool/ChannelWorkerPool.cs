@@ -124,42 +124,26 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
     public Task StartProducer(IAsyncEnumerable<TIn> items)
     {
         ArgumentNullException.ThrowIfNull(items);
-        return Track(Task.Run(async () =>
+        return StartOwnedProducer(async () =>
         {
-            Exception? error = null;
-            try
+            await foreach (TIn item in items.WithCancellation(cts.Token).ConfigureAwait(false))
             {
-                await foreach (TIn item in items.WithCancellation(cts.Token).ConfigureAwait(false))
-                {
-                    await input.Writer.WriteAsync(item, cts.Token).ConfigureAwait(false);
-                }
+                await WriteOwnedAsync(item).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (cts.IsCancellationRequested)
-            {
-                // Cancelled: the pool's completion already says so.
-            }
-            catch (ChannelClosedException)
-            {
-                // A handler faulted and closed the input: the pool's completion carries that fault.
-            }
-            catch (Exception ex)
-            {
-                // The source itself failed: that is a fault of the whole run.
-                error = ex;
-                Fault(ex);
-            }
-            finally
-            {
-                input.Writer.TryComplete(error);
-            }
-        }));
+        });
     }
 
     /// <summary>Starts a producer owned by the pool over a synchronous sequence. See <see cref="StartProducer(IAsyncEnumerable{TIn})"/>.</summary>
     public Task StartProducer(IEnumerable<TIn> items)
     {
         ArgumentNullException.ThrowIfNull(items);
-        return StartProducer(ToAsync(items));
+        return StartOwnedProducer(async () =>
+        {
+            foreach (TIn item in items)
+            {
+                await WriteOwnedAsync(item).ConfigureAwait(false);
+            }
+        });
     }
 
     /// <summary>
@@ -236,15 +220,36 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
         cts.Dispose();
     }
 
-    private static async IAsyncEnumerable<TIn> ToAsync(IEnumerable<TIn> items)
+    private Task StartOwnedProducer(Func<Task> produce) => Track(Task.Run(async () =>
     {
-        foreach (TIn item in items)
+        Exception? error = null;
+        try
         {
-            yield return item;
+            await produce().ConfigureAwait(false);
         }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            // Cancelled: the pool's completion already says so.
+        }
+        catch (ChannelClosedException)
+        {
+            // A handler faulted and closed the input: the pool's completion carries that fault.
+        }
+        catch (Exception ex)
+        {
+            // The source itself failed: that is a fault of the whole run.
+            error = ex;
+            Fault(ex);
+        }
+        finally
+        {
+            input.Writer.TryComplete(error);
+        }
+    }));
 
-        await Task.CompletedTask.ConfigureAwait(false);
-    }
+    // Writes without an await while there is room; waits (on the pool's token) only when the channel is full.
+    private ValueTask WriteOwnedAsync(TIn item) =>
+        input.Writer.TryWrite(item) ? ValueTask.CompletedTask : input.Writer.WriteAsync(item, cts.Token);
 
     private async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
     {
@@ -289,7 +294,10 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
                         Interlocked.Decrement(ref activeHandlers);
                     }
 
-                    await output.Writer.WriteAsync(result, token).ConfigureAwait(false);
+                    if (!output.Writer.TryWrite(result))
+                    {
+                        await output.Writer.WriteAsync(result, token).ConfigureAwait(false);
+                    }
                 }
             }
 
