@@ -39,6 +39,7 @@ public static class FunctionsServiceCollectionExtensions
         {
             HostStopping = sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None,
             TimeProvider = sp.GetService<TimeProvider>() ?? TimeProvider.System,
+            MaxConcurrentBatches = configuration.GetValue("DurableJobs:MaxConcurrentBatches", JobExecutionOptions.DefaultMaxConcurrentBatches),
         });
 
         var before = new HashSet<ServiceDescriptor>(services);

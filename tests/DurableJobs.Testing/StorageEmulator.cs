@@ -73,6 +73,35 @@ public sealed class StorageEmulator : IAsyncDisposable
         process = await StartNpmAsync(port, dataDirectory).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Stops the emulator in order (SIGTERM: Azurite writes its state to disk) and starts it again on the same ports
+    /// and data after <paramref name="downtime"/>: a storage outage that loses nothing (npm mode only). Azurite killed
+    /// with SIGKILL while busy can come back without its queues and tables, which real storage never does.
+    /// </summary>
+    public async Task StopAndRestartAsync(TimeSpan downtime)
+    {
+        if (process is null)
+        {
+            throw new NotSupportedException("Outage tests need the npm emulator.");
+        }
+
+        int port = process.BlobPort;
+        using (Process? term = Process.Start("kill", ["-TERM", process.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            term?.WaitForExit();
+        }
+
+        var clock = Stopwatch.StartNew();
+        while (process.IsRunning && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
+        await process.DisposeAsync().ConfigureAwait(false);
+        await Task.Delay(downtime).ConfigureAwait(false);
+        process = await StartNpmAsync(port, dataDirectory).ConfigureAwait(false);
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {

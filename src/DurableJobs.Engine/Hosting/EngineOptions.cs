@@ -21,6 +21,12 @@ public sealed class EngineOptions
     /// <summary>Activity work items (job chunks) one process runs at once.</summary>
     public int MaxConcurrentActivityWorkItems { get; set; } = 100;
 
+    /// <summary>
+    /// Distinct batches one process runs jobs of at once; chunks of one more batch wait (they do not fail) until a
+    /// batch leaves, and another worker with room may take them meanwhile. 0: no limit.
+    /// </summary>
+    public int MaxConcurrentBatches { get; set; } = Orchestration.Execution.JobExecutionOptions.DefaultMaxConcurrentBatches;
+
     /// <summary>Orchestration work items one process runs at once.</summary>
     public int MaxConcurrentOrchestrationWorkItems { get; set; } = 16;
 

@@ -52,6 +52,7 @@ public static class EngineServiceCollectionExtensions
         {
             HostStopping = sp.GetRequiredService<WorkerShutdown>().Token,
             TimeProvider = sp.GetRequiredService<TimeProvider>(),
+            MaxConcurrentBatches = sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxConcurrentBatches,
         });
 
         services.TryAddSingleton<IBatchCancellationSignals>(sp =>

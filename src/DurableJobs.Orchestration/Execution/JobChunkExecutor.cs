@@ -13,9 +13,9 @@ namespace DurableJobs.Orchestration.Execution;
 /// Runs a chunk of jobs through the Core channel worker pool at the chunk's parallelism, so the slots the
 /// orchestrator granted are never exceeded. Each job's token links the batch deadline, the batch cancel
 /// signal and host shutdown. Results go to the batch store as they finish, exactly once: a job whose result is
-/// already recorded (the chunk was delivered before) is not run again. Each chunk is a
-/// <see cref="DurableJobsTelemetry.ChunkSpan"/> in the batch's trace and a log scope with the batch id; per-job
-/// outcome lines go to the <c>DurableJobs.Jobs</c> log category.
+/// already recorded (the chunk was delivered before) is not run again. At most
+/// <see cref="JobExecutionOptions.MaxConcurrentBatches"/> batches run chunks here at once; a chunk of another
+/// batch waits for its turn.
 /// </summary>
 public sealed class JobChunkExecutor
 {
@@ -24,6 +24,7 @@ public sealed class JobChunkExecutor
     private readonly IBatchStore store;
     private readonly JobExecutionOptions options;
     private readonly ILogger logger;
+    private readonly BatchAdmission admission;
 
     /// <summary>Creates the executor.</summary>
     public JobChunkExecutor(
@@ -45,6 +46,7 @@ public sealed class JobChunkExecutor
         this.options = options;
         logger = loggerFactory.CreateLogger<JobChunkExecutor>();
         runner = new JobRunner(handlers, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory));
+        admission = new BatchAdmission(options.MaxConcurrentBatches);
     }
 
     /// <summary>Runs every job of <paramref name="chunk"/> to a recorded final result and returns the counts.</summary>
@@ -87,6 +89,30 @@ public sealed class JobChunkExecutor
     private async Task<ChunkSummary> RunAsync(JobChunk chunk)
     {
         CancellationToken hostStopping = options.HostStopping;
+        if (admission.MustWait(chunk.BatchId))
+        {
+            logger.LogInformation("Batch {BatchId}: {Running} batches already run here (DurableJobs:MaxConcurrentBatches); chunk {Start}+{Length} waits its turn",
+                chunk.BatchId, admission.RunningBatches, chunk.Start, chunk.Count);
+        }
+
+        BatchAdmission.Admitted admitted;
+        try
+        {
+            admitted = await admission.EnterAsync(chunk.BatchId, hostStopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (hostStopping.IsCancellationRequested)
+        {
+            throw new WorkerShuttingDownException("The worker stopped while a chunk waited for its turn; it will be delivered again.", ex);
+        }
+
+        using (admitted)
+        {
+            return await RunAdmittedAsync(chunk, hostStopping).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<ChunkSummary> RunAdmittedAsync(JobChunk chunk, CancellationToken hostStopping)
+    {
         using IBatchCancellationWatch watch = await signals.WatchAsync(chunk.BatchId, hostStopping).ConfigureAwait(false);
         using var stop = new JobStopSignals(chunk.DeadlineUtc, watch.Token, hostStopping, options.TimeProvider);
 

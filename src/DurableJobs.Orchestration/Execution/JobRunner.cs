@@ -112,7 +112,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, WorkerIdentity work
         {
             if (token.IsCancellationRequested)
             {
-                return Stopped(job, stop, attempts, startedAt, lastError);
+                return Stopped(batchId, job, stop, attempts, startedAt, lastError);
             }
 
             attempts = attempt;
@@ -124,13 +124,15 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, WorkerIdentity work
 
             try
             {
+                // One line per attempt, so operators (and the fault suite) can count executions, redeliveries included.
+                logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} started on {Worker}", batchId, job.Id, attempt, worker.Name);
                 JsonElement? output = await handler.ExecuteAsync(new JobContext(batchId, job.Id, attempt), payload, token).ConfigureAwait(false);
                 logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} succeeded", batchId, job.Id, attempt);
                 return Final(job, JobStatus.Succeeded, attempts, startedAt) with { Output = output };
             }
             catch (OperationCanceledException) when (token.IsCancellationRequested)
             {
-                return Stopped(job, stop, attempts, startedAt, lastError);
+                return Stopped(batchId, job, stop, attempts, startedAt, lastError);
             }
             catch (JobPayloadException ex)
             {
@@ -160,7 +162,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, WorkerIdentity work
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
-                    return Stopped(job, stop, attempts, startedAt, lastError);
+                    return Stopped(batchId, job, stop, attempts, startedAt, lastError);
                 }
             }
         }
@@ -168,10 +170,11 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, WorkerIdentity work
         return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = lastError };
     }
 
-    private JobResult Stopped(ScheduledJob job, JobStopSignals stop, int attempts, DateTimeOffset? startedAt, JobError? lastError)
+    private JobResult Stopped(string batchId, ScheduledJob job, JobStopSignals stop, int attempts, DateTimeOffset? startedAt, JobError? lastError)
     {
         if (stop.HostStopping)
         {
+            logger.LogDebug("Job {BatchId}/{JobId} stopped by host shutdown after {Attempts} attempts; it runs again on redelivery", batchId, job.Id, attempts);
             throw new WorkerShuttingDownException();
         }
 
