@@ -249,7 +249,7 @@ public sealed class BatchClient
         BatchSummary summary = result?.Summary ?? progress?.Summary ?? new BatchSummary();
         if (result is null && runningPart is not null)
         {
-            summary = Add(summary, runningPart);
+            summary = summary.Plus(runningPart);
         }
         BatchStatus status = metadata.RuntimeStatus switch
         {
@@ -276,24 +276,6 @@ public sealed class BatchClient
             LastUpdatedAt = metadata.LastUpdatedAt,
             CompletedAt = metadata.IsCompleted ? metadata.LastUpdatedAt : null,
             Failure = metadata.FailureDetails?.ErrorMessage,
-        };
-    }
-
-    private static BatchSummary Add(BatchSummary parts, BatchSummary current)
-    {
-        int succeeded = parts.Succeeded + current.Succeeded;
-        int failed = parts.Failed + current.Failed;
-        int timedOut = parts.TimedOut + current.TimedOut;
-        int cancelled = parts.Cancelled + current.Cancelled;
-        return new BatchSummary
-        {
-            Total = parts.Total,
-            Succeeded = succeeded,
-            Failed = failed,
-            TimedOut = timedOut,
-            Cancelled = cancelled,
-            Running = current.Running,
-            Pending = parts.Total - succeeded - failed - timedOut - cancelled - current.Running,
         };
     }
 

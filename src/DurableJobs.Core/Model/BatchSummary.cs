@@ -37,6 +37,25 @@ public sealed record BatchSummary
     [JsonIgnore]
     public int Finished => Succeeded + Failed + TimedOut + Cancelled;
 
+    /// <summary>
+    /// These counts plus <paramref name="other"/>'s (finished and running), over this summary's total: how the
+    /// parts of a batch add up. Pending is what is left.
+    /// </summary>
+    public BatchSummary Plus(BatchSummary other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var sum = new BatchSummary
+        {
+            Total = Total,
+            Succeeded = Succeeded + other.Succeeded,
+            Failed = Failed + other.Failed,
+            TimedOut = TimedOut + other.TimedOut,
+            Cancelled = Cancelled + other.Cancelled,
+            Running = Running + other.Running,
+        };
+        return sum with { Pending = Total - sum.Finished - sum.Running };
+    }
+
     /// <summary>Counts the statuses of <paramref name="statuses"/>.</summary>
     public static BatchSummary FromStatuses(IEnumerable<JobStatus> statuses)
     {

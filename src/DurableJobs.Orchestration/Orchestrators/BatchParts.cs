@@ -21,7 +21,7 @@ internal static class BatchParts
 
         using var cancelEventCts = new CancellationTokenSource();
         Task<CancelBatchRequest> cancelEvent = context.WaitForExternalEvent<CancelBatchRequest>(BatchNames.CancelEvent, cancelEventCts.Token);
-        var totals = new Totals();
+        var totals = new BatchSummary { Total = input.RangeCount, Pending = input.RangeCount };
         JobStatus? stop = null;
         DateTime? stoppedAt = null;
         int next = input.Start;
@@ -29,7 +29,7 @@ internal static class BatchParts
         {
             int count = Math.Min(perOrchestration, end - next);
             string partId = $"{input.BatchId}-part-{part:D4}";
-            context.SetCustomStatus(Progress(input, deadline, totals, partId, null));
+            context.SetCustomStatus(Progress(input, deadline, totals, partId));
             Task<BatchResult> child = context.CallSubOrchestratorAsync<BatchResult>(
                 BatchNames.PartOrchestrator,
                 input with { Start = next, Count = count, DeadlineUtc = deadline },
@@ -45,7 +45,7 @@ internal static class BatchParts
             try
             {
                 BatchResult result = await child;
-                totals.Add(result.Summary);
+                totals = totals.Plus(result.Summary);
                 if (stop is null && result.Status is BatchStatus.TimedOut or BatchStatus.Cancelled)
                 {
                     stop = result.Status == BatchStatus.TimedOut ? JobStatus.TimedOut : JobStatus.Cancelled;
@@ -55,7 +55,7 @@ internal static class BatchParts
             catch (TaskFailedException ex)
             {
                 logger.LogError("Batch {BatchId}: part {Part} failed: {Error}", input.BatchId, partId, ex.FailureDetails.ErrorMessage);
-                totals.Failed += count;
+                totals = totals.Plus(new BatchSummary { Failed = count });
                 await context.CallActivityAsync<int>(
                     BatchNames.RecordUnstartedActivity,
                     new UnstartedJobs { BatchId = input.BatchId, JobsKey = input.JobsKey, Ranges = [new JobRange(next, count)], Status = JobStatus.Failed, StoppedAtUtc = context.CurrentUtcDateTime },
@@ -73,14 +73,7 @@ internal static class BatchParts
                 BatchNames.RecordUnstartedActivity,
                 new UnstartedJobs { BatchId = input.BatchId, JobsKey = input.JobsKey, Ranges = [new JobRange(next, end - next)], Status = status, StoppedAtUtc = stoppedAt ?? context.CurrentUtcDateTime },
                 BatchOrchestrator.ChunkRetry);
-            if (status == JobStatus.Cancelled)
-            {
-                totals.Cancelled += end - next;
-            }
-            else
-            {
-                totals.TimedOut += end - next;
-            }
+            totals = totals.Plus(status == JobStatus.Cancelled ? new BatchSummary { Cancelled = end - next } : new BatchSummary { TimedOut = end - next });
         }
 
         BatchStatus batchStatus = stop switch
@@ -89,52 +82,22 @@ internal static class BatchParts
             JobStatus.Cancelled => BatchStatus.Cancelled,
             _ => BatchStatus.Completed,
         };
-        context.SetCustomStatus(Progress(input, deadline, totals, null, null));
+        context.SetCustomStatus(Progress(input, deadline, totals, null));
         return new BatchResult
         {
             BatchId = input.BatchId,
             Status = batchStatus,
-            Summary = totals.ToSummary(input.RangeCount),
+            Summary = totals,
             MaxParallel = input.MaxParallel,
             StoppedAtUtc = stoppedAt,
         };
     }
 
-    private static BatchProgress Progress(BatchOrchestrationInput input, DateTime deadline, Totals totals, string? currentPart, BatchStatus? stopping) => new()
+    private static BatchProgress Progress(BatchOrchestrationInput input, DateTime deadline, BatchSummary totals, string? currentPart) => new()
     {
-        Summary = totals.ToSummary(input.RangeCount),
+        Summary = totals,
         MaxParallel = input.MaxParallel,
         DeadlineUtc = deadline,
         CurrentPart = currentPart,
-        Stopping = stopping,
     };
-
-    private sealed class Totals
-    {
-        public int Succeeded { get; set; }
-
-        public int Failed { get; set; }
-
-        public int TimedOut { get; set; }
-
-        public int Cancelled { get; set; }
-
-        public void Add(BatchSummary summary)
-        {
-            Succeeded += summary.Succeeded;
-            Failed += summary.Failed;
-            TimedOut += summary.TimedOut;
-            Cancelled += summary.Cancelled;
-        }
-
-        public BatchSummary ToSummary(int total) => new()
-        {
-            Total = total,
-            Succeeded = Succeeded,
-            Failed = Failed,
-            TimedOut = TimedOut,
-            Cancelled = Cancelled,
-            Pending = total - Succeeded - Failed - TimedOut - Cancelled,
-        };
-    }
 }
