@@ -8,7 +8,7 @@ namespace DurableJobs.Host.Cli;
 /// <summary>The summary printed when a batch ends: counts, throughput, the cap as observed, slowest and failed jobs.</summary>
 internal static class BatchReport
 {
-    public static void Print(BatchView view, IReadOnlyList<JobResult> jobs, TimeSpan elapsed)
+    public static void Print(BatchView view, JobDigest jobs, TimeSpan elapsed)
     {
         string color = view.Status switch
         {
@@ -26,31 +26,29 @@ internal static class BatchReport
         summary.AddRow("[bold]Total[/]", view.Total.ToString(CultureInfo.InvariantCulture));
         AnsiConsole.Write(summary);
 
-        int peak = JobTimeline.MaxInFlight(jobs);
+        int peak = jobs.PeakInFlight;
         double rate = elapsed.TotalSeconds > 0 ? view.Succeeded / elapsed.TotalSeconds : 0;
         AnsiConsole.MarkupLine($"Peak jobs in flight: [bold]{peak}[/] (cap {view.MaxParallel}). Throughput: {rate.ToString("0.0", CultureInfo.InvariantCulture)} jobs/s.");
 
-        JobResult[] slowest = jobs.Where(j => j.StartedAt is not null && j.FinishedAt is not null)
-            .OrderByDescending(Duration).Take(5).ToArray();
-        if (slowest.Length > 0)
+        IReadOnlyList<JobResult> slowest = jobs.SlowestJobs;
+        if (slowest.Count > 0)
         {
             var table = new Table().Border(TableBorder.Rounded).Title("Slowest jobs")
                 .AddColumn("Job").AddColumn("Type").AddColumn("Status").AddColumn(new TableColumn("Seconds").RightAligned()).AddColumn("Attempts").AddColumn("Worker");
             foreach (JobResult job in slowest)
             {
                 table.AddRow(Markup.Escape(job.Id), Markup.Escape(job.Type), job.Status.ToString(),
-                    Duration(job).TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture), job.Attempts.ToString(CultureInfo.InvariantCulture), Markup.Escape(job.Worker ?? "-"));
+                    JobDigest.Duration(job).TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture), job.Attempts.ToString(CultureInfo.InvariantCulture), Markup.Escape(job.Worker ?? "-"));
             }
 
             AnsiConsole.Write(table);
         }
 
-        JobResult[] unsuccessful = jobs.Where(j => j.Status != JobStatus.Succeeded).ToArray();
-        if (unsuccessful.Length > 0)
+        if (jobs.UnsuccessfulCount > 0)
         {
-            var table = new Table().Border(TableBorder.Rounded).Title($"Jobs that did not succeed ({unsuccessful.Length}, first 10)")
+            var table = new Table().Border(TableBorder.Rounded).Title($"Jobs that did not succeed ({jobs.UnsuccessfulCount}, first {jobs.FirstUnsuccessful.Count})")
                 .AddColumn("Job").AddColumn("Status").AddColumn("Attempts").AddColumn("Error");
-            foreach (JobResult job in unsuccessful.Take(10))
+            foreach (JobResult job in jobs.FirstUnsuccessful)
             {
                 table.AddRow(Markup.Escape(job.Id), job.Status.ToString(), job.Attempts.ToString(CultureInfo.InvariantCulture),
                     Markup.Escape(job.Error is null ? "-" : $"{job.Error.Type}: {job.Error.Message}"));
@@ -59,6 +57,4 @@ internal static class BatchReport
             AnsiConsole.Write(table);
         }
     }
-
-    private static TimeSpan Duration(JobResult job) => job.FinishedAt!.Value - job.StartedAt!.Value;
 }

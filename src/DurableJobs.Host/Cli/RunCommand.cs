@@ -73,8 +73,7 @@ internal static class RunCommand
             });
             clock.Stop();
 
-            IReadOnlyList<JobResult> jobs = await ReadAllJobsAsync(client, id);
-            BatchReport.Print(view, jobs, clock.Elapsed);
+            BatchReport.Print(view, await DigestJobsAsync(client, id), clock.Elapsed);
             return view.Status == BatchStatus.Completed && view.Succeeded == view.Total ? ExitCodes.Success : ExitCodes.JobsDidNotAllSucceed;
         }
         finally
@@ -102,18 +101,22 @@ internal static class RunCommand
         }
     }
 
-    private static async Task<IReadOnlyList<JobResult>> ReadAllJobsAsync(BatchClient client, string id)
+    private static async Task<JobDigest> DigestJobsAsync(BatchClient client, string id)
     {
-        var all = new List<JobResult>();
+        var digest = new JobDigest();
         string? continuation = null;
         do
         {
             JobPage page = (await client.GetJobsAsync(id, top: 1_000, continuationToken: continuation))!;
-            all.AddRange(page.Items);
+            foreach (JobResult job in page.Items)
+            {
+                digest.Add(job);
+            }
+
             continuation = page.ContinuationToken;
         }
         while (continuation is not null);
 
-        return all;
+        return digest;
     }
 }
