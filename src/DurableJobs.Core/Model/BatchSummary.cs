@@ -55,30 +55,4 @@ public sealed record BatchSummary
         };
         return sum with { Pending = Total - sum.Finished - sum.Running };
     }
-
-    /// <summary>Counts the statuses of <paramref name="statuses"/>.</summary>
-    public static BatchSummary FromStatuses(IEnumerable<JobStatus> statuses)
-    {
-        ArgumentNullException.ThrowIfNull(statuses);
-        int total = 0, succeeded = 0, failed = 0, timedOut = 0, cancelled = 0, running = 0, pending = 0;
-        foreach (JobStatus status in statuses)
-        {
-            total++;
-            switch (status)
-            {
-                case JobStatus.Succeeded: succeeded++; break;
-                case JobStatus.Failed: failed++; break;
-                case JobStatus.TimedOut: timedOut++; break;
-                case JobStatus.Cancelled: cancelled++; break;
-                case JobStatus.Running: running++; break;
-                default: pending++; break;
-            }
-        }
-
-        return new BatchSummary
-        {
-            Total = total, Succeeded = succeeded, Failed = failed, TimedOut = timedOut,
-            Cancelled = cancelled, Running = running, Pending = pending,
-        };
-    }
 }

@@ -6,6 +6,9 @@ internal static class ExitCodes
     public const int Success = 0;
     public const int JobsDidNotAllSucceed = 1;
     public const int InvalidInput = 2;
-    public const int Unavailable = 3;
     public const int Interrupted = 130;
+
+    /// <summary>0 only when the batch completed with every job succeeded.</summary>
+    public static int For(DurableJobs.Client.BatchView view) =>
+        view.Status == Orchestration.Model.BatchStatus.Completed && view.Succeeded == view.Total ? Success : JobsDidNotAllSucceed;
 }

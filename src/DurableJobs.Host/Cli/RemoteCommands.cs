@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using DurableJobs.Client;
 using DurableJobs.Core.Serialization;
 using Spectre.Console;
 
@@ -47,18 +48,19 @@ internal static class RemoteCommands
             string last = string.Empty;
             while (true)
             {
+                // The API answers with the client's own BatchView: read it back as one, and print it as `run` does.
                 JsonElement batch = await api.GetAsync($"api/batches/{Uri.EscapeDataString(batchId)}");
-                string line = string.Create(CultureInfo.InvariantCulture, $"{batch.GetProperty("status").GetString(),-9} {Int(batch, "succeeded")} ok, {Int(batch, "failed")} failed, {Int(batch, "timedOut")} timed out, {Int(batch, "cancelled")} cancelled, {Int(batch, "running")} running, {Int(batch, "pending")} pending (of {Int(batch, "total")})");
+                BatchView view = batch.Deserialize<BatchView>(DurableJobsJson.Options)!;
+                string line = $"{view.Status,-9} {BatchProgressView.Counts(view, markup: false)}";
                 if (line != last)
                 {
                     Console.WriteLine($"{DateTime.Now:HH:mm:ss} {line}");
                     last = line;
                 }
 
-                string state = batch.GetProperty("status").GetString()!;
-                if (state is "Completed" or "TimedOut" or "Cancelled" or "Failed")
+                if (view.IsFinished)
                 {
-                    return state == "Completed" && Int(batch, "succeeded") == Int(batch, "total") ? ExitCodes.Success : ExitCodes.JobsDidNotAllSucceed;
+                    return ExitCodes.For(view);
                 }
 
                 await Task.Delay(500);
@@ -110,8 +112,6 @@ internal static class RemoteCommands
 
     private static ApiClient Open(ParseResult parse) =>
         new(parse.GetValue(Url)!, parse.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable("DurableJobs__ApiKey"));
-
-    private static int Int(JsonElement element, string name) => element.TryGetProperty(name, out JsonElement value) && value.ValueKind == JsonValueKind.Number ? value.GetInt32() : 0;
 
     private static string Text(JsonElement element, string name) =>
         element.TryGetProperty(name, out JsonElement value) && value.ValueKind != JsonValueKind.Null ? Markup.Escape(value.ToString()) : "-";

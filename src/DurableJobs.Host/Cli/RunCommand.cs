@@ -5,7 +5,6 @@ using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Model;
 using DurableJobs.Core.Validation;
 using DurableJobs.Engine.Hosting;
-using DurableJobs.Orchestration.Model;
 using DurableJobs.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -74,7 +73,7 @@ internal static class RunCommand
             clock.Stop();
 
             BatchReport.Print(view, await DigestJobsAsync(client, id), clock.Elapsed);
-            return view.Status == BatchStatus.Completed && view.Succeeded == view.Total ? ExitCodes.Success : ExitCodes.JobsDidNotAllSucceed;
+            return ExitCodes.For(view);
         }
         finally
         {
