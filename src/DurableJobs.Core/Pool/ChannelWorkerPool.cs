@@ -31,6 +31,7 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
     private int activeHandlers;
     private int peakActiveHandlers;
     private Exception? fault;
+    private SequenceFeeder<TIn>? feeder;
     private int disposed;
 
     /// <summary>Creates the pool and starts its consumers.</summary>
@@ -133,17 +134,33 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
         });
     }
 
-    /// <summary>Starts a producer owned by the pool over a synchronous sequence. See <see cref="StartProducer(IAsyncEnumerable{TIn})"/>.</summary>
+    /// <summary>
+    /// Feeds a synchronous sequence through the work channel, then completes the input. No task is started for
+    /// it: consumers that find the channel empty refill it from the sequence, so it is enumerated on their
+    /// threads, one at a time, and never more than the channel's capacity ahead of them. It stops being read
+    /// when the pool is cancelled or faults; an exception from the sequence faults the pool.
+    /// </summary>
+    /// <returns>A task that completes when nothing more will be taken from the sequence.</returns>
+    /// <exception cref="InvalidOperationException">The pool already feeds from a sequence.</exception>
     public Task StartProducer(IEnumerable<TIn> items)
     {
         ArgumentNullException.ThrowIfNull(items);
-        return StartOwnedProducer(async () =>
+        var created = new SequenceFeeder<TIn>(items, input, Fault);
+        if (Interlocked.CompareExchange(ref feeder, created, null) is not null)
         {
-            foreach (TIn item in items)
-            {
-                await WriteOwnedAsync(item).ConfigureAwait(false);
-            }
-        });
+            throw new InvalidOperationException("The pool already feeds from a sequence; it completes the input when that ends.");
+        }
+
+        if (cts.IsCancellationRequested)
+        {
+            created.Dispose();
+            return created.Stopped;
+        }
+
+        // Consumers may all be waiting on the empty channel already: the first burst wakes them. It runs on
+        // the thread pool so the caller is not held up by the sequence.
+        Track(Task.Run(() => created.Refill(cts.Token)));
+        return created.Stopped;
     }
 
     /// <summary>
@@ -216,6 +233,8 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
             // Outcomes are reported through Completion and ReadAllAsync; dispose only waits.
         }
 
+        // Every consumer has finished, so none can be refilling: the sequence is released here.
+        Volatile.Read(ref feeder)?.Dispose();
         await closeGateOnCancel.DisposeAsync().ConfigureAwait(false);
         cts.Dispose();
     }
@@ -275,7 +294,7 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
         ChannelReader<TIn> reader = input.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(token).ConfigureAwait(false))
+            while (true)
             {
                 while (reader.TryRead(out TIn? item))
                 {
@@ -299,9 +318,18 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
                         await output.Writer.WriteAsync(result, token).ConfigureAwait(false);
                     }
                 }
-            }
 
-            return true;
+                // Empty: refill from the pool's sequence if it has one, else wait for a writer (or completion).
+                if (Volatile.Read(ref feeder) is { IsFeeding: true } source && source.Refill(token))
+                {
+                    continue;
+                }
+
+                if (!await reader.WaitToReadAsync(token).ConfigureAwait(false))
+                {
+                    return true;
+                }
+            }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
         {
@@ -372,7 +400,11 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
         return true;
     }
 
-    private void CloseGate() => Interlocked.Or(ref admission, ClosedBit);
+    private void CloseGate()
+    {
+        Interlocked.Or(ref admission, ClosedBit);
+        Volatile.Read(ref feeder)?.MarkStopped();
+    }
 
     private void Fault(Exception exception)
     {

@@ -101,10 +101,12 @@ public sealed class CancelLatencyScenario : IBenchmarkScenario
             new WorkerPoolOptions { WorkerCount = workers },
             parent.Token);
 
-        _ = pool.StartProducer(Endless(() => Interlocked.Increment(ref produced)));
+        // An asynchronous source, so the pool owns a producer task that must be stopped too (a synchronous
+        // sequence is fed by the workers themselves and has no task of its own).
+        _ = pool.StartProducer(EndlessAsync(() => Interlocked.Increment(ref produced)));
 
-        // Workers busy, input full (2 × workers by default), and the producer waiting to write one more.
-        long blockedProducer = workers + (2L * workers) + 1;
+        // Workers busy, input full (2 × workers, at least 64, by default), and the producer waiting to write one more.
+        long blockedProducer = workers + Math.Max(64L, 2L * workers) + 1;
         await WaitUntilAsync(() => Volatile.Read(ref running) == workers && Interlocked.Read(ref produced) >= blockedProducer).ConfigureAwait(false);
 
         long start = Stopwatch.GetTimestamp();
@@ -173,6 +175,15 @@ public sealed class CancelLatencyScenario : IBenchmarkScenario
     {
         while (true)
         {
+            yield return next();
+        }
+    }
+
+    private static async IAsyncEnumerable<long> EndlessAsync(Func<long> next)
+    {
+        while (true)
+        {
+            await Task.CompletedTask.ConfigureAwait(false);
             yield return next();
         }
     }

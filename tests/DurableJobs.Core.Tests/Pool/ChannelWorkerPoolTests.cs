@@ -328,6 +328,78 @@ public sealed class ChannelWorkerPoolTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task SequenceFeed_NeverTakesMoreThanTheChannelHoldsAheadOfTheWorkers()
+    {
+        using var release = new SemaphoreSlim(0);
+        var sequence = new CountingSequence(10_000);
+        var pool = new ChannelWorkerPool<int, int>(
+            async (i, ct) => { await release.WaitAsync(ct); return i; },
+            new WorkerPoolOptions { WorkerCount = 2, InputCapacity = 4, OutputCapacity = 1_000 });
+        Task fed = pool.StartProducer(sequence);
+
+        await WaitUntilAsync(() => pool.ActiveHandlers == 2);
+        await Task.Delay(50); // room for any over-eager refill to show
+        // At most two items in the handlers, four in the channel and one taken and waiting for room.
+        Assert.InRange(sequence.Taken, 2, 7);
+
+        // 100 more finish, two more block: the sequence is still no more than channel + one ahead.
+        release.Release(100);
+        await WaitUntilAsync(() => pool.HandlersStarted == 102 && pool.ActiveHandlers == 2, () => $"started {pool.HandlersStarted}, active {pool.ActiveHandlers}, taken {sequence.Taken}");
+        await Task.Delay(50);
+        Assert.InRange(sequence.Taken - 102, 0, 5);
+
+        await pool.DisposeAsync().AsTask().WaitAsync(Patience);
+        Assert.True(fed.IsCompleted);
+        Assert.True(sequence.Disposed, "the pool disposes the sequence's enumerator when it stops");
+    }
+
+    [Fact]
+    public async Task SequenceFeed_ReadsEveryItemOnce_AndReleasesTheSequenceAtTheEnd()
+    {
+        var sequence = new CountingSequence(5_000);
+        await using var pool = new ChannelWorkerPool<int, int>((i, ct) => ValueTask.FromResult(i), new WorkerPoolOptions { WorkerCount = 3 });
+        Task fed = pool.StartProducer(sequence);
+        var results = new List<int>();
+        await foreach (int r in pool.ReadAllAsync())
+        {
+            results.Add(r);
+        }
+
+        await fed.WaitAsync(Patience);
+        Assert.Equal(Enumerable.Range(0, 5_000), results.Order());
+        Assert.True(sequence.Disposed);
+        Assert.Throws<InvalidOperationException>(() => { _ = pool.StartProducer([1]); });
+    }
+
+    [Fact]
+    public async Task SequenceThatThrows_FaultsThePool_WithItsException()
+    {
+        IEnumerable<int> Broken()
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                yield return i;
+            }
+
+            throw new IOException("source broke");
+        }
+
+        var pool = new ChannelWorkerPool<int, int>((i, ct) => ValueTask.FromResult(i), new WorkerPoolOptions { WorkerCount = 2 });
+        Task fed = pool.StartProducer(Broken());
+
+        var error = await Assert.ThrowsAsync<IOException>(async () =>
+        {
+            await foreach (int _ in pool.ReadAllAsync())
+            {
+            }
+        });
+        Assert.Equal("source broke", error.Message);
+        await fed.WaitAsync(Patience);
+        await pool.DisposeAsync().AsTask().WaitAsync(Patience);
+        Assert.True(pool.HandlersStarted <= 100);
+    }
+
+    [Fact]
     public void Options_AreValidated()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() =>
@@ -351,18 +423,47 @@ public sealed class ChannelWorkerPoolTests(ITestOutputHelper output)
         }
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
+    private static async Task WaitUntilAsync(Func<bool> condition, Func<string>? describe = null)
     {
         var sw = Stopwatch.StartNew();
         while (!condition())
         {
             if (sw.Elapsed > Patience)
             {
-                throw new TimeoutException("Condition not met in time.");
+                throw new TimeoutException($"Condition not met in time. {describe?.Invoke()}");
             }
 
             await Task.Delay(5);
         }
+    }
+
+    /// <summary>0..count-1, counting what was taken and whether the enumerator was disposed.</summary>
+    private sealed class CountingSequence(int count) : IEnumerable<int>
+    {
+        private int taken;
+        private int disposed;
+
+        public int Taken => Volatile.Read(ref taken);
+
+        public bool Disposed => Volatile.Read(ref disposed) == 1;
+
+        public IEnumerator<int> GetEnumerator()
+        {
+            try
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    Interlocked.Increment(ref taken);
+                    yield return i;
+                }
+            }
+            finally
+            {
+                Volatile.Write(ref disposed, 1);
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 
     private sealed class StrongBox<T>(T value)
