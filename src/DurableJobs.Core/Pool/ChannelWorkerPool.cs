@@ -21,6 +21,7 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
 
     private readonly Func<TIn, CancellationToken, ValueTask<TOut>> handler;
     private readonly TimeSpan? itemTimeout;
+    private readonly Func<TIn, CancellationToken, ValueTask>? sink;
     private readonly Channel<TIn> input;
     private readonly Channel<TOut> output;
     private readonly CancellationTokenSource cts;
@@ -42,12 +43,30 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
         Func<TIn, CancellationToken, ValueTask<TOut>> handler,
         WorkerPoolOptions options,
         CancellationToken cancellationToken = default)
+        : this(handler, sink: null, options, cancellationToken)
+    {
+    }
+
+    /// <summary>Creates the pool and starts its consumers.</summary>
+    /// <param name="handler">Handles one item; with a sink, only used when items have a timeout.</param>
+    /// <param name="sink">
+    /// For a pool whose results nobody reads (<see cref="WorkerPool.ForEachAsync"/>): called instead of
+    /// <paramref name="handler"/>, and nothing goes through the results channel, so no reader is woken per item.
+    /// </param>
+    /// <param name="options">Sizing.</param>
+    /// <param name="cancellationToken">The parent.</param>
+    internal ChannelWorkerPool(
+        Func<TIn, CancellationToken, ValueTask<TOut>> handler,
+        Func<TIn, CancellationToken, ValueTask>? sink,
+        WorkerPoolOptions options,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(handler);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
 
         this.handler = handler;
+        this.sink = sink;
         itemTimeout = options.ItemTimeout == Timeout.InfiniteTimeSpan ? null : options.ItemTimeout;
         WorkerCount = options.WorkerCount;
         input = Channel.CreateBounded<TIn>(new BoundedChannelOptions(options.EffectiveInputCapacity)
@@ -306,14 +325,27 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
                     TOut result;
                     try
                     {
-                        result = await InvokeAsync(item, token).ConfigureAwait(false);
+                        // Awaiting the handler directly (no wrapper method) saves an async frame per item.
+                        if (itemTimeout is { } timeout)
+                        {
+                            result = await InvokeWithTimeoutAsync(item, timeout, token).ConfigureAwait(false);
+                        }
+                        else if (sink is null)
+                        {
+                            result = await handler(item, token).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            await sink(item, token).ConfigureAwait(false);
+                            continue;
+                        }
                     }
                     finally
                     {
                         Interlocked.Decrement(ref activeHandlers);
                     }
 
-                    if (!output.Writer.TryWrite(result))
+                    if (sink is null && !output.Writer.TryWrite(result))
                     {
                         await output.Writer.WriteAsync(result, token).ConfigureAwait(false);
                     }
@@ -346,13 +378,8 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
         }
     }
 
-    private async ValueTask<TOut> InvokeAsync(TIn item, CancellationToken token)
+    private async ValueTask<TOut> InvokeWithTimeoutAsync(TIn item, TimeSpan timeout, CancellationToken token)
     {
-        if (itemTimeout is not { } timeout)
-        {
-            return await handler(item, token).ConfigureAwait(false);
-        }
-
         using var itemCts = CancellationTokenSource.CreateLinkedTokenSource(token);
         itemCts.CancelAfter(timeout);
         try

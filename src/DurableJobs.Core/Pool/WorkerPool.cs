@@ -28,6 +28,38 @@ public static class WorkerPool
         }
     }
 
+    /// <summary>
+    /// Handles every item with a bounded pool when no results are needed back (the pool's counterpart of
+    /// <see cref="Parallel.ForEachAsync{TSource}(IEnumerable{TSource}, ParallelOptions, Func{TSource, CancellationToken, ValueTask})"/>):
+    /// no results channel, so no reader to wake per result. Returns when every item is handled; throws the
+    /// first handler exception, or <see cref="OperationCanceledException"/> when cancelled. Either way every
+    /// task the pool started has finished before it returns.
+    /// </summary>
+    public static async Task ForEachAsync<TIn>(
+        IEnumerable<TIn> items,
+        Func<TIn, CancellationToken, ValueTask> handler,
+        WorkerPoolOptions options,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(handler);
+        var pool = new ChannelWorkerPool<TIn, bool>(
+            // Only the item-timeout path needs a result-returning form of the handler.
+            async (item, token) =>
+            {
+                await handler(item, token).ConfigureAwait(false);
+                return true;
+            },
+            sink: handler,
+            options,
+            cancellationToken);
+        await using (pool.ConfigureAwait(false))
+        {
+            _ = pool.StartProducer(items);
+            await pool.Completion.ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Handles <paramref name="items"/> with a bounded pool and returns every result (in completion order).</summary>
     public static async Task<IReadOnlyList<TOut>> RunAsync<TIn, TOut>(
         IEnumerable<TIn> items,

@@ -10,8 +10,6 @@ namespace DurableJobs.Benchmarks.Pool;
 /// <remarks>Not sealed: BenchmarkDotNet may derive from benchmark classes.</remarks>
 public class PoolBenchmarks
 {
-    public const int DeepCapacity = 1024;
-
     private Func<int, CancellationToken, ValueTask<int>> handler = null!;
     private long sum;
 
@@ -43,6 +41,7 @@ public class PoolBenchmarks
         return sum;
     }
 
+    /// <summary>The pool streaming every result back to a reader through its bounded results channel.</summary>
     [Benchmark]
     public async Task<long> ChannelWorkerPool()
     {
@@ -61,25 +60,16 @@ public class PoolBenchmarks
     }
 
     /// <summary>
-    /// The same pool with deeper channels (public <see cref="WorkerPoolOptions"/> knobs, default is 2 × workers):
-    /// shows how much of the pool's cost is producer/worker hand-offs on a nearly full channel.
+    /// The pool without a results channel (<see cref="WorkerPool.ForEachAsync"/>), summing in the handler as
+    /// the baseline does: the like-for-like counterpart of <c>Parallel.ForEachAsync</c>.
     /// </summary>
     [Benchmark]
-    public async Task<long> ChannelWorkerPoolDeep()
+    public async Task<long> ChannelWorkerPoolForEach()
     {
-        long total = 0;
-        var options = new WorkerPoolOptions { WorkerCount = Parallelism, InputCapacity = DeepCapacity, OutputCapacity = DeepCapacity };
-        var pool = new ChannelWorkerPool<int, int>(handler, options);
-        await using (pool.ConfigureAwait(false))
-        {
-            _ = pool.StartProducer(Enumerable.Range(0, Items));
-            await foreach (int result in pool.ReadAllAsync().ConfigureAwait(false))
-            {
-                total += result;
-            }
-        }
-
-        return total;
+        sum = 0;
+        await WorkerPool.ForEachAsync(Enumerable.Range(0, Items), async (item, token) =>
+            Interlocked.Add(ref sum, await handler(item, token).ConfigureAwait(false)), new WorkerPoolOptions { WorkerCount = Parallelism }).ConfigureAwait(false);
+        return sum;
     }
 
     /// <summary>The fan-out of the seed article: one task per item, all at once. Parallelism does not apply.</summary>

@@ -400,6 +400,85 @@ public sealed class ChannelWorkerPoolTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ForEachAsync_HandlesEveryItemOnce_AtMostCapAtOnce()
+    {
+        const int Items = 5_000;
+        var timesSeen = new int[Items];
+        int inFlight = 0;
+        int peak = 0;
+
+        await WorkerPool.ForEachAsync(
+            Enumerable.Range(0, Items),
+            async (item, ct) =>
+            {
+                InterlockedMax(ref peak, Interlocked.Increment(ref inFlight));
+                Interlocked.Increment(ref timesSeen[item]);
+                await Task.Yield();
+                Interlocked.Decrement(ref inFlight);
+            },
+            new WorkerPoolOptions { WorkerCount = 6 });
+
+        Assert.All(timesSeen, count => Assert.Equal(1, count));
+        Assert.InRange(peak, 1, 6);
+        Assert.Equal(0, Volatile.Read(ref inFlight));
+    }
+
+    [Fact]
+    public async Task ForEachAsync_SurfacesTheFirstFault_AndStopsTheRest()
+    {
+        int started = 0;
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => WorkerPool.ForEachAsync(
+            Enumerable.Range(0, 100_000),
+            (item, ct) =>
+            {
+                Interlocked.Increment(ref started);
+                return item == 10 ? throw new InvalidOperationException("bad 10") : ValueTask.CompletedTask;
+            },
+            new WorkerPoolOptions { WorkerCount = 2 }).WaitAsync(Patience));
+
+        Assert.Equal("bad 10", error.Message);
+        Assert.True(Volatile.Read(ref started) < 100_000, "a fault stops the pool before the sequence is used up");
+    }
+
+    [Fact]
+    public async Task ForEachAsync_Cancelled_ThrowsAndLeavesNoHandlerRunning()
+    {
+        using var parent = new CancellationTokenSource();
+        int running = 0;
+        Task run = WorkerPool.ForEachAsync(
+            Enumerable.Range(0, 1_000),
+            async (item, ct) =>
+            {
+                Interlocked.Increment(ref running);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, ct);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref running);
+                }
+            },
+            new WorkerPoolOptions { WorkerCount = 4 },
+            parent.Token);
+        await WaitUntilAsync(() => Volatile.Read(ref running) == 4);
+
+        await parent.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(Patience));
+        Assert.Equal(0, Volatile.Read(ref running));
+    }
+
+    [Fact]
+    public async Task ForEachAsync_ItemTimeout_FaultsWithTimeout()
+    {
+        await Assert.ThrowsAsync<TimeoutException>(() => WorkerPool.ForEachAsync(
+            Enumerable.Range(0, 3),
+            async (item, ct) => await Task.Delay(item == 1 ? Timeout.InfiniteTimeSpan : TimeSpan.Zero, ct),
+            new WorkerPoolOptions { WorkerCount = 2, ItemTimeout = TimeSpan.FromMilliseconds(50) }).WaitAsync(Patience));
+    }
+
+    [Fact]
     public void Options_AreValidated()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() =>
