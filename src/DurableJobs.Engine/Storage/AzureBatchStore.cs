@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using Azure;
@@ -14,10 +13,10 @@ namespace DurableJobs.Engine.Storage;
 
 /// <summary>
 /// The batch store on Azure Storage. Jobs: JSON segments of <see cref="SegmentSize"/> jobs in a blob container,
-/// immutable once written (so segments are cached in memory). Results: table rows of <see cref="GroupSize"/>
-/// consecutive jobs, partition = batch, row = zero-padded group (so a partition reads back in submission order),
-/// one cell per job that is set once and never replaced (optimistic concurrency), which is what makes a result
-/// final exactly once. Outputs too large for a cell go to a blob.
+/// immutable once written (so the few segments the chunks in flight use are cached, see <c>JobSegmentCache</c>).
+/// Results: table rows of <see cref="GroupSize"/> consecutive jobs, partition = batch, row = zero-padded group (so a
+/// partition reads back in submission order), one cell per job that is set once and never replaced (optimistic
+/// concurrency), which is what makes a result final exactly once. Outputs too large for a cell go to a blob.
 /// </summary>
 public sealed class AzureBatchStore : IBatchStore
 {
@@ -30,11 +29,15 @@ public sealed class AzureBatchStore : IBatchStore
     // A row is at most 1 MB and a property 64 KB: 100 results of at most ~3,000 characters fit with room to spare.
     private const int MaxInlineOutputChars = 1_500;
     private const int MaxErrorChars = 1_000;
-    private const int CachedSegments = 64;
+
+    // The chunks in flight (at most 8 per batch by default) share segments only with their neighbours, so a handful
+    // covers them; the byte bound keeps large payloads from multiplying it (1,000 jobs of 64 KB are 64 MB).
+    private const int CachedSegments = 8;
+    private const long CachedSegmentBytes = 8L * 1024 * 1024;
 
     private readonly BlobContainerClient container;
     private readonly TableClient results;
-    private readonly ConcurrentDictionary<string, IReadOnlyList<ScheduledJob>> segmentCache = new(StringComparer.Ordinal);
+    private readonly JobSegmentCache segmentCache = new(CachedSegments, CachedSegmentBytes);
     private readonly SemaphoreSlim ready = new(1, 1);
     private volatile bool created;
 
@@ -306,7 +309,7 @@ public sealed class AzureBatchStore : IBatchStore
     private async Task<IReadOnlyList<ScheduledJob>> ReadSegmentAsync(string batchId, string jobsKey, int segment, CancellationToken cancellationToken)
     {
         string name = SegmentName(batchId, jobsKey, segment);
-        if (segmentCache.TryGetValue(name, out IReadOnlyList<ScheduledJob>? cached))
+        if (segmentCache.TryGet(name, out IReadOnlyList<ScheduledJob> cached))
         {
             return cached;
         }
@@ -314,13 +317,7 @@ public sealed class AzureBatchStore : IBatchStore
         BlobDownloadResult download = (await container.GetBlobClient(name).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value;
         ScheduledJob[] jobs = download.Content.ToObjectFromJson<ScheduledJob[]>(DurableJobsJson.Options)
             ?? throw new InvalidOperationException($"Job segment {name} is empty.");
-        if (segmentCache.Count >= CachedSegments)
-        {
-            // Segments are immutable, so any entry may go; clearing keeps the bound without bookkeeping.
-            segmentCache.Clear();
-        }
-
-        segmentCache[name] = jobs;
+        segmentCache.Add(name, jobs, JobSegmentCache.Estimate(download.Content.ToMemory().Length, jobs.Length));
         return jobs;
     }
 
