@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Text.Json;
+using DurableJobs.Benchmarks.Reporting;
+using DurableJobs.Client;
+using DurableJobs.Core.Model;
+using DurableJobs.Engine.Emulator;
+using DurableJobs.Engine.Hosting;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DurableJobs.Benchmarks.Engine;
+
+/// <summary>
+/// The host's own memory, measured outside the benchmark process: the built <c>durablejobs serve --worker-only</c> runs
+/// as a child process on a fresh Azurite, this process only submits (a client-only engine, so no job runs here) and
+/// samples the child's working set: idle, during and after one batch, during and after a second identical batch.
+/// Nothing forces a GC in the host: the numbers are what an operator would see.
+/// </summary>
+internal static class HostMemoryRun
+{
+    private const string Hub = "benchhost";
+
+    public static async Task<HostMemoryResult> RunAsync(int jobs, int cap, bool quick, CancellationToken cancellationToken)
+    {
+        // Long enough for start-up work (JIT, lease acquisition) to end before "idle", and for the host to finish its
+        // own bookkeeping after a batch (orchestration checkpoint, result flush) before "after".
+        TimeSpan settle = quick ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(10);
+        string data = Directory.CreateTempSubdirectory("durablejobs-bench-host-azurite-").FullName;
+        try
+        {
+            await using AzuriteProcess azurite = await AzuriteProcess.StartAsync(
+                new AzuriteOptions { BlobPort = AzuriteProcess.FindFreePortRange(), DataDirectory = data, StartTimeout = TimeSpan.FromSeconds(90) },
+                NullLogger.Instance,
+                cancellationToken).ConfigureAwait(false);
+
+            await using WorkerHostProcess worker = await WorkerHostProcess.StartAsync(HostEnvironment(azurite.ConnectionString), TimeSpan.FromSeconds(90), cancellationToken).ConfigureAwait(false);
+            using IHost client = await StartClientAsync(azurite.ConnectionString, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                using var sampler = new ProcessWorkingSetSampler(worker.Process);
+                await Task.Delay(settle, cancellationToken).ConfigureAwait(false);
+                long idle = sampler.Current();
+                sampler.TakePeak();
+
+                Report.Progress($"engine: host process, batch 1 of {jobs} jobs");
+                TimeSpan batch1 = await RunBatchAsync(client.Services, worker, jobs, cap, cancellationToken).ConfigureAwait(false);
+                long peak1 = sampler.TakePeak();
+                await Task.Delay(settle, cancellationToken).ConfigureAwait(false);
+                long after1 = sampler.Current();
+                peak1 = Math.Max(peak1, sampler.TakePeak());
+
+                Report.Progress($"engine: host process, batch 2 of {jobs} jobs");
+                TimeSpan batch2 = await RunBatchAsync(client.Services, worker, jobs, cap, cancellationToken).ConfigureAwait(false);
+                long peak2 = sampler.TakePeak();
+                await Task.Delay(settle, cancellationToken).ConfigureAwait(false);
+                long after2 = sampler.Current();
+                peak2 = Math.Max(peak2, sampler.TakePeak());
+                worker.ThrowIfExited();
+                return new HostMemoryResult(jobs, idle, peak1, after1, peak2, after2, batch1, batch2);
+            }
+            finally
+            {
+                await client.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await client.Services.GetRequiredService<DurableJobsEngine>().DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(data, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Azurite may still hold a file for a moment; the temp folder is the OS's to clean.
+            }
+        }
+    }
+
+    private static Dictionary<string, string> HostEnvironment(string connection) => new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["AzureWebJobsStorage"] = connection,
+        ["DurableJobs__HubName"] = Hub,
+        ["DurableJobs__Azurite__AutoStart"] = "false",
+        // The same polling as the in-process rows.
+        ["DurableJobs__MaxQueuePollingInterval"] = "00:00:00.5",
+        // Warnings only, as a busy host would run (an Information line per job is 100,000 console lines per batch);
+        // the engine's start line stays on: it is how this run knows the worker is up.
+        ["Logging__LogLevel__Default"] = "Warning",
+        ["Logging__LogLevel__DurableJobs.Engine.Hosting.DurableJobsEngine"] = "Information",
+        ["Logging__Console__FormatterName"] = "simple",
+        ["Logging__Console__FormatterOptions__ColorBehavior"] = "Disabled",
+        ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
+        ["NO_COLOR"] = "1",
+    };
+
+    private static async Task<IHost> StartClientAsync(string connection, CancellationToken cancellationToken)
+    {
+        HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = connection,
+            ["DurableJobs:HubName"] = Hub,
+            ["DurableJobs:Azurite:AutoStart"] = "false",
+            ["DurableJobs:RunWorker"] = "false",
+        });
+        builder.Logging.ClearProviders();
+        builder.Services.AddDurableJobsEngine(builder.Configuration);
+        IHost host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
+        return host;
+    }
+
+    private static async Task<TimeSpan> RunBatchAsync(IServiceProvider services, WorkerHostProcess worker, int size, int cap, CancellationToken cancellationToken)
+    {
+        BatchClient client = services.GetRequiredService<BatchClient>();
+        DurableTaskClient durable = services.GetRequiredService<DurableTaskClient>();
+        var request = new BatchRequest
+        {
+            MaxParallel = cap,
+            DeadlineSeconds = 3_600,
+            Jobs = Enumerable.Range(0, size).Select(i => new JobSpec { Type = "echo", Payload = JsonSerializer.SerializeToElement(i) }).ToList(),
+        };
+        var clock = Stopwatch.StartNew();
+        SubmitOutcome outcome = await client.SubmitAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!outcome.Accepted)
+        {
+            throw new InvalidOperationException(outcome.Validation.ToString());
+        }
+
+        while (true)
+        {
+            worker.ThrowIfExited();
+            OrchestrationMetadata? metadata = await durable.GetInstanceAsync(outcome.BatchId!, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+            if (metadata is { IsCompleted: true })
+            {
+                clock.Stop();
+                if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
+                {
+                    throw new InvalidOperationException($"{outcome.BatchId} ended {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorMessage}");
+                }
+
+                break;
+            }
+
+            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+        }
+
+        BatchView view = (await client.GetAsync(outcome.BatchId!, cancellationToken).ConfigureAwait(false))!;
+        if (view.Succeeded != size)
+        {
+            throw new InvalidOperationException($"Only {view.Succeeded} of {size} jobs succeeded.");
+        }
+
+        return clock.Elapsed;
+    }
+}
