@@ -128,7 +128,7 @@ public sealed class EngineScenario : IBenchmarkScenario
     private static async Task ReportHostMemoryAsync(ScenarioContext context, int jobs, CancellationToken cancellationToken)
     {
         Report.Progress($"engine: host process (durablejobs serve --worker-only), 2 × {jobs} jobs at cap {Cap}");
-        HostMemoryResult host = await HostMemoryRun.RunAsync(jobs, Cap, context.Quick, cancellationToken).ConfigureAwait(false);
+        (HostMemoryResult host, ClusterCancelResult cancel) = await HostMemoryRun.RunAsync(jobs, Cap, context.Quick, cancellationToken).ConfigureAwait(false);
         string settle = context.Quick ? "2 s" : "10 s";
         var table = new MarkdownTable("Host process (worker only)", "Jobs", "Seconds", "Jobs/s", "Working set");
         table.Row("idle, before batch 1", "", "", "", Fmt.Bytes(host.Idle));
@@ -148,6 +148,24 @@ public sealed class EngineScenario : IBenchmarkScenario
         {
             context.Report.Line("- Quick run: small batches, so these verdicts say little about the 100k target; run without --quick for that.");
         }
+
+        ReportClusterCancel(context.Report, cancel);
+    }
+
+    private static void ReportClusterCancel(Report report, ClusterCancelResult cancel)
+    {
+        report.Heading(4, "Cluster cancel: client in this process, jobs in the host process");
+        report.Line($"A batch of {Fmt.Int(Cap * 4)} `delay` jobs of 10 minutes at cap {Cap} in the worker host above; once all {Cap} slots run, this process cancels it through the client " +
+            "(the signals row and the orchestration event, as the HTTP API does). Stopped = the client's cancel call → the job's recorded finish, for every job that was running; " +
+            "the host learns of the cancel only through storage (it polls the signals table every 0.5 s).");
+        var table = new MarkdownTable("Running jobs", "Stopped p50", "p99", "max", "Target max < 1 s", "Never started (recorded Cancelled)", "Not Cancelled", "Batch final", "Cancel → batch final");
+        bool any = cancel.StoppedMs.Count > 0;
+        table.Row(
+            Fmt.Int(cancel.StoppedMs.Count),
+            any ? Fmt.Ms(cancel.Spread.At(0.5)) : "n/a", any ? Fmt.Ms(cancel.Spread.At(0.99)) : "n/a", any ? Fmt.Ms(cancel.Spread.Max) : "n/a",
+            cancel.Met ? "met" : "missed",
+            Fmt.Int(cancel.NotStarted), Fmt.Int(cancel.NotCancelled), cancel.FinalStatus, Fmt.Ms(cancel.BatchFinishedMs));
+        report.Table(table);
     }
 
     private static async Task<Measurement> MeasureAsync(string connection, string hub, int jobs, Func<IServiceProvider, CancellationToken, Task<string>> run, CancellationToken cancellationToken)

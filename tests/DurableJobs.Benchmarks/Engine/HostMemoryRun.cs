@@ -18,13 +18,14 @@ namespace DurableJobs.Benchmarks.Engine;
 /// The host's own memory, measured outside the benchmark process: the built <c>durablejobs serve --worker-only</c> runs
 /// as a child process on a fresh Azurite, this process only submits (a client-only engine, so no job runs here) and
 /// samples the child's working set: idle, during and after one batch, during and after a second identical batch.
-/// Nothing forces a GC in the host: the numbers are what an operator would see.
+/// Nothing forces a GC in the host: the numbers are what an operator would see. Then, with memory measured, the same
+/// host serves the cluster cancel probe (<see cref="ClusterCancelProbe"/>): it is the one worker here in another process.
 /// </summary>
 internal static class HostMemoryRun
 {
     private const string Hub = "benchhost";
 
-    public static async Task<HostMemoryResult> RunAsync(int jobs, int cap, bool quick, CancellationToken cancellationToken)
+    public static async Task<(HostMemoryResult Memory, ClusterCancelResult Cancel)> RunAsync(int jobs, int cap, bool quick, CancellationToken cancellationToken)
     {
         // Long enough for start-up work (JIT, lease acquisition) to end before "idle", and for the host to finish its
         // own bookkeeping after a batch (orchestration checkpoint, result flush) before "after".
@@ -60,7 +61,11 @@ internal static class HostMemoryRun
                 long after2 = sampler.Current();
                 peak2 = Math.Max(peak2, sampler.TakePeak());
                 worker.ThrowIfExited();
-                return new HostMemoryResult(jobs, idle, peak1, after1, peak2, after2, batch1, batch2);
+                var memory = new HostMemoryResult(jobs, idle, peak1, after1, peak2, after2, batch1, batch2);
+
+                Report.Progress($"engine: host process, cluster cancel of {cap} running jobs");
+                ClusterCancelResult cancel = await ClusterCancelProbe.MeasureAsync(client.Services, worker, cap, cancellationToken).ConfigureAwait(false);
+                return (memory, cancel);
             }
             finally
             {

@@ -34,6 +34,8 @@ public sealed class Report : IDisposable
 
     public void Table(MarkdownTable table)
     {
+        // A table must not touch the paragraph before it, or Markdown renders it as text.
+        Line();
         foreach (string row in table.Render())
         {
             Line(row);
