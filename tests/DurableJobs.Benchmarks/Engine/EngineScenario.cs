@@ -130,6 +130,7 @@ public sealed class EngineScenario : IBenchmarkScenario
         Report.Progress($"engine: host process (durablejobs serve --worker-only), 2 × {jobs} jobs at cap {Cap}");
         (HostMemoryResult host, ClusterCancelResult cancel) = await HostMemoryRun.RunAsync(jobs, Cap, context.Quick, cancellationToken).ConfigureAwait(false);
         string settle = context.Quick ? "2 s" : "10 s";
+        context.Report.Heading(3, "The worker host's own memory (a separate process)");
         var table = new MarkdownTable("Host process (worker only)", "Jobs", "Seconds", "Jobs/s", "Working set");
         table.Row("idle, before batch 1", "", "", "", Fmt.Bytes(host.Idle));
         table.Row("peak during batch 1", Fmt.Int(jobs), Fmt.Decimal(host.Batch1.TotalSeconds), Fmt.Int(host.JobsPerSecond1), Fmt.Bytes(host.PeakBatch1));
@@ -154,7 +155,7 @@ public sealed class EngineScenario : IBenchmarkScenario
 
     private static void ReportClusterCancel(Report report, ClusterCancelResult cancel)
     {
-        report.Heading(4, "Cluster cancel: client in this process, jobs in the host process");
+        report.Heading(3, "Cluster cancel: client in this process, jobs in the host process");
         report.Line($"A batch of {Fmt.Int(Cap * 4)} `delay` jobs of 10 minutes at cap {Cap} in the worker host above; once all {Cap} slots run, this process cancels it through the client " +
             "(the signals row and the orchestration event, as the HTTP API does). Stopped = the client's cancel call → the job's recorded finish, for every job that was running; " +
             "the host learns of the cancel only through storage (it polls the signals table every 0.5 s).");

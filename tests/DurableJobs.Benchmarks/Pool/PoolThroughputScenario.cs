@@ -68,7 +68,7 @@ public sealed class PoolThroughputScenario : IBenchmarkScenario
 
         WriteThroughputTable(report, summary);
 
-        report.Heading(3, "Pool vs Parallel.ForEachAsync in interleaved pairs (the verdict)");
+        report.Heading(3, "Pool vs Parallel.ForEachAsync in interleaved rounds (the verdict)");
         await PairedPoolComparison.WriteAsync(report, context.Quick ? 3 : PairedRounds, Target, cancellationToken).ConfigureAwait(false);
 
         report.Heading(3, "BenchmarkDotNet summary (Mean is per operation = all items; Ratio is against Parallel.ForEachAsync)");
