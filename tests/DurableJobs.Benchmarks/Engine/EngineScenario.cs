@@ -1,21 +1,15 @@
 using System.Diagnostics;
-using System.Text.Json;
 using Azure.Data.Tables;
 using DurableJobs.Benchmarks.Reporting;
 using DurableJobs.Benchmarks.Scenarios;
-using DurableJobs.Client;
-using DurableJobs.Core.Model;
 using DurableJobs.Engine.Emulator;
-using DurableJobs.Engine.Hosting;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Activities;
 using DurableJobs.Orchestration.Orchestrators;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DurableJobs.Benchmarks.Engine;
@@ -55,7 +49,7 @@ public sealed class EngineScenario : IBenchmarkScenario
         {
             DurableTaskClient durable = services.GetRequiredService<DurableTaskClient>();
             string id = await durable.ScheduleNewOrchestrationInstanceAsync(NaiveFanOutOrchestrator.Name, naiveSize, ct).ConfigureAwait(false);
-            await WaitAsync(durable, id, ct).ConfigureAwait(false);
+            await EchoBatch.WaitCompletedAsync(durable, id, eachPoll: null, ct).ConfigureAwait(false);
             return id;
         }, cancellationToken).ConfigureAwait(false);
 
@@ -64,7 +58,7 @@ public sealed class EngineScenario : IBenchmarkScenario
         {
             DurableTaskClient durable = services.GetRequiredService<DurableTaskClient>();
             string id = await durable.ScheduleNewOrchestrationInstanceAsync(SlidingWindowOrchestrator.Name, new WindowInput(naiveSize, Cap), ct).ConfigureAwait(false);
-            await WaitAsync(durable, id, ct).ConfigureAwait(false);
+            await EchoBatch.WaitCompletedAsync(durable, id, eachPoll: null, ct).ConfigureAwait(false);
             return id;
         }, cancellationToken).ConfigureAwait(false);
 
@@ -73,29 +67,8 @@ public sealed class EngineScenario : IBenchmarkScenario
         {
             Report.Progress($"engine: DurableJobs, {size} jobs at cap {Cap}");
             Measurement ours = await MeasureAsync(azurite.ConnectionString, $"benchjobs{size}", size, async (services, ct) =>
-            {
-                BatchClient client = services.GetRequiredService<BatchClient>();
-                var request = new BatchRequest
-                {
-                    MaxParallel = Cap,
-                    DeadlineSeconds = 3_600,
-                    Jobs = Enumerable.Range(0, size).Select(i => new JobSpec { Type = "echo", Payload = JsonSerializer.SerializeToElement(i) }).ToList(),
-                };
-                SubmitOutcome outcome = await client.SubmitAsync(request, ct).ConfigureAwait(false);
-                if (!outcome.Accepted)
-                {
-                    throw new InvalidOperationException(outcome.Validation.ToString());
-                }
-
-                await WaitAsync(services.GetRequiredService<DurableTaskClient>(), outcome.BatchId!, ct).ConfigureAwait(false);
-                BatchView view = (await client.GetAsync(outcome.BatchId!, ct).ConfigureAwait(false))!;
-                if (view.Succeeded != size)
-                {
-                    throw new InvalidOperationException($"Only {view.Succeeded} of {size} jobs succeeded.");
-                }
-
-                return outcome.BatchId!;
-            }, cancellationToken).ConfigureAwait(false);
+                (await EchoBatch.RunAsync(services, size, Cap, eachPoll: null, ct).ConfigureAwait(false)).BatchId,
+                cancellationToken).ConfigureAwait(false);
             rows.Add(("DurableJobs (chunks + channel pool)", ours));
         }
 
@@ -171,15 +144,6 @@ public sealed class EngineScenario : IBenchmarkScenario
 
     private static async Task<Measurement> MeasureAsync(string connection, string hub, int jobs, Func<IServiceProvider, CancellationToken, Task<string>> run, CancellationToken cancellationToken)
     {
-        HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = connection,
-            ["DurableJobs:HubName"] = hub,
-            ["DurableJobs:Azurite:AutoStart"] = "false",
-            ["DurableJobs:MaxQueuePollingInterval"] = "00:00:00.5",
-        });
-        builder.Logging.ClearProviders();
         var registry = new DurableTaskRegistry();
         registry.AddOrchestrator<BatchOrchestrator>(BatchNames.Orchestrator);
         registry.AddOrchestrator<BatchOrchestrator>(BatchNames.PartOrchestrator);
@@ -188,10 +152,8 @@ public sealed class EngineScenario : IBenchmarkScenario
         registry.AddOrchestrator<NaiveFanOutOrchestrator>(NaiveFanOutOrchestrator.Name);
         registry.AddOrchestrator<SlidingWindowOrchestrator>(SlidingWindowOrchestrator.Name);
         registry.AddActivity<NoOpJobActivity>(NoOpJobActivity.Name);
-        builder.Services.AddSingleton(registry);
-        builder.Services.AddDurableJobsEngine(builder.Configuration);
-        using IHost host = builder.Build();
-        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        var settings = new Dictionary<string, string?> { ["DurableJobs:MaxQueuePollingInterval"] = "00:00:00.5" };
+        using IHost host = await BenchmarkEngineHost.StartAsync(connection, hub, settings, registry, cancellationToken).ConfigureAwait(false);
         try
         {
             GC.Collect();
@@ -209,28 +171,7 @@ public sealed class EngineScenario : IBenchmarkScenario
         }
         finally
         {
-            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
-            await host.Services.GetRequiredService<DurableJobsEngine>().DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
-    private static async Task WaitAsync(DurableTaskClient durable, string id, CancellationToken cancellationToken)
-    {
-        // Durable Task's own wait polls in ~2 s steps; poll faster so latency does not dominate small runs.
-        while (true)
-        {
-            OrchestrationMetadata? metadata = await durable.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
-            if (metadata is { IsCompleted: true })
-            {
-                if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
-                {
-                    throw new InvalidOperationException($"{id} ended {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorMessage}");
-                }
-
-                return;
-            }
-
-            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
+            await BenchmarkEngineHost.StopAsync(host).ConfigureAwait(false);
         }
     }
 

@@ -1,15 +1,6 @@
-using System.Diagnostics;
-using System.Text.Json;
 using DurableJobs.Benchmarks.Reporting;
-using DurableJobs.Client;
-using DurableJobs.Core.Model;
 using DurableJobs.Engine.Emulator;
-using DurableJobs.Engine.Hosting;
-using Microsoft.DurableTask.Client;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DurableJobs.Benchmarks.Engine;
@@ -69,8 +60,7 @@ internal static class HostMemoryRun
             }
             finally
             {
-                await client.StopAsync(CancellationToken.None).ConfigureAwait(false);
-                await client.Services.GetRequiredService<DurableJobsEngine>().DisposeAsync().ConfigureAwait(false);
+                await BenchmarkEngineHost.StopAsync(client).ConfigureAwait(false);
             }
         }
         finally
@@ -103,73 +93,9 @@ internal static class HostMemoryRun
         ["NO_COLOR"] = "1",
     };
 
-    private static async Task<IHost> StartClientAsync(string connection, CancellationToken cancellationToken)
-    {
-        HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["AzureWebJobsStorage"] = connection,
-            ["DurableJobs:HubName"] = Hub,
-            ["DurableJobs:Azurite:AutoStart"] = "false",
-            ["DurableJobs:RunWorker"] = "false",
-        });
-        builder.Logging.ClearProviders();
-        builder.Services.AddDurableJobsEngine(builder.Configuration);
-        IHost host = builder.Build();
-        try
-        {
-            await host.StartAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            host.Dispose();
-            throw;
-        }
+    private static Task<IHost> StartClientAsync(string connection, CancellationToken cancellationToken) =>
+        BenchmarkEngineHost.StartAsync(connection, Hub, new Dictionary<string, string?> { ["DurableJobs:RunWorker"] = "false" }, registry: null, cancellationToken);
 
-        return host;
-    }
-
-    private static async Task<TimeSpan> RunBatchAsync(IServiceProvider services, WorkerHostProcess worker, int size, int cap, CancellationToken cancellationToken)
-    {
-        BatchClient client = services.GetRequiredService<BatchClient>();
-        DurableTaskClient durable = services.GetRequiredService<DurableTaskClient>();
-        var request = new BatchRequest
-        {
-            MaxParallel = cap,
-            DeadlineSeconds = 3_600,
-            Jobs = Enumerable.Range(0, size).Select(i => new JobSpec { Type = "echo", Payload = JsonSerializer.SerializeToElement(i) }).ToList(),
-        };
-        var clock = Stopwatch.StartNew();
-        SubmitOutcome outcome = await client.SubmitAsync(request, cancellationToken).ConfigureAwait(false);
-        if (!outcome.Accepted)
-        {
-            throw new InvalidOperationException(outcome.Validation.ToString());
-        }
-
-        while (true)
-        {
-            worker.ThrowIfExited();
-            OrchestrationMetadata? metadata = await durable.GetInstanceAsync(outcome.BatchId!, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
-            if (metadata is { IsCompleted: true })
-            {
-                clock.Stop();
-                if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
-                {
-                    throw new InvalidOperationException($"{outcome.BatchId} ended {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorMessage}");
-                }
-
-                break;
-            }
-
-            await Task.Delay(100, cancellationToken).ConfigureAwait(false);
-        }
-
-        BatchView view = (await client.GetAsync(outcome.BatchId!, cancellationToken).ConfigureAwait(false))!;
-        if (view.Succeeded != size)
-        {
-            throw new InvalidOperationException($"Only {view.Succeeded} of {size} jobs succeeded.");
-        }
-
-        return clock.Elapsed;
-    }
+    private static async Task<TimeSpan> RunBatchAsync(IServiceProvider services, WorkerHostProcess worker, int size, int cap, CancellationToken cancellationToken) =>
+        (await EchoBatch.RunAsync(services, size, cap, worker.ThrowIfExited, cancellationToken).ConfigureAwait(false)).Elapsed;
 }

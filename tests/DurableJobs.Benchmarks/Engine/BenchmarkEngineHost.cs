@@ -1,0 +1,55 @@
+using DurableJobs.Engine.Hosting;
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DurableJobs.Benchmarks.Engine;
+
+/// <summary>An embedded engine inside the benchmark process, on Azurite, without logging.</summary>
+internal static class BenchmarkEngineHost
+{
+    /// <summary>
+    /// Builds and starts an engine host on task hub <paramref name="hub"/>. With a <paramref name="registry"/> it runs
+    /// those orchestrations and activities; with <c>DurableJobs:RunWorker=false</c> in <paramref name="settings"/> it is
+    /// a client only.
+    /// </summary>
+    public static async Task<IHost> StartAsync(string connection, string hub, IReadOnlyDictionary<string, string?> settings, DurableTaskRegistry? registry, CancellationToken cancellationToken)
+    {
+        HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["AzureWebJobsStorage"] = connection,
+            ["DurableJobs:HubName"] = hub,
+            ["DurableJobs:Azurite:AutoStart"] = "false",
+        });
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.ClearProviders();
+        if (registry is not null)
+        {
+            builder.Services.AddSingleton(registry);
+        }
+
+        builder.Services.AddDurableJobsEngine(builder.Configuration);
+        IHost host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+
+        return host;
+    }
+
+    /// <summary>Stops the host and disposes its engine at once (leases released, queues no longer polled).</summary>
+    public static async Task StopAsync(IHost host)
+    {
+        await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await host.Services.GetRequiredService<DurableJobsEngine>().DisposeAsync().ConfigureAwait(false);
+    }
+}
