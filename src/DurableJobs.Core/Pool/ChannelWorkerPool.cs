@@ -144,13 +144,35 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
     public Task StartProducer(IAsyncEnumerable<TIn> items)
     {
         ArgumentNullException.ThrowIfNull(items);
-        return StartOwnedProducer(async () =>
+        return Track(Task.Run(async () =>
         {
-            await foreach (TIn item in items.WithCancellation(cts.Token).ConfigureAwait(false))
+            Exception? error = null;
+            try
             {
-                await WriteOwnedAsync(item).ConfigureAwait(false);
+                await foreach (TIn item in items.WithCancellation(cts.Token).ConfigureAwait(false))
+                {
+                    await WriteOwnedAsync(item).ConfigureAwait(false);
+                }
             }
-        });
+            catch (OperationCanceledException) when (cts.IsCancellationRequested)
+            {
+                // Cancelled: the pool's completion already says so.
+            }
+            catch (ChannelClosedException)
+            {
+                // A handler faulted and closed the input: the pool's completion carries that fault.
+            }
+            catch (Exception ex)
+            {
+                // The source itself failed: that is a fault of the whole run.
+                error = ex;
+                Fault(ex);
+            }
+            finally
+            {
+                input.Writer.TryComplete(error);
+            }
+        }));
     }
 
     /// <summary>
@@ -257,33 +279,6 @@ public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
         await closeGateOnCancel.DisposeAsync().ConfigureAwait(false);
         cts.Dispose();
     }
-
-    private Task StartOwnedProducer(Func<Task> produce) => Track(Task.Run(async () =>
-    {
-        Exception? error = null;
-        try
-        {
-            await produce().ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cts.IsCancellationRequested)
-        {
-            // Cancelled: the pool's completion already says so.
-        }
-        catch (ChannelClosedException)
-        {
-            // A handler faulted and closed the input: the pool's completion carries that fault.
-        }
-        catch (Exception ex)
-        {
-            // The source itself failed: that is a fault of the whole run.
-            error = ex;
-            Fault(ex);
-        }
-        finally
-        {
-            input.Writer.TryComplete(error);
-        }
-    }));
 
     // Writes without an await while there is room; waits (on the pool's token) only when the channel is full.
     private ValueTask WriteOwnedAsync(TIn item) =>

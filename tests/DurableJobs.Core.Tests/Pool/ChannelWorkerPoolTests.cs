@@ -479,6 +479,40 @@ public sealed class ChannelWorkerPoolTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AsyncSource_OwnedProducerTask_DeliversEveryItem_AndStopsWhenConsumersFault()
+    {
+        static async IAsyncEnumerable<int> Range(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                await Task.Yield();
+                yield return i;
+            }
+        }
+
+        await using (var pool = new ChannelWorkerPool<int, int>((i, ct) => ValueTask.FromResult(i), new WorkerPoolOptions { WorkerCount = 3 }))
+        {
+            Task producer = pool.StartProducer(Range(2_000));
+            var results = new List<int>();
+            await foreach (int r in pool.ReadAllAsync())
+            {
+                results.Add(r);
+            }
+
+            await producer.WaitAsync(Patience);
+            Assert.Equal(Enumerable.Range(0, 2_000), results.Order());
+        }
+
+        var faulting = new ChannelWorkerPool<int, int>(
+            (i, ct) => i == 3 ? throw new FormatException("bad item") : ValueTask.FromResult(i),
+            new WorkerPoolOptions { WorkerCount = 2, InputCapacity = 4, OutputCapacity = 1_000 });
+        Task endless = faulting.StartProducer(Range(int.MaxValue));
+        await endless.WaitAsync(Patience);
+        await Assert.ThrowsAsync<FormatException>(() => faulting.Completion.WaitAsync(Patience));
+        await faulting.DisposeAsync().AsTask().WaitAsync(Patience);
+    }
+
+    [Fact]
     public void Options_AreValidated()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() =>
