@@ -1,3 +1,5 @@
+using DurableJobs.Benchmarks.Reporting;
+
 namespace DurableJobs.Benchmarks.Engine;
 
 /// <summary>Samples this process's working set every 50 ms on a timer it owns; <see cref="Stop"/> returns the peak.</summary>
@@ -21,19 +23,5 @@ internal sealed class WorkingSetSampler : IDisposable
 
     public void Dispose() => timer.Dispose();
 
-    private void Sample()
-    {
-        long now = Environment.WorkingSet;
-        long seen = Interlocked.Read(ref peak);
-        while (now > seen)
-        {
-            long previous = Interlocked.CompareExchange(ref peak, now, seen);
-            if (previous == seen)
-            {
-                return;
-            }
-
-            seen = previous;
-        }
-    }
+    private void Sample() => AtomicMax.Raise(ref peak, Environment.WorkingSet);
 }

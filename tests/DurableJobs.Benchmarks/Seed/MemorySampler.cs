@@ -1,3 +1,5 @@
+using DurableJobs.Benchmarks.Reporting;
+
 namespace DurableJobs.Benchmarks.Seed;
 
 /// <summary>
@@ -30,8 +32,8 @@ public sealed class MemorySampler : IDisposable
     public void SampleNow()
     {
         // GetTotalMemory(false): no collection, so the sample sees what the run really holds, garbage included.
-        Max(ref peakManaged, GC.GetTotalMemory(false));
-        Max(ref peakWorkingSet, Environment.WorkingSet);
+        AtomicMax.Raise(ref peakManaged, GC.GetTotalMemory(false));
+        AtomicMax.Raise(ref peakWorkingSet, Environment.WorkingSet);
         int threads = ThreadPool.ThreadCount;
         if (threads > Volatile.Read(ref peakThreads))
         {
@@ -44,21 +46,6 @@ public sealed class MemorySampler : IDisposable
         stopping = true;
         thread.Join();
         SampleNow();
-    }
-
-    private static void Max(ref long peak, long value)
-    {
-        long seen = Interlocked.Read(ref peak);
-        while (value > seen)
-        {
-            long previous = Interlocked.CompareExchange(ref peak, value, seen);
-            if (previous == seen)
-            {
-                return;
-            }
-
-            seen = previous;
-        }
     }
 
     private void Loop()

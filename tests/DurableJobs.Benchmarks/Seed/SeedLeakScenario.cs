@@ -269,21 +269,7 @@ public sealed class SeedLeakScenario : IBenchmarkScenario
 
         public int Peak => Volatile.Read(ref peak);
 
-        public void Enter()
-        {
-            int now = Interlocked.Increment(ref current);
-            int seen = Volatile.Read(ref peak);
-            while (now > seen)
-            {
-                int previous = Interlocked.CompareExchange(ref peak, now, seen);
-                if (previous == seen)
-                {
-                    return;
-                }
-
-                seen = previous;
-            }
-        }
+        public void Enter() => AtomicMax.Raise(ref peak, Interlocked.Increment(ref current));
 
         public void Exit() => Interlocked.Decrement(ref current);
     }
