@@ -14,11 +14,13 @@ public sealed class HostProcess : IAsyncDisposable
     private readonly Process process;
     private readonly ConcurrentQueue<string> lines = new();
     private readonly string workingDirectory;
+    private readonly bool ownsWorkingDirectory;
 
-    private HostProcess(Process process, string name, string workingDirectory, Uri? baseAddress)
+    private HostProcess(Process process, string name, string workingDirectory, bool ownsWorkingDirectory, Uri? baseAddress)
     {
         this.process = process;
         this.workingDirectory = workingDirectory;
+        this.ownsWorkingDirectory = ownsWorkingDirectory;
         Name = name;
         BaseAddress = baseAddress;
     }
@@ -41,49 +43,24 @@ public sealed class HostProcess : IAsyncDisposable
     /// <summary>Everything the process wrote so far, stdout and stderr interleaved.</summary>
     public IReadOnlyList<string> Lines => lines.ToArray();
 
-    /// <summary>Starts <c>durablejobs serve</c> with <paramref name="arguments"/> and <paramref name="environment"/>; returns once it is ready.</summary>
-    public static async Task<HostProcess> StartAsync(string name, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, bool api)
+    /// <summary>
+    /// Starts <c>durablejobs serve</c> with <paramref name="arguments"/> and <paramref name="environment"/>; returns once it
+    /// is ready. It runs in <paramref name="workingDirectory"/> when given (kept on dispose), else in a new empty folder.
+    /// </summary>
+    public static async Task<HostProcess> StartAsync(
+        string name, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, bool api, string? workingDirectory = null)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "durablejobs.dll");
-        if (!File.Exists(dll))
+        // Its own empty working folder by default: no local.settings.json or .azurite of the repository leaks in.
+        string folder = workingDirectory ?? Directory.CreateTempSubdirectory("durablejobs-faults-").FullName;
+        Uri? baseAddress = api ? new Uri($"http://127.0.0.1:{FreePort()}") : null;
+        List<string> all = ["serve", .. arguments];
+        if (baseAddress is not null)
         {
-            throw new FileNotFoundException("durablejobs.dll is not next to the tests; the test project references the Host project for it.", dll);
+            all.AddRange(["--urls", baseAddress.ToString().TrimEnd('/')]);
         }
 
-        // Its own empty working folder: no local.settings.json or .azurite of the repository leaks in.
-        string folder = Directory.CreateTempSubdirectory("durablejobs-faults-").FullName;
-        Uri? baseAddress = null;
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } muxer ? muxer : "dotnet")
-        {
-            WorkingDirectory = folder,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(dll);
-        start.ArgumentList.Add("serve");
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        if (api)
-        {
-            baseAddress = new Uri($"http://127.0.0.1:{FreePort()}");
-            start.ArgumentList.Add("--urls");
-            start.ArgumentList.Add(baseAddress.ToString().TrimEnd('/'));
-        }
-
-        // Test runners set these for the test process; the child must not inherit them.
-        start.Environment.Remove("ASPNETCORE_URLS");
-        start.Environment.Remove("ASPNETCORE_ENVIRONMENT");
-        foreach ((string key, string value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        var process = new Process { StartInfo = start, EnableRaisingEvents = true };
-        var host = new HostProcess(process, name, folder, baseAddress);
+        var process = new Process { StartInfo = StartInfo(folder, all, environment), EnableRaisingEvents = true };
+        var host = new HostProcess(process, name, folder, workingDirectory is null, baseAddress);
         process.OutputDataReceived += (_, e) => host.Add(e.Data);
         process.ErrorDataReceived += (_, e) => host.Add(e.Data);
         process.Start();
@@ -100,6 +77,36 @@ public sealed class HostProcess : IAsyncDisposable
         }
 
         return host;
+    }
+
+    /// <summary>
+    /// Runs a one-shot <c>durablejobs</c> command (such as <c>run FILE</c>) in <paramref name="workingDirectory"/> to its
+    /// end; returns its exit code and output. Killed (tree) if it outlives <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output)> RunToEndAsync(
+        IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory, TimeSpan timeout)
+    {
+        using var process = new Process { StartInfo = StartInfo(workingDirectory, arguments, environment) };
+        var output = new ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { output.Enqueue(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { output.Enqueue(e.Data); } };
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"durablejobs {string.Join(' ', arguments)} did not end within {timeout.TotalSeconds:0} s:{Environment.NewLine}{string.Join(Environment.NewLine, output)}");
+        }
+
+        process.WaitForExit(); // flushes the redirected output
+        return (process.ExitCode, string.Join(Environment.NewLine, output));
     }
 
     /// <summary>kill -9: the process dies without running any of its shutdown code.</summary>
@@ -146,13 +153,16 @@ public sealed class HostProcess : IAsyncDisposable
         }
 
         process.Dispose();
-        try
+        if (ownsWorkingDirectory)
         {
-            Directory.Delete(workingDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // Left for the OS's temp cleanup.
+            try
+            {
+                Directory.Delete(workingDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Left for the OS's temp cleanup.
+            }
         }
     }
 
@@ -206,6 +216,39 @@ public sealed class HostProcess : IAsyncDisposable
         }
 
         throw new TimeoutException($"{Name} was not ready within 90 s:{Environment.NewLine}{Tail()}");
+    }
+
+    /// <summary><c>dotnet durablejobs.dll ARGUMENTS</c> in <paramref name="folder"/>, with the runner's own settings removed.</summary>
+    private static ProcessStartInfo StartInfo(string folder, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
+    {
+        string dll = Path.Combine(AppContext.BaseDirectory, "durablejobs.dll");
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException("durablejobs.dll is not next to the tests; the test project references the Host project for it.", dll);
+        }
+
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } muxer ? muxer : "dotnet")
+        {
+            WorkingDirectory = folder,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(dll);
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        // Test runners set these for the test process; the child must not inherit them.
+        start.Environment.Remove("ASPNETCORE_URLS");
+        start.Environment.Remove("ASPNETCORE_ENVIRONMENT");
+        foreach ((string key, string value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        return start;
     }
 
     private static int FreePort()

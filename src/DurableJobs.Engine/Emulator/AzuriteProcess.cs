@@ -7,15 +7,49 @@ namespace DurableJobs.Engine.Emulator;
 
 /// <summary>
 /// Azurite, from the npm package pinned in the repository, as a child process bound to 127.0.0.1 in disk mode.
-/// Whoever starts it owns it: disposing stops the whole process tree (and it is killed on process exit too).
+/// Whoever starts it owns it: disposing stops it gracefully (and so does the exit of this process).
 /// </summary>
+/// <remarks>
+/// Azurite's disk mode keeps its database in memory and saves it every few seconds and when it exits on a
+/// signal it handles. A SIGKILL therefore loses the last seconds: completions are rolled back, deleted queue
+/// messages and released leases come back, and the next process on the same folder waits out leases and
+/// visibility timeouts of a world that already ended. So the emulator is stopped with SIGTERM and waited for;
+/// a kill is the last resort and is logged as a possible loss. It also runs in a session of its own, so a
+/// terminal's Ctrl+C (sent to the whole foreground process group) reaches this process, which then stops its
+/// engine first and the emulator last, instead of pulling storage away from a worker that is still releasing it.
+/// </remarks>
 public sealed class AzuriteProcess : IAsyncDisposable
 {
     private const string EntryScript = "node_modules/azurite/dist/src/azurite.js";
 
+    /// <summary>How long a graceful stop may take before the emulator is killed (it takes about 2 s).</summary>
+    public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a stopped emulator may take to exit by itself once its state is saved.</summary>
+    private static readonly TimeSpan ExitGrace = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>What Azurite prints once a service has closed its stores (its state is on disk then).</summary>
+    private const string ServiceClosedLine = "service successfully closed";
+
+    /// <summary>Azurite's three services: blob, queue, table.</summary>
+    private const int ServiceCount = 3;
+
+    /// <summary>The node process (started through setsid where it exists, which keeps the pid).</summary>
     private readonly Process process;
+
+    /// <summary>Where start, stop and the emulator's own output are logged.</summary>
     private readonly ILogger logger;
+
+    /// <summary>Stops the emulator when this process exits without disposing it.</summary>
     private readonly EventHandler onProcessExit;
+
+    /// <summary>Completes when all three services have said they closed, i.e. saved their state.</summary>
+    private readonly TaskCompletionSource servicesClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>How many services have said they closed.</summary>
+    private int closedServices;
+
+    /// <summary>1 once a stop began: stopping is idempotent.</summary>
     private int stopped;
 
     private AzuriteProcess(Process process, int blobPort, string dataDirectory, ILogger logger)
@@ -24,7 +58,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
         this.logger = logger;
         BlobPort = blobPort;
         DataDirectory = dataDirectory;
-        onProcessExit = (_, _) => Kill();
+        onProcessExit = (_, _) => Stop(DefaultStopTimeout);
         AppDomain.CurrentDomain.ProcessExit += onProcessExit;
     }
 
@@ -56,13 +90,19 @@ public sealed class AzuriteProcess : IAsyncDisposable
 
         string data = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(data);
-        var start = new ProcessStartInfo("node")
+        var start = new ProcessStartInfo(OwnSessionLauncher ?? "node")
         {
             WorkingDirectory = tools,
             UseShellExecute = false,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
+        if (OwnSessionLauncher is not null)
+        {
+            // setsid execs node in place (same pid) in a new session: no terminal signal reaches it.
+            start.ArgumentList.Add("node");
+        }
+
         foreach (string arg in new[]
         {
             Path.Combine(tools, EntryScript),
@@ -76,11 +116,11 @@ public sealed class AzuriteProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node for Azurite.");
-        process.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { logger.LogDebug("azurite: {Line}", line); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is { Length: > 0 } line) { logger.LogDebug("azurite: {Line}", line); } };
+        var azurite = new AzuriteProcess(process, options.BlobPort, data, logger);
+        process.OutputDataReceived += (_, e) => azurite.OnOutput(e.Data);
+        process.ErrorDataReceived += (_, e) => azurite.OnOutput(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var azurite = new AzuriteProcess(process, options.BlobPort, data, logger);
         try
         {
             var clock = Stopwatch.StartNew();
@@ -170,21 +210,53 @@ public sealed class AzuriteProcess : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Stops Azurite (the whole process tree) and waits for it to exit.</summary>
-    public ValueTask DisposeAsync()
+    /// <summary>Stops Azurite gracefully (it saves its state) and waits for it to exit.</summary>
+    public async ValueTask DisposeAsync() => await StopAsync(DefaultStopTimeout).ConfigureAwait(false);
+
+    /// <summary>
+    /// Stops Azurite gracefully: SIGTERM, then waits up to <paramref name="timeout"/> until its three services have
+    /// closed their stores (saved their state) or it has exited. Only if neither happened is it killed, and that is
+    /// logged as a warning (its last seconds may be lost). Returns true when its state was saved. Idempotent.
+    /// </summary>
+    /// <remarks>
+    /// Once its services have closed, Azurite still waits for its clients to close their keep-alive connections
+    /// before the process exits, and pooled HTTP connections of this process close only when their pool scavenges
+    /// them (about 8 s here). Its state is already on disk then, so after a short grace the process is ended.
+    /// </remarks>
+    public async ValueTask<bool> StopAsync(TimeSpan timeout)
     {
-        if (Interlocked.Exchange(ref stopped, 1) == 0)
+        if (Interlocked.Exchange(ref stopped, 1) != 0)
         {
-            AppDomain.CurrentDomain.ProcessExit -= onProcessExit;
-            Kill();
-            logger.LogInformation("Azurite stopped");
-            process.Dispose();
+            return true;
         }
 
-        return ValueTask.CompletedTask;
+        AppDomain.CurrentDomain.ProcessExit -= onProcessExit;
+        var clock = Stopwatch.StartNew();
+        bool saved = false;
+        if (Posix.RequestExit(process))
+        {
+            using var wait = new CancellationTokenSource(timeout);
+            Task exited = process.WaitForExitAsync(wait.Token);
+            try
+            {
+                await Task.WhenAny(exited, servicesClosed.Task).WaitAsync(wait.Token).ConfigureAwait(false);
+                saved = true;
+                if (!exited.IsCompleted)
+                {
+                    await Task.WhenAny(exited, Task.Delay(ExitGrace, wait.Token)).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // Neither closed nor exited in time: killed below.
+            }
+        }
+
+        Finish(saved, clock, timeout);
+        return saved;
     }
 
-    /// <summary>Kills the process tree at once, as a crash would (fault tests restart it on the same data).</summary>
+    /// <summary>Kills the process tree at once, as a crash would (fault tests restart it on the same data). Not a way to stop it.</summary>
     public void Kill()
     {
         try
@@ -200,6 +272,85 @@ public sealed class AzuriteProcess : IAsyncDisposable
             // Never started or already gone.
         }
     }
+
+    /// <summary>The synchronous stop for the process-exit handler, which cannot await.</summary>
+    private void Stop(TimeSpan timeout)
+    {
+        if (Interlocked.Exchange(ref stopped, 1) != 0)
+        {
+            return;
+        }
+
+        var clock = Stopwatch.StartNew();
+        bool saved = Posix.RequestExit(process) &&
+            (Task.WaitAny([servicesClosed.Task, process.WaitForExitAsync()], timeout) >= 0);
+        if (saved)
+        {
+            WaitForExit(ExitGrace);
+        }
+
+        Finish(saved, clock, timeout);
+    }
+
+    private void Finish(bool saved, Stopwatch clock, TimeSpan timeout)
+    {
+        if (saved)
+        {
+            Kill();
+            logger.LogInformation("Azurite stopped: saved its state in {Ms} ms", clock.ElapsedMilliseconds);
+        }
+        else if (!HasExited())
+        {
+            Kill();
+            logger.LogWarning(
+                "Azurite had not saved its state {Seconds} s after SIGTERM and was killed: it may have lost its last seconds (the next start sees an older state)",
+                timeout.TotalSeconds);
+        }
+
+        process.Dispose();
+    }
+
+    private void OnOutput(string? line)
+    {
+        if (line is not { Length: > 0 })
+        {
+            return;
+        }
+
+        logger.LogDebug("azurite: {Line}", line);
+        if (line.Contains(ServiceClosedLine, StringComparison.Ordinal) && Interlocked.Increment(ref closedServices) == ServiceCount)
+        {
+            servicesClosed.TrySetResult();
+        }
+    }
+
+    private bool WaitForExit(TimeSpan timeout)
+    {
+        try
+        {
+            return process.WaitForExit(timeout);
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
+    private bool HasExited()
+    {
+        try
+        {
+            return process.HasExited;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+    }
+
+    /// <summary><c>setsid</c> where it exists (Linux), to start the emulator in a session of its own; null elsewhere.</summary>
+    private static string? OwnSessionLauncher { get; } =
+        OperatingSystem.IsWindows() ? null : new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
 
     private static async Task EnsureInstalledAsync(string tools, bool install, ILogger logger, CancellationToken cancellationToken)
     {

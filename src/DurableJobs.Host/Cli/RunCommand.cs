@@ -24,7 +24,7 @@ internal static class RunCommand
     public static Command Create()
     {
         var file = new Argument<FileInfo>("file") { Description = "A JSON batch request (see samples/)." };
-        var verbose = new Option<bool>("--verbose") { Description = "Show the engine's logs (warnings and above, Durable Task's included) on stderr." };
+        var verbose = new Option<bool>("--verbose") { Description = "Show the engine's logs (information and above, with times, Durable Task's included) on stderr." };
         var command = new Command("run", "Run the batch in FILE on the embedded engine with live progress, then print a summary.") { file, verbose };
         command.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(file)!, parse.GetValue(verbose)));
         return command;
@@ -38,8 +38,27 @@ internal static class RunCommand
         ConfigureQuietLogging(builder.Logging, verbose);
         builder.Services.AddDurableJobsEngine(builder.Configuration);
         builder.Services.AddDurableJobsTelemetry(builder.Configuration);
-        using IHost host = builder.Build();
+        IHost host = builder.Build();
+        Func<int> report;
+        try
+        {
+            report = await RunAsync(host, request, file);
+        }
+        finally
+        {
+            // Asynchronously: the engine then stops the emulator it started gracefully (SIGTERM and a wait for it to
+            // save), which a synchronous dispose cannot.
+            await HostDisposal.DisposeAsync(host);
+        }
 
+        // Only now, with the engine stopped and the emulator's state saved, is the outcome told: what run prints is
+        // what storage keeps.
+        return report();
+    }
+
+    /// <summary>Runs the batch; returns what prints the summary and gives the exit code, called once storage is stopped.</summary>
+    private static async Task<Func<int>> RunAsync(IHost host, BatchRequest request, FileInfo file)
+    {
         // Check the request before anything starts: bad input is a message, not a half-started batch.
         ValidationResult validation = host.Services.GetRequiredService<BatchValidator>().Validate(request);
         if (!validation.IsValid)
@@ -50,7 +69,7 @@ internal static class RunCommand
                 AnsiConsole.MarkupLine($"  [yellow]{Markup.Escape(problem.Path.Length == 0 ? "(request)" : problem.Path)}[/]: {Markup.Escape(problem.Message)}");
             }
 
-            return ExitCodes.InvalidInput;
+            return () => ExitCodes.InvalidInput;
         }
 
         await AnsiConsole.Status().StartAsync("Starting the engine (and the Azurite storage emulator if needed)...", _ => host.StartAsync());
@@ -72,31 +91,41 @@ internal static class RunCommand
             });
             clock.Stop();
 
-            BatchReport.Print(view, await DigestJobsAsync(client, id), clock.Elapsed);
-            return ExitCodes.For(view);
+            JobDigest digest = await DigestJobsAsync(client, id);
+            return () =>
+            {
+                BatchReport.Print(view, digest, clock.Elapsed);
+                return ExitCodes.For(view);
+            };
         }
         finally
         {
             await AnsiConsole.Status().StartAsync("Stopping the engine...", _ => host.StopAsync());
-            if (host.Services.GetService<DurableJobsEngine>() is { } engine)
-            {
-                await engine.DisposeAsync();
-            }
         }
     }
 
     internal static void ConfigureQuietLogging(ILoggingBuilder logging, bool verbose)
     {
-        // The progress view is the interface; logs go to stderr and only when something is wrong.
+        // The progress view is the interface; logs go to stderr and only when something is wrong, or with --verbose.
         logging.ClearProviders();
-        logging.AddSimpleConsole(o => o.SingleLine = true);
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = verbose ? "HH:mm:ss.fff " : null;
+        });
         logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-        logging.SetMinimumLevel(LogLevel.Warning);
+        logging.SetMinimumLevel(verbose ? LogLevel.Information : LogLevel.Warning);
         if (!verbose)
         {
             // Durable Task logs expected events (an abandoned work item on shutdown) at error level; we report outcomes ourselves.
             logging.AddFilter("DurableTask", LogLevel.Critical);
             logging.AddFilter("Azure", LogLevel.Error);
+        }
+        else
+        {
+            // Durable Task's partition and lease events are what --verbose is for; its per-message traces are not.
+            logging.AddFilter("Azure", LogLevel.Warning);
+            logging.AddFilter("DurableJobs.Jobs", LogLevel.Warning);
         }
     }
 

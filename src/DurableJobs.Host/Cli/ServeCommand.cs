@@ -39,9 +39,18 @@ internal static class ServeCommand
             HostConfiguration.AddSources(builder.Configuration, new Dictionary<string, string?> { ["DurableJobs:RunWorker"] = "true" });
             builder.Services.AddDurableJobsEngine(builder.Configuration);
             builder.Services.AddDurableJobsTelemetry(builder.Configuration);
-            using IHost worker = builder.Build();
-            AnsiConsole.MarkupLine("[bold]durablejobs[/] worker: running jobs of the task hub; Ctrl+C stops (running jobs go back to the queue).");
-            await worker.RunAsync();
+            IHost worker = builder.Build();
+            try
+            {
+                AnsiConsole.MarkupLine("[bold]durablejobs[/] worker: running jobs of the task hub; Ctrl+C stops (running jobs go back to the queue).");
+                await worker.RunAsync();
+            }
+            finally
+            {
+                // Asynchronously: the engine stops the emulator it started gracefully, which a synchronous dispose cannot.
+                await HostDisposal.DisposeAsync(worker);
+            }
+
             return ExitCodes.Success;
         }
 
