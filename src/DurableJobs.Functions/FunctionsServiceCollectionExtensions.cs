@@ -1,3 +1,4 @@
+using Azure.Core;
 using Azure.Storage.Queues;
 using DurableJobs.Api;
 using DurableJobs.Api.Queue;
@@ -20,21 +21,24 @@ public static class FunctionsServiceCollectionExtensions
     /// Registers exactly what the embedded engine registers (handlers, validation, limits, table-backed cancel
     /// signals shared with embedded hosts on the same hub, the job executor and activities) minus the engine
     /// itself, whose role Functions plays; then <see cref="BatchClientFactory"/>, the shared API layer and the
-    /// poison queue. Storage is <c>AzureWebJobsStorage</c>, as Functions reads it.
+    /// poison queue. Storage is <c>AzureWebJobsStorage</c>, as Functions reads it: a connection string, or the
+    /// identity-based settings the Bicep deployment uses (<c>AzureWebJobsStorage__accountName</c>,
+    /// <c>__credential</c>, <c>__clientId</c>); a <see cref="TokenCredential"/> registered in the container, if any, is
+    /// used for the latter.
     /// </summary>
     public static IServiceCollection AddDurableJobsFunctions(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        string connection = configuration[StorageConnection.SettingName] is { Length: > 0 } value
-            ? value
-            : throw new InvalidOperationException($"{StorageConnection.SettingName} is not set.");
+        if (StorageConnection.FromConfiguration(configuration) is null)
+        {
+            throw new InvalidOperationException(
+                $"{StorageConnection.SettingName} is not set: give a connection string, or {StorageConnection.SettingName}__accountName for identity-based access.");
+        }
 
         // Registered first so the engine's registrations below keep them: storage needs no emulator start here,
         // and running handlers stop when Functions stops the worker.
-        var storage = new StorageConnection();
-        storage.Resolve(connection);
-        services.TryAddSingleton(storage);
+        services.TryAddSingleton(sp => StorageConnection.FromConfiguration(configuration, sp.GetService<TokenCredential>())!);
         services.TryAddSingleton(sp => new JobExecutionOptions
         {
             HostStopping = sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None,
@@ -51,8 +55,8 @@ public static class FunctionsServiceCollectionExtensions
         }
 
         services.TryAddSingleton<BatchClientFactory>();
-        services.TryAddSingleton(_ => new PoisonQueue(
-            new QueueServiceClient(connection, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None })
+        services.TryAddSingleton(sp => new PoisonQueue(
+            sp.GetRequiredService<StorageConnection>().CreateQueueServiceClient(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None })
                 .GetQueueClient(BatchQueueNames.PoisonOf(BatchQueueNames.From(configuration)))));
         services.AddDurableJobsApi(configuration);
         return services;

@@ -22,6 +22,9 @@ public sealed class PoisonQueue
     /// <summary>The queue's name.</summary>
     public string Name => queue.Name;
 
+    /// <summary>The queue's address (its account's queue endpoint and its name).</summary>
+    public Uri Uri => queue.Uri;
+
     /// <summary>Adds <paramref name="message"/>.</summary>
     public async Task SendAsync(PoisonMessage message, CancellationToken cancellationToken)
     {

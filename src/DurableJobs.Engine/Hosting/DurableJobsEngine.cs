@@ -73,12 +73,12 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         options.Validate();
-        storage.Resolve(await ResolveConnectionAsync(cancellationToken).ConfigureAwait(false));
+        await ResolveConnectionAsync(cancellationToken).ConfigureAwait(false);
 
         var settings = new AzureStorageOrchestrationServiceSettings
         {
             TaskHubName = options.HubName,
-            StorageAccountClientProvider = new StorageAccountClientProvider(storage.ConnectionString),
+            StorageAccountClientProvider = storage.CreateDurableTaskProvider(),
             PartitionCount = options.PartitionCount,
             MaxQueuePollingInterval = options.MaxQueuePollingInterval,
             MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivityWorkItems,
@@ -172,12 +172,25 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task<string> ResolveConnectionAsync(CancellationToken cancellationToken)
+    private async Task ResolveConnectionAsync(CancellationToken cancellationToken)
     {
-        string connection = configuration[StorageConnection.SettingName] is { Length: > 0 } configured ? configured : "UseDevelopmentStorage=true";
+        if (storage.IsResolved)
+        {
+            return; // resolved by whoever registered it (an app that builds its own connection)
+        }
+
+        StorageConnection? configured = StorageConnection.FromConfiguration(configuration);
+        if (configured is { Endpoints: { } endpoints })
+        {
+            storage.Resolve(endpoints);
+            return;
+        }
+
+        string connection = configured?.ConnectionString ?? "UseDevelopmentStorage=true";
         if (!DevelopmentStorage.IsShorthand(connection))
         {
-            return connection;
+            storage.Resolve(connection);
+            return;
         }
 
         if (await AzuriteProcess.AnswersAsync(azuriteOptions.BlobPort, cancellationToken).ConfigureAwait(false))
@@ -194,6 +207,6 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
                 $"{StorageConnection.SettingName} is development storage but nothing answers on 127.0.0.1:{azuriteOptions.BlobPort} and DurableJobs:Azurite:AutoStart is false.");
         }
 
-        return DevelopmentStorage.ConnectionString(azuriteOptions.BlobPort);
+        storage.Resolve(DevelopmentStorage.ConnectionString(azuriteOptions.BlobPort));
     }
 }

@@ -58,17 +58,17 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<IBatchCancellationSignals>(sp =>
         {
             EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
-            var table = new TableClient(sp.GetRequiredService<StorageConnection>().ConnectionString, $"{engine.HubName}Signals");
+            TableClient table = sp.GetRequiredService<StorageConnection>().CreateTableClient($"{engine.HubName}Signals");
             return new TableBatchCancellationSignals(table, engine.CancelPollInterval, sp.GetRequiredService<ILogger<TableBatchCancellationSignals>>());
         });
 
         services.TryAddSingleton<IBatchStore>(sp =>
         {
             EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
-            string connection = sp.GetRequiredService<StorageConnection>().ConnectionString;
+            StorageConnection storage = sp.GetRequiredService<StorageConnection>();
             return new AzureBatchStore(
-                new BlobContainerClient(connection, $"{engine.HubName.ToLowerInvariant()}-batches"),
-                new TableClient(connection, $"{engine.HubName}Results"));
+                storage.CreateBlobContainerClient($"{engine.HubName.ToLowerInvariant()}-batches"),
+                storage.CreateTableClient($"{engine.HubName}Results"));
         });
 
         services.TryAddSingleton<JobChunkExecutor>();

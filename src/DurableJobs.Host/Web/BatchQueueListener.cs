@@ -55,7 +55,7 @@ public sealed class BatchQueueListener : BackgroundService
     {
         // The engine (started before this service) has resolved the storage connection and the client by now.
         BatchClient client = services.GetRequiredService<BatchClient>();
-        var queues = new QueueServiceClient(storage.ConnectionString, new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
+        QueueServiceClient queues = storage.CreateQueueServiceClient(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
         QueueClient queue = queues.GetQueueClient(queueName);
         QueueClient poison = queues.GetQueueClient(BatchQueueNames.PoisonOf(queueName));
         TimeSpan idleDelay = options.MinPollingInterval;
