@@ -18,10 +18,10 @@ namespace DurableJobs.Functions;
 public static class FunctionsServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers exactly what the embedded engine registers (handlers, validation, limits, table-backed cancel
-    /// signals shared with embedded hosts on the same hub, the job executor and activities) minus the engine
-    /// itself, whose role Functions plays; then <see cref="BatchClientFactory"/>, the shared API layer and the
-    /// poison queue. Storage is <c>AzureWebJobsStorage</c>, as Functions reads it: a connection string, or the
+    /// Registers what every DurableJobs host shares (<c>AddDurableJobs()</c> with the built-in handlers: validation,
+    /// limits, table-backed cancel signals shared with embedded hosts on the same hub, the job executor and
+    /// activities), but no embedded engine, whose role Functions plays; then <see cref="BatchClientFactory"/>, the
+    /// shared API layer and the poison queue. Storage is <c>AzureWebJobsStorage</c>, as Functions reads it: a connection string, or the
     /// identity-based settings the Bicep deployment uses (<c>AzureWebJobsStorage__accountName</c>,
     /// <c>__credential</c>, <c>__clientId</c>); a <see cref="TokenCredential"/> registered in the container, if any, is
     /// used for the latter.
@@ -46,13 +46,8 @@ public static class FunctionsServiceCollectionExtensions
             MaxConcurrentBatches = configuration.GetValue("DurableJobs:MaxConcurrentBatches", JobExecutionOptions.DefaultMaxConcurrentBatches),
         });
 
-        var before = new HashSet<ServiceDescriptor>(services);
-        services.AddDurableJobsEngine(configuration);
-        Type[] engineOnly = [typeof(IHostedService), typeof(DurableJobsEngine), typeof(DurableTaskClient), typeof(BatchClient), typeof(DurableTaskRegistry)];
-        foreach (ServiceDescriptor added in services.Where(d => !before.Contains(d) && engineOnly.Contains(d.ServiceType)).ToList())
-        {
-            services.Remove(added);
-        }
+        // The shared services only: Functions itself plays the engine's role (no worker, no embedded client).
+        services.AddDurableJobs().AddBuiltInHandlers();
 
         services.TryAddSingleton<BatchClientFactory>();
         services.TryAddSingleton(sp => new PoisonQueue(

@@ -21,7 +21,8 @@ public sealed class EngineHost : IAsyncDisposable
 
     public IServiceProvider Services => host.Services;
 
-    public static async Task<EngineHost> StartAsync(string connectionString, string hubName, ProbeJobHandler probe, IDictionary<string, string?>? settings = null)
+    public static async Task<EngineHost> StartAsync(
+        string connectionString, string hubName, ProbeJobHandler probe, IDictionary<string, string?>? settings = null, Action<DurableJobsBuilder>? jobs = null)
     {
         var config = new Dictionary<string, string?>
         {
@@ -40,8 +41,8 @@ public sealed class EngineHost : IAsyncDisposable
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(config);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton(JobHandlerRegistry.CreateWithBuiltIns().Register(probe));
-        builder.Services.AddDurableJobsEngine(builder.Configuration);
+        DurableJobsBuilder durableJobs = builder.Services.AddDurableJobs().AddBuiltInHandlers().AddHandler("probe", probe).AddWorker();
+        jobs?.Invoke(durableJobs);
         IHost host = builder.Build();
         await host.StartAsync();
         return new EngineHost(host);

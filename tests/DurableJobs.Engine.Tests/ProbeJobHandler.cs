@@ -12,8 +12,6 @@ public sealed class ProbeJobHandler : IJobHandler
 {
     private readonly ConcurrentDictionary<string, ProbeRecord> records = new(StringComparer.Ordinal);
 
-    public string Type => "probe";
-
     public IReadOnlyCollection<ProbeRecord> For(string batchId) =>
         records.Values.Where(r => r.BatchId == batchId).ToList();
 

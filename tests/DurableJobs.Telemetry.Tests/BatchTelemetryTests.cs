@@ -50,7 +50,7 @@ public sealed class BatchTelemetryTests(ITestOutputHelper output) : IAsyncLifeti
         });
         builder.Logging.AddProvider(logs).SetMinimumLevel(LogLevel.Debug);
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning).AddFilter("Azure", LogLevel.Warning);
-        builder.Services.AddDurableJobsEngine(builder.Configuration);
+        builder.Services.AddDurableJobs().AddBuiltInHandlers().AddWorker();
         host = builder.Build();
         await host.StartAsync();
     }

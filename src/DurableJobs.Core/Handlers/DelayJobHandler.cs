@@ -6,9 +6,6 @@ namespace DurableJobs.Core.Handlers;
 public sealed class DelayJobHandler : IJobHandler
 {
     /// <inheritdoc />
-    public string Type => "delay";
-
-    /// <inheritdoc />
     public async ValueTask<JsonElement?> ExecuteAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
     {
         long ms = PayloadReader.GetInt64(payload, "ms") ?? 0;

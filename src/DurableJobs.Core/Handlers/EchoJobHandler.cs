@@ -6,9 +6,6 @@ namespace DurableJobs.Core.Handlers;
 public sealed class EchoJobHandler : IJobHandler
 {
     /// <inheritdoc />
-    public string Type => "echo";
-
-    /// <inheritdoc />
     public ValueTask<JsonElement?> ExecuteAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

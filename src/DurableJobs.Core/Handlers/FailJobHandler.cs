@@ -9,9 +9,6 @@ namespace DurableJobs.Core.Handlers;
 public sealed class FailJobHandler : IJobHandler
 {
     /// <inheritdoc />
-    public string Type => "fail";
-
-    /// <inheritdoc />
     public ValueTask<JsonElement?> ExecuteAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);

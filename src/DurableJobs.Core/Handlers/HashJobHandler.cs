@@ -11,9 +11,6 @@ namespace DurableJobs.Core.Handlers;
 public sealed class HashJobHandler : IJobHandler
 {
     /// <inheritdoc />
-    public string Type => "hash";
-
-    /// <inheritdoc />
     public ValueTask<JsonElement?> ExecuteAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);

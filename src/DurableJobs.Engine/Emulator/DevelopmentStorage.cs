@@ -9,6 +9,9 @@ public static class DevelopmentStorage
     /// <summary>Azurite's documented, public account key (not a secret).</summary>
     public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
+    /// <summary>The shorthand connection string for the local emulator.</summary>
+    public const string Shorthand = "UseDevelopmentStorage=true";
+
     /// <summary>True for the <c>UseDevelopmentStorage=true</c> shorthand.</summary>
     public static bool IsShorthand(string connectionString) =>
         connectionString.Replace(" ", string.Empty, StringComparison.Ordinal)

@@ -8,6 +8,7 @@ using Microsoft.DurableTask.Converters;
 using Microsoft.DurableTask.Worker;
 using Microsoft.DurableTask.Worker.Shims;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -24,7 +25,6 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
 {
     private readonly EngineOptions options;
     private readonly AzuriteOptions azuriteOptions;
-    private readonly IConfiguration configuration;
     private readonly StorageConnection storage;
     private readonly WorkerShutdown shutdown;
     private readonly DurableTaskRegistry registry;
@@ -40,7 +40,6 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
     public DurableJobsEngine(
         IOptions<EngineOptions> options,
         IOptions<AzuriteOptions> azuriteOptions,
-        IConfiguration configuration,
         StorageConnection storage,
         WorkerShutdown shutdown,
         DurableTaskRegistry registry,
@@ -51,7 +50,6 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(azuriteOptions);
         this.options = options.Value;
         this.azuriteOptions = azuriteOptions.Value;
-        this.configuration = configuration;
         this.storage = storage;
         this.shutdown = shutdown;
         this.registry = registry;
@@ -174,19 +172,15 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
 
     private async Task ResolveConnectionAsync(CancellationToken cancellationToken)
     {
-        if (storage.IsResolved)
-        {
-            return; // resolved by whoever registered it (an app that builds its own connection)
-        }
-
-        StorageConnection? configured = StorageConnection.FromConfiguration(configuration);
+        // Given by the app (UseAzureStorage, UseAzurite), else the AzureWebJobsStorage setting, else the emulator.
+        StorageConnection? configured = storage.IsResolved ? storage : (services.GetService<IConfiguration>() is { } configuration ? StorageConnection.FromConfiguration(configuration) : null);
         if (configured is { Endpoints: { } endpoints })
         {
             storage.Resolve(endpoints);
             return;
         }
 
-        string connection = configured?.ConnectionString ?? "UseDevelopmentStorage=true";
+        string connection = configured?.ConnectionString ?? DevelopmentStorage.Shorthand;
         if (!DevelopmentStorage.IsShorthand(connection))
         {
             storage.Resolve(connection);

@@ -1,5 +1,4 @@
 using Azure.Data.Tables;
-using Azure.Storage.Blobs;
 using DurableJobs.Client;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Validation;
@@ -14,7 +13,6 @@ using DurableJobs.Orchestration.Signals;
 using DurableJobs.Orchestration.Storage;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
-using Microsoft.DurableTask.Worker;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -23,25 +21,25 @@ using Microsoft.Extensions.Options;
 
 namespace DurableJobs.Engine.Hosting;
 
-/// <summary>Registers the embedded engine and the batch client.</summary>
-public static class EngineServiceCollectionExtensions
+/// <summary>
+/// The registrations behind <see cref="DurableJobsBuilder"/>: what every host shares (the embedded engine's and the
+/// Azure Functions app's), and the embedded engine itself. Options bind from the container's
+/// <see cref="IConfiguration"/>, when it has one.
+/// </summary>
+internal static class EngineServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the engine (a hosted service), the <see cref="DurableTaskClient"/> over it, cancel signals in table
-    /// storage, the job handlers (built-ins unless a <see cref="JobHandlerRegistry"/> is already registered)
-    /// and <see cref="BatchClient"/>, all configured from <paramref name="configuration"/>.
+    /// What every host needs, whichever engine runs the orchestrations: options and limits, the handler registry,
+    /// validation, table-backed cancel signals (shared by every host on the hub), the batch store, the job executor,
+    /// the orchestrator and the activities.
     /// </summary>
-    public static IServiceCollection AddDurableJobsEngine(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddDurableJobsShared(this IServiceCollection services)
     {
-        ArgumentNullException.ThrowIfNull(services);
-        ArgumentNullException.ThrowIfNull(configuration);
+        BindIfConfigured<AzuriteOptions>(services, AzuriteOptions.SectionName);
+        BindIfConfigured<BatchLimits>(services, BatchLimits.SectionName);
+        BindIfConfigured<BatchClientOptions>(services, BatchClientOptions.SectionName);
 
-        services.AddOptions<EngineOptions>().Bind(configuration.GetSection(EngineOptions.SectionName));
-        services.AddOptions<AzuriteOptions>().Bind(configuration.GetSection(AzuriteOptions.SectionName));
-        services.AddOptions<BatchLimits>().Bind(configuration.GetSection(BatchLimits.SectionName));
-        services.AddOptions<BatchClientOptions>().Bind(configuration.GetSection(BatchClientOptions.SectionName));
-
-        services.TryAddSingleton(JobHandlerRegistry.CreateWithBuiltIns());
+        services.TryAddSingleton(new JobHandlerRegistry());
         services.TryAddSingleton(WorkerIdentity.CurrentProcess);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<StorageConnection>();
@@ -76,6 +74,16 @@ public static class EngineServiceCollectionExtensions
         services.TryAddTransient<BatchOrchestrator>();
         services.TryAddTransient<ExecuteJobsActivity>();
         services.TryAddTransient<RecordUnstartedActivity>();
+        return services;
+    }
+
+    /// <summary>
+    /// The embedded engine (a hosted service running Durable Task Core on Azure Storage, starting Azurite when the
+    /// storage is development storage), the <see cref="DurableTaskClient"/> over it and <see cref="BatchClient"/>.
+    /// </summary>
+    public static IServiceCollection AddEmbeddedEngine(this IServiceCollection services)
+    {
+        services.AddDurableJobsShared();
         services.TryAddSingleton(_ =>
         {
             var registry = new DurableTaskRegistry();
@@ -92,4 +100,22 @@ public static class EngineServiceCollectionExtensions
         services.TryAddSingleton<BatchClient>();
         return services;
     }
+
+    /// <summary>Binds <typeparamref name="TOptions"/> to <paramref name="section"/> of the container's configuration, if it has one.</summary>
+    public static OptionsBuilder<TOptions> BindIfConfigured<TOptions>(IServiceCollection services, string section)
+        where TOptions : class
+    {
+        // Once per options type, however many times the builder is asked (the marker says it is done).
+        if (!services.Any(d => d.ServiceType == typeof(SectionBound<TOptions>)))
+        {
+            services.AddSingleton(new SectionBound<TOptions>());
+            services.AddSingleton<IConfigureOptions<TOptions>>(sp =>
+                new ConfigureOptions<TOptions>(options => sp.GetService<IConfiguration>()?.GetSection(section).Bind(options)));
+        }
+
+        return services.AddOptions<TOptions>();
+    }
+
+    /// <summary>Marks <typeparamref name="TOptions"/> as bound to configuration already.</summary>
+    private sealed class SectionBound<TOptions>;
 }

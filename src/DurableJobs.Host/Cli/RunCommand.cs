@@ -36,7 +36,7 @@ internal static class RunCommand
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         HostConfiguration.AddSources(builder.Configuration);
         ConfigureQuietLogging(builder.Logging, verbose);
-        builder.Services.AddDurableJobsEngine(builder.Configuration);
+        builder.Services.AddDurableJobs().AddBuiltInHandlers().AddWorker();
         builder.Services.AddDurableJobsTelemetry(builder.Configuration);
         IHost host = builder.Build();
         Func<int> report;

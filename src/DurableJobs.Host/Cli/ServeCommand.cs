@@ -37,7 +37,7 @@ internal static class ServeCommand
             // No listener at all: a worker needs only storage.
             HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [] });
             HostConfiguration.AddSources(builder.Configuration, new Dictionary<string, string?> { ["DurableJobs:RunWorker"] = "true" });
-            builder.Services.AddDurableJobsEngine(builder.Configuration);
+            builder.Services.AddDurableJobs().AddBuiltInHandlers().AddWorker();
             builder.Services.AddDurableJobsTelemetry(builder.Configuration);
             IHost worker = builder.Build();
             try

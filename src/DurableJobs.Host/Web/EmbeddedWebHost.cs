@@ -52,7 +52,7 @@ public static class EmbeddedWebHost
         // Durable Task and the Azure SDK are chatty at Information; keep the console for what matters.
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
         builder.Logging.AddFilter("Azure", LogLevel.Warning);
-        builder.Services.AddDurableJobsEngine(configuration);
+        builder.Services.AddDurableJobs().AddBuiltInHandlers().AddWorker();
         builder.Services.AddDurableJobsApi(configuration);
         builder.Services.AddDurableJobsTelemetry(configuration);
         builder.Services.AddProblemDetails();

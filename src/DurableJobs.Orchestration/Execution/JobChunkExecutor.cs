@@ -5,6 +5,7 @@ using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Signals;
 using DurableJobs.Orchestration.Storage;
 using DurableJobs.Orchestration.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Orchestration.Execution;
@@ -29,6 +30,7 @@ public sealed class JobChunkExecutor
     /// <summary>Creates the executor.</summary>
     public JobChunkExecutor(
         JobHandlerRegistry handlers,
+        IServiceScopeFactory scopes,
         IBatchCancellationSignals signals,
         IBatchStore store,
         WorkerIdentity worker,
@@ -36,6 +38,7 @@ public sealed class JobChunkExecutor
         ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(handlers);
+        ArgumentNullException.ThrowIfNull(scopes);
         ArgumentNullException.ThrowIfNull(signals);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(worker);
@@ -45,7 +48,7 @@ public sealed class JobChunkExecutor
         this.store = store;
         this.options = options;
         logger = loggerFactory.CreateLogger<JobChunkExecutor>();
-        runner = new JobRunner(handlers, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory));
+        runner = new JobRunner(handlers, scopes, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory));
         admission = new BatchAdmission(options.MaxConcurrentBatches);
     }
 

@@ -5,6 +5,7 @@ using DurableJobs.Core.Model;
 using DurableJobs.Core.Serialization;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Orchestration.Execution;
@@ -15,9 +16,10 @@ namespace DurableJobs.Orchestration.Execution;
 /// Cancelled; only host shutdown escapes, as <see cref="WorkerShuttingDownException"/>.
 /// Telemetry: one <see cref="DurableJobsTelemetry.JobSpan"/> per job (attempts are events on it), the job metrics,
 /// a log scope with the batch and job ids, the outcome at Information on <paramref name="outcomes"/> and each
-/// attempt at Debug.
+/// attempt at Debug. Each attempt gets its own dependency-injection scope: the handler and the scoped services it takes
+/// (a <c>DbContext</c>, say) are created for it and disposed after it, so a retry never sees a failed attempt's state.
 /// </summary>
-internal sealed class JobRunner(JobHandlerRegistry handlers, WorkerIdentity worker, TimeProvider time, ILogger logger, ILogger outcomes)
+internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactory scopes, WorkerIdentity worker, TimeProvider time, ILogger logger, ILogger outcomes)
 {
     private static readonly JsonElement NullPayload = JsonSerializer.SerializeToElement<object?>(null, DurableJobsJson.Options);
 
@@ -101,7 +103,12 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, WorkerIdentity work
     private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span)
     {
         CancellationToken token = stop.Token;
-        IJobHandler handler = handlers.Get(job.Type);
+        if (!handlers.Contains(job.Type))
+        {
+            // Validation refuses unknown types at submission; a worker deployed without this handler cannot run it.
+            throw new KeyNotFoundException($"No handler is registered for job type '{job.Type}' on worker {worker.Name}.");
+        }
+
         JsonElement payload = job.Payload ?? NullPayload;
         DateTimeOffset? startedAt = null;
         JobError? lastError = null;
@@ -126,7 +133,13 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, WorkerIdentity work
             {
                 // One line per attempt, so operators (and the fault suite) can count executions, redeliveries included.
                 logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} started on {Worker}", batchId, job.Id, attempt, worker.Name);
-                JsonElement? output = await handler.ExecuteAsync(new JobContext(batchId, job.Id, attempt), payload, token).ConfigureAwait(false);
+                JsonElement? output;
+                AsyncServiceScope scope = scopes.CreateAsyncScope();
+                await using (scope.ConfigureAwait(false))
+                {
+                    output = await handlers.InvokeAsync(scope.ServiceProvider, job.Type, new JobContext(batchId, job.Id, attempt), payload, token).ConfigureAwait(false);
+                }
+
                 logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} succeeded", batchId, job.Id, attempt);
                 return Final(job, JobStatus.Succeeded, attempts, startedAt) with { Output = output };
             }

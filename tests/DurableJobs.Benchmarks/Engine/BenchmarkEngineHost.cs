@@ -31,7 +31,13 @@ internal static class BenchmarkEngineHost
             builder.Services.AddSingleton(registry);
         }
 
-        builder.Services.AddDurableJobsEngine(builder.Configuration);
+        DurableJobsBuilder jobs = builder.Services.AddDurableJobs();
+        if (registry is null)
+        {
+            jobs.AddBuiltInHandlers();
+        }
+
+        jobs.AddWorker();
         IHost host = builder.Build();
         try
         {

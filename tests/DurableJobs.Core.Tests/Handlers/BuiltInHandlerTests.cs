@@ -1,19 +1,21 @@
 using System.Diagnostics;
 using System.Text.Json;
 using DurableJobs.Core.Handlers;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DurableJobs.Core.Tests.Handlers;
 
 public sealed class BuiltInHandlerTests
 {
+    private static readonly IServiceProvider NoServices = new ServiceCollection().BuildServiceProvider();
     private readonly JobHandlerRegistry registry = JobHandlerRegistry.CreateWithBuiltIns();
 
     [Fact]
-    public void Registry_HoldsTheFourBuiltIns_AndRefusesDuplicates()
+    public async Task Registry_HoldsTheFourBuiltIns_AndRefusesDuplicates()
     {
         Assert.Equal(["delay", "echo", "fail", "hash"], registry.Types.Order(StringComparer.Ordinal));
-        Assert.Throws<ArgumentException>(() => registry.Register(new EchoJobHandler()));
-        Assert.Throws<KeyNotFoundException>(() => registry.Get("nope"));
+        Assert.Throws<ArgumentException>(() => registry.Add<EchoJobHandler>("echo"));
+        await Assert.ThrowsAsync<KeyNotFoundException>(async () => await Run("nope", "{}"));
     }
 
     [Fact]
@@ -103,6 +105,6 @@ public sealed class BuiltInHandlerTests
     private async Task<JsonElement?> Run(string type, string payload, int attempt = 1, CancellationToken cancellationToken = default)
     {
         using JsonDocument doc = JsonDocument.Parse(payload);
-        return await registry.Get(type).ExecuteAsync(new JobContext("batch", "job", attempt), doc.RootElement.Clone(), cancellationToken);
+        return await registry.InvokeAsync(NoServices, type, new JobContext("batch", "job", attempt), doc.RootElement.Clone(), cancellationToken);
     }
 }

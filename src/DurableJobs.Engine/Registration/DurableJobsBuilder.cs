@@ -1,0 +1,129 @@
+using Azure.Core;
+using DurableJobs.Core.Handlers;
+using DurableJobs.Engine.Emulator;
+using DurableJobs.Engine.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace DurableJobs;
+
+/// <summary>
+/// Says what an app does with DurableJobs, fluently: its job handlers, its storage, and its roles (worker, client).
+/// Returned by <see cref="DurableJobsServiceCollectionExtensions.AddDurableJobs"/>.
+/// </summary>
+public sealed class DurableJobsBuilder
+{
+    /// <summary>The engine and client are registered once, by whichever role is added first.</summary>
+    private bool engineAdded;
+
+    internal DurableJobsBuilder(IServiceCollection services)
+    {
+        Services = services;
+    }
+
+    /// <summary>The app's services.</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>The job types this app runs (filled by the <c>AddHandler</c> calls).</summary>
+    internal JobHandlerRegistry Handlers { get; } = new();
+
+    /// <summary>True once <see cref="AddWorker"/> was called.</summary>
+    internal bool RunsWorker { get; private set; }
+
+    /// <summary>
+    /// Runs jobs of <paramref name="type"/> with <typeparamref name="THandler"/>, an <see cref="IJobHandler"/> or an
+    /// <see cref="IJobHandler{TPayload, TResult}"/>. It is created from a dependency-injection scope per attempt
+    /// (registered as scoped unless the app registered it itself), so its constructor can take scoped services.
+    /// </summary>
+    public DurableJobsBuilder AddHandler<THandler>(string type)
+        where THandler : class
+    {
+        Handlers.Add<THandler>(type);
+        Services.TryAddScoped<THandler>();
+        return this;
+    }
+
+    /// <summary>Runs jobs of <paramref name="type"/> with one shared, thread-safe <paramref name="handler"/>.</summary>
+    public DurableJobsBuilder AddHandler(string type, IJobHandler handler)
+    {
+        Handlers.Add(type, handler);
+        return this;
+    }
+
+    /// <summary>
+    /// Adds the built-in handlers <c>delay</c>, <c>fail</c>, <c>hash</c> and <c>echo</c>, which the samples and tests
+    /// use. A production app gets none of them unless it asks.
+    /// </summary>
+    public DurableJobsBuilder AddBuiltInHandlers()
+    {
+        Handlers.AddBuiltIns();
+        return this;
+    }
+
+    /// <summary>Uses the storage account of <paramref name="connectionString"/> (keys or SAS).</summary>
+    public DurableJobsBuilder UseAzureStorage(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        var storage = new StorageConnection();
+        storage.Resolve(connectionString);
+        return UseStorage(storage);
+    }
+
+    /// <summary>Uses a storage account through its service endpoints and a credential (a managed identity: no keys).</summary>
+    public DurableJobsBuilder UseAzureStorage(Uri blobServiceUri, Uri queueServiceUri, Uri tableServiceUri, TokenCredential credential)
+    {
+        ArgumentNullException.ThrowIfNull(blobServiceUri);
+        ArgumentNullException.ThrowIfNull(queueServiceUri);
+        ArgumentNullException.ThrowIfNull(tableServiceUri);
+        ArgumentNullException.ThrowIfNull(credential);
+        var storage = new StorageConnection();
+        storage.Resolve(new StorageEndpoints(blobServiceUri, queueServiceUri, tableServiceUri, credential));
+        return UseStorage(storage);
+    }
+
+    /// <summary>
+    /// Uses the Azurite emulator for development: the one answering on its port, or one started (installed on first
+    /// use) with its data in a folder, and stopped gracefully when the host stops. Without any <c>Use…</c> call the
+    /// <c>AzureWebJobsStorage</c> setting decides, and its default is this.
+    /// </summary>
+    public DurableJobsBuilder UseAzurite(Action<AzuriteOptions>? configure = null)
+    {
+        if (configure is not null)
+        {
+            Services.Configure(configure);
+        }
+
+        return UseAzureStorage(DevelopmentStorage.Shorthand);
+    }
+
+    /// <summary>Runs jobs in this process: the durable engine's worker, with the handlers added here.</summary>
+    public DurableJobsBuilder AddWorker()
+    {
+        RunsWorker = true;
+        return AddEngine();
+    }
+
+    /// <summary>
+    /// Adds <see cref="Client.BatchClient"/> to submit batches, read their status and results, list and cancel them
+    /// from this app's code. Without <see cref="AddWorker"/> this process runs no jobs.
+    /// </summary>
+    public DurableJobsBuilder AddClient() => AddEngine();
+
+    private DurableJobsBuilder UseStorage(StorageConnection storage)
+    {
+        Services.RemoveAll<StorageConnection>();
+        Services.AddSingleton(storage);
+        return this;
+    }
+
+    private DurableJobsBuilder AddEngine()
+    {
+        if (!engineAdded)
+        {
+            engineAdded = true;
+            Services.AddEmbeddedEngine();
+        }
+
+        return this;
+    }
+}
