@@ -2,11 +2,8 @@ using Azure.Core;
 using Azure.Storage.Queues;
 using DurableJobs.Api;
 using DurableJobs.Api.Queue;
-using DurableJobs.Client;
 using DurableJobs.Engine.Hosting;
 using DurableJobs.Orchestration.Execution;
-using Microsoft.DurableTask.Client;
-using Microsoft.DurableTask;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -14,21 +11,21 @@ using Microsoft.Extensions.Hosting;
 
 namespace DurableJobs.Functions;
 
-/// <summary>The Functions app's services: the same classes and setting names as the embedded host.</summary>
+/// <summary>DurableJobs in an Azure Functions (isolated worker) app.</summary>
 public static class FunctionsServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers what every DurableJobs host shares (<c>AddDurableJobs()</c> with the built-in handlers: validation,
-    /// limits, table-backed cancel signals shared with embedded hosts on the same hub, the job executor and
-    /// activities), but no embedded engine, whose role Functions plays; then <see cref="BatchClientFactory"/>, the
-    /// shared API layer and the poison queue. Storage is <c>AzureWebJobsStorage</c>, as Functions reads it: a connection string, or the
-    /// identity-based settings the Bicep deployment uses (<c>AzureWebJobsStorage__accountName</c>,
-    /// <c>__credential</c>, <c>__clientId</c>); a <see cref="TokenCredential"/> registered in the container, if any, is
-    /// used for the latter.
+    /// Makes this Functions app a DurableJobs host: the orchestrator, activity, HTTP (<c>/api/batches…</c>) and queue
+    /// functions of this library run with the app's handlers (<c>AddHandler</c> on the same builder). Functions
+    /// itself plays the engine's role, so no embedded engine is added (do not call <c>AddWorker</c> here); storage
+    /// is <c>AzureWebJobsStorage</c>, as Functions reads it: a connection string, or the identity-based settings
+    /// the Bicep deployment uses (<c>AzureWebJobsStorage__accountName</c>, <c>__credential</c>, <c>__clientId</c>),
+    /// with a <see cref="TokenCredential"/> registered in the container, if any.
     /// </summary>
-    public static IServiceCollection AddDurableJobsFunctions(this IServiceCollection services, IConfiguration configuration)
+    /// <exception cref="InvalidOperationException">No storage setting at all.</exception>
+    public static DurableJobsBuilder AddFunctionsIntegration(this DurableJobsBuilder builder, IConfiguration configuration)
     {
-        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configuration);
         if (StorageConnection.FromConfiguration(configuration) is null)
         {
@@ -36,24 +33,25 @@ public static class FunctionsServiceCollectionExtensions
                 $"{StorageConnection.SettingName} is not set: give a connection string, or {StorageConnection.SettingName}__accountName for identity-based access.");
         }
 
-        // Registered first so the engine's registrations below keep them: storage needs no emulator start here,
-        // and running handlers stop when Functions stops the worker.
-        services.TryAddSingleton(sp => StorageConnection.FromConfiguration(configuration, sp.GetService<TokenCredential>())!);
-        services.TryAddSingleton(sp => new JobExecutionOptions
+        IServiceCollection services = builder.Services;
+
+        // Replace the defaults AddDurableJobs registered: storage comes from the Functions setting (no emulator is
+        // started here), and running handlers stop when Functions stops the worker.
+        services.RemoveAll<StorageConnection>();
+        services.AddSingleton(sp => StorageConnection.FromConfiguration(configuration, sp.GetService<TokenCredential>())!);
+        services.RemoveAll<JobExecutionOptions>();
+        services.AddSingleton(sp => new JobExecutionOptions
         {
             HostStopping = sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None,
             TimeProvider = sp.GetService<TimeProvider>() ?? TimeProvider.System,
             MaxConcurrentBatches = configuration.GetValue("DurableJobs:MaxConcurrentBatches", JobExecutionOptions.DefaultMaxConcurrentBatches),
         });
 
-        // The shared services only: Functions itself plays the engine's role (no worker, no embedded client).
-        services.AddDurableJobs().AddBuiltInHandlers();
-
         services.TryAddSingleton<BatchClientFactory>();
         services.TryAddSingleton(sp => new PoisonQueue(
             sp.GetRequiredService<StorageConnection>().CreateQueueServiceClient(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None })
                 .GetQueueClient(BatchQueueNames.PoisonOf(BatchQueueNames.From(configuration)))));
         services.AddDurableJobsApi(configuration);
-        return services;
+        return builder;
     }
 }

@@ -86,9 +86,10 @@ public sealed class FunctionsMetadataTests
 
     private static string MetadataPath()
     {
-        // The test project references the Functions app, so building the tests builds it (same configuration).
+        // The test project references the sample Functions app (which gets its functions from the library), so building
+        // the tests builds it (same configuration).
         string configuration = typeof(FunctionsMetadataTests).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Debug";
-        string path = Path.Combine(RepositoryRoot(), "src", "DurableJobs.Functions", "bin", configuration, "net10.0", "functions.metadata");
+        string path = Path.Combine(RepositoryRoot(), "samples", "FunctionsApp", "bin", configuration, "net10.0", "functions.metadata");
         Assert.True(File.Exists(path), $"{path} was not generated");
         return path;
     }

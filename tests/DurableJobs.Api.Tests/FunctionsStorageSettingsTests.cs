@@ -86,7 +86,7 @@ public sealed class FunctionsStorageSettingsTests
             services.AddSingleton(credential);
         }
 
-        services.AddDurableJobsFunctions(configuration);
+        services.AddDurableJobs().AddBuiltInHandlers().AddFunctionsIntegration(configuration);
         ServiceProvider provider = services.BuildServiceProvider();
         _ = provider.GetRequiredService<StorageConnection>(); // as the first function invocation would
         return provider;

@@ -45,7 +45,7 @@ public sealed class FunctionsWrapperTests(StorageFixture storage, FunctionsHostF
             ["DurableJobs:HubName"] = FunctionsHostFixture.Hub,
             ["DurableJobs:BatchQueueName"] = QueueName,
         }).Build();
-        services = new ServiceCollection().AddLogging().AddSingleton(configuration).AddDurableJobsFunctions(configuration).BuildServiceProvider();
+        services = new ServiceCollection().AddLogging().AddSingleton(configuration).AddDurableJobs().AddBuiltInHandlers().AddFunctionsIntegration(configuration).Services.BuildServiceProvider();
         durable = host.App.Services.GetRequiredService<DurableTaskClient>();
         http = ActivatorUtilities.CreateInstance<BatchHttpFunctions>(services);
     }
