@@ -21,7 +21,7 @@ public sealed class EngineHost : IAsyncDisposable
 
     public IServiceProvider Services => host.Services;
 
-    public static async Task<EngineHost> StartAsync(string connectionString, string hubName, ProbeJobHandler probe, IDictionary<string, string?>? settings = null)
+    public static async Task<EngineHost> StartAsync(string connectionString, string hubName, ProbeJobHandler probe, IDictionary<string, string?>? settings = null, params IJobHandler[] handlers)
     {
         var config = new Dictionary<string, string?>
         {
@@ -40,7 +40,13 @@ public sealed class EngineHost : IAsyncDisposable
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(config);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton(JobHandlerRegistry.CreateWithBuiltIns().Register(probe));
+        JobHandlerRegistry registry = JobHandlerRegistry.CreateWithBuiltIns().Register(probe);
+        foreach (IJobHandler handler in handlers)
+        {
+            registry.Register(handler);
+        }
+
+        builder.Services.AddSingleton(registry);
         builder.Services.AddDurableJobsEngine(builder.Configuration);
         IHost host = builder.Build();
         await host.StartAsync();

@@ -26,9 +26,12 @@ public sealed class AzureBatchStore : IBatchStore
     /// <summary>Results per table row: one row holds a group of consecutive jobs, so recording costs a write per group, not per job.</summary>
     public const int GroupSize = 100;
 
-    // A row is at most 1 MB and a property 64 KB: 100 results of at most ~3,000 characters fit with room to spare.
-    private const int MaxInlineOutputChars = 1_500;
-    private const int MaxErrorChars = 1_000;
+    // Azure Table holds 1 MiB per row and 64 KiB per property, counted in UTF-16, and Azurite enforces neither. A cell
+    // is measured as stored, after the serializer escaped it: a character outside ASCII (or one of <>&'+) takes six,
+    // so 1,400 Japanese characters are 8,400. At 4,000 characters a cell, a row is at most 100 × (18 + 8,000) bytes
+    // plus its keys, about 0.8 MB. A result that does not fit sheds its output to a blob, then the end of its error
+    // message.
+    private const int MaxCellChars = 4_000;
 
     // The chunks in flight (at most 8 per batch by default) share segments only with their neighbours, so a handful
     // covers them; the byte bound keeps large payloads from multiplying it (1,000 jobs of 64 KB are 64 MB).
@@ -242,6 +245,7 @@ public sealed class AzureBatchStore : IBatchStore
                         row[cell] = json;
                     }
 
+                    TableEntityLimits.ThrowIfExceeded(row);
                     await results.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
                     return;
                 }
@@ -253,6 +257,7 @@ public sealed class AzureBatchStore : IBatchStore
                     if (!current.ContainsKey(cell))
                     {
                         patch[cell] = json;
+                        current[cell] = json; // the row as the merge leaves it, to measure
                     }
                 }
 
@@ -260,6 +265,8 @@ public sealed class AzureBatchStore : IBatchStore
                 {
                     return; // every result was recorded before: the first outcome wins
                 }
+
+                TableEntityLimits.ThrowIfExceeded(current);
 
                 await results.UpdateEntityAsync(patch, current.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
                 return;
@@ -275,21 +282,60 @@ public sealed class AzureBatchStore : IBatchStore
     private async Task<string> SerializeAsync(string batchId, IndexedJobResult indexed, CancellationToken cancellationToken)
     {
         JobResult result = indexed.Result;
-        if (result.Error is { } error && error.Message.Length > MaxErrorChars)
+        string cell = JsonSerializer.Serialize(new StoredResult(result, null), DurableJobsJson.Options);
+        if (cell.Length <= MaxCellChars)
         {
-            result = result with { Error = error with { Message = error.Message[..MaxErrorChars] } };
+            return cell;
         }
 
         string? outputBlob = null;
-        if (result.Output is { } output && output.GetRawText().Length > MaxInlineOutputChars)
+        if (result.Output is { } output)
         {
             outputBlob = $"{batchId}/outputs/{indexed.Index.ToString("D9", CultureInfo.InvariantCulture)}.json";
             await container.GetBlobClient(outputBlob).UploadAsync(BinaryData.FromString(output.GetRawText()), overwrite: true, cancellationToken).ConfigureAwait(false);
             result = result with { Output = null };
+            cell = JsonSerializer.Serialize(new StoredResult(result, outputBlob), DurableJobsJson.Options);
         }
 
-        return JsonSerializer.Serialize(new StoredResult(result, outputBlob), DurableJobsJson.Options);
+        if (cell.Length > MaxCellChars && result.Error is { } error)
+        {
+            result = result with { Error = error with { Message = Shorten(error.Message, cell.Length - MaxCellChars) } };
+            cell = JsonSerializer.Serialize(new StoredResult(result, outputBlob), DurableJobsJson.Options);
+        }
+
+        return cell.Length <= MaxCellChars
+            ? cell
+            : throw new InvalidOperationException($"The result of job {result.Id} takes {cell.Length} characters without its output and error message; a result cell holds {MaxCellChars}.");
     }
+
+    /// <summary>The longest start of <paramref name="text"/> whose escaped JSON is <paramref name="excessChars"/> shorter than the whole one's.</summary>
+    private static string Shorten(string text, int excessChars)
+    {
+        int budget = EscapedLength(text) - excessChars;
+        int low = 0;
+        int high = text.Length;
+        while (low < high)
+        {
+            int mid = (low + high + 1) / 2;
+            if (EscapedLength(text.AsSpan(0, mid)) <= budget)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        if (low > 0 && char.IsHighSurrogate(text[low - 1]))
+        {
+            low--; // never cut a character in half
+        }
+
+        return text[..low];
+    }
+
+    private static int EscapedLength(ReadOnlySpan<char> text) => JsonEncodedText.Encode(text, DurableJobsJson.Options.Encoder).Value.Length;
 
     private async Task<IReadOnlyList<JobResult>> WithOutputsAsync(List<JobResult> items, CancellationToken cancellationToken)
     {
