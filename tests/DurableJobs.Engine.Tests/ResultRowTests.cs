@@ -1,4 +1,6 @@
 using System.Text.Json;
+using Azure.Core;
+using Azure.Core.Pipeline;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
@@ -85,13 +87,43 @@ public sealed class ResultRowTests(EmulatorFixture fixture, ITestOutputHelper ou
         JobResult recorded = Assert.Single((await store.QueryAsync("b", null, 10, null)).Items);
         Assert.Equal("first", recorded.Worker);
         Assert.Equal(first, recorded.Output!.Value.GetString());
+        Assert.Equal(1, await CountAsync(container, "b/outputs/"));
+    }
+
+    [Fact]
+    public async Task TwoDeliveriesRacing_TheLoserUploadsItsOutputAfterTheWinnerRecorded_TheRecordedOutputStaysTheWinners_AndOneBlobRemains()
+    {
+        AzureBatchStore winner = NewStore(out TableClient table, out BlobContainerClient container);
+        var gate = new OutputUploadGate();
+        var options = new BlobClientOptions();
+        options.AddPolicy(gate, HttpPipelinePosition.PerCall);
+        var loser = new AzureBatchStore(new BlobContainerClient(fixture.Emulator.ConnectionString, container.Name, options), table);
+        string first = new('a', 20_000);
+        string second = new('b', 20_000);
+
+        // The loser's output upload waits until the winner has recorded the same job: the order a redelivered chunk
+        // and the original (a worker thought dead) can take.
+        Task late = loser.RecordAsync("b", [new IndexedJobResult(7, Result(7, JobStatus.Succeeded) with { Output = JsonSerializer.SerializeToElement(second), Worker = "loser" })]);
+        await gate.Reached.WaitAsync(TimeSpan.FromSeconds(30));
+        await winner.RecordAsync("b", [new IndexedJobResult(7, Result(7, JobStatus.Succeeded) with { Output = JsonSerializer.SerializeToElement(first), Worker = "winner" })]);
+        gate.Release();
+        await late.WaitAsync(TimeSpan.FromSeconds(30));
+
+        JobResult recorded = Assert.Single((await winner.QueryAsync("b", null, 10, null)).Items);
+        Assert.Equal("winner", recorded.Worker);
+        Assert.Equal(first, recorded.Output!.Value.GetString());
+        Assert.Equal(1, await CountAsync(container, "b/outputs/"));
+    }
+
+    private static async Task<int> CountAsync(BlobContainerClient container, string prefix)
+    {
         int blobs = 0;
-        await foreach (var _ in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, "b/outputs/", CancellationToken.None))
+        await foreach (BlobItem _ in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix, CancellationToken.None))
         {
             blobs++;
         }
 
-        Assert.Equal(1, blobs);
+        return blobs;
     }
 
     private static JobResult Result(int index, JobStatus status) => new()
@@ -124,5 +156,30 @@ public sealed class ResultRowTests(EmulatorFixture fixture, ITestOutputHelper ou
         }
 
         return [.. rows];
+    }
+}
+
+/// <summary>Holds the first output upload (a PUT under outputs/) until released, and says when it got there.</summary>
+internal sealed class OutputUploadGate : HttpPipelinePolicy
+{
+    private readonly TaskCompletionSource reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task Reached => reached.Task;
+
+    public void Release() => released.TrySetResult();
+
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+        ProcessAsync(message, pipeline).AsTask().GetAwaiter().GetResult();
+
+    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    {
+        if (message.Request.Method == RequestMethod.Put && message.Request.Uri.Path.Contains("/outputs/", StringComparison.Ordinal))
+        {
+            reached.TrySetResult();
+            await released.Task.ConfigureAwait(false);
+        }
+
+        await ProcessNextAsync(message, pipeline).ConfigureAwait(false);
     }
 }

@@ -145,10 +145,10 @@ public sealed class AzureBatchStore : IBatchStore
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         foreach (IGrouping<int, IndexedJobResult> group in recordedResults.GroupBy(r => r.Index / GroupSize))
         {
-            var cells = new Dictionary<string, string>(StringComparer.Ordinal);
+            var cells = new Dictionary<string, IndexedJobResult>(StringComparer.Ordinal);
             foreach (IndexedJobResult result in group)
             {
-                cells.TryAdd(Cell(result.Index), await SerializeAsync(batchId, result, cancellationToken).ConfigureAwait(false));
+                cells.TryAdd(Cell(result.Index), result);
             }
 
             await MergeGroupAsync(batchId, group.Key, cells, cancellationToken).ConfigureAwait(false);
@@ -228,37 +228,33 @@ public sealed class AzureBatchStore : IBatchStore
             maxPerPage: 100,
             cancellationToken: cancellationToken);
 
-    private async Task MergeGroupAsync(string batchId, int group, Dictionary<string, string> cells, CancellationToken cancellationToken)
+    private async Task MergeGroupAsync(string batchId, int group, Dictionary<string, IndexedJobResult> pending, CancellationToken cancellationToken)
     {
         // Optimistic concurrency on the group row: add it, or add the missing cells under its ETag; on a race, read
         // again. A cell that is already set is never overwritten, which is what makes a result final exactly once.
-        for (int attempt = 1; ; attempt++)
+        // Only the cells still empty are serialized, so a result recorded before costs no output upload.
+        var stored = new Dictionary<string, StoredCell>(StringComparer.Ordinal);
+        TableEntity? current = null;
+        try
         {
-            NullableResponse<TableEntity> existing = await results.GetEntityIfExistsAsync<TableEntity>(batchId, RowKey(group), cancellationToken: cancellationToken).ConfigureAwait(false);
-            try
+            for (int attempt = 1; ; attempt++)
             {
-                if (!existing.HasValue)
-                {
-                    var row = new TableEntity(batchId, RowKey(group));
-                    foreach ((string cell, string json) in cells)
-                    {
-                        row[cell] = json;
-                    }
-
-                    TableEntityLimits.ThrowIfExceeded(row);
-                    await results.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
-                    return;
-                }
-
-                TableEntity current = existing.Value!;
+                NullableResponse<TableEntity> existing = await results.GetEntityIfExistsAsync<TableEntity>(batchId, RowKey(group), cancellationToken: cancellationToken).ConfigureAwait(false);
+                current = existing.HasValue ? existing.Value : null;
                 var patch = new TableEntity(batchId, RowKey(group));
-                foreach ((string cell, string json) in cells)
+                foreach ((string cell, IndexedJobResult result) in pending)
                 {
-                    if (!current.ContainsKey(cell))
+                    if (current?.ContainsKey(cell) == true)
                     {
-                        patch[cell] = json;
-                        current[cell] = json; // the row as the merge leaves it, to measure
+                        continue;
                     }
+
+                    if (!stored.TryGetValue(cell, out StoredCell? serialized))
+                    {
+                        stored[cell] = serialized = await SerializeAsync(batchId, result, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    patch[cell] = serialized.Json;
                 }
 
                 if (!patch.Keys.Any(k => k.StartsWith('r')))
@@ -266,33 +262,85 @@ public sealed class AzureBatchStore : IBatchStore
                     return; // every result was recorded before: the first outcome wins
                 }
 
-                TableEntityLimits.ThrowIfExceeded(current);
+                try
+                {
+                    if (current is null)
+                    {
+                        TableEntityLimits.ThrowIfExceeded(patch);
+                        await results.AddEntityAsync(patch, cancellationToken).ConfigureAwait(false);
+                        current = patch;
+                        return;
+                    }
 
-                await results.UpdateEntityAsync(patch, current.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
-                return;
+                    ETag etag = current.ETag;
+                    foreach ((string cell, object json) in patch)
+                    {
+                        current[cell] = json; // the row as the merge leaves it, to measure and to know what is ours
+                    }
+
+                    TableEntityLimits.ThrowIfExceeded(current);
+                    await results.UpdateEntityAsync(patch, etag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < 50)
+                {
+                    // Someone else wrote this group meanwhile: merge again on top of theirs.
+                    await Task.Delay(Random.Shared.Next(5, 20 + (10 * attempt)), cancellationToken).ConfigureAwait(false);
+                }
             }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < 50)
+        }
+        finally
+        {
+            await DeleteUnusedOutputsAsync(stored, current).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the output blobs this writer uploaded for cells that another delivery recorded first. Each upload has
+    /// a name of its own, so the blob of the recorded result is never touched; a cell that holds this writer's own
+    /// text (an add whose answer was lost and retried) keeps its blob. Without a row read, nothing is known and
+    /// nothing is deleted: a leftover blob costs storage, a deleted one would lose an output.
+    /// </summary>
+    private async Task DeleteUnusedOutputsAsync(Dictionary<string, StoredCell> stored, TableEntity? row)
+    {
+        if (row is null)
+        {
+            return;
+        }
+
+        foreach ((string cell, StoredCell serialized) in stored)
+        {
+            if (serialized.OutputBlob is null || !row.TryGetValue(cell, out object? value) || Equals(value, serialized.Json))
             {
-                // Someone else wrote this group meanwhile: merge again on top of theirs.
-                await Task.Delay(Random.Shared.Next(5, 20 + (10 * attempt)), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                await container.DeleteBlobIfExistsAsync(serialized.OutputBlob).ConfigureAwait(false);
+            }
+            catch (RequestFailedException)
+            {
+                // Best effort: the result is recorded either way, and the leftover blob is never read.
             }
         }
     }
 
-    private async Task<string> SerializeAsync(string batchId, IndexedJobResult indexed, CancellationToken cancellationToken)
+    private async Task<StoredCell> SerializeAsync(string batchId, IndexedJobResult indexed, CancellationToken cancellationToken)
     {
         JobResult result = indexed.Result;
         string cell = JsonSerializer.Serialize(new StoredResult(result, null), DurableJobsJson.Options);
         if (cell.Length <= MaxCellChars)
         {
-            return cell;
+            return new StoredCell(cell, null);
         }
 
         string? outputBlob = null;
         if (result.Output is { } output)
         {
-            outputBlob = $"{batchId}/outputs/{indexed.Index.ToString("D9", CultureInfo.InvariantCulture)}.json";
-            await container.GetBlobClient(outputBlob).UploadAsync(BinaryData.FromString(output.GetRawText()), overwrite: true, cancellationToken).ConfigureAwait(false);
+            // A name per upload, not per job: a redelivered run writes beside the recorded output, never over it.
+            outputBlob = $"{batchId}/outputs/{indexed.Index.ToString("D9", CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}.json";
+            await container.GetBlobClient(outputBlob).UploadAsync(BinaryData.FromString(output.GetRawText()), overwrite: false, cancellationToken).ConfigureAwait(false);
             result = result with { Output = null };
             cell = JsonSerializer.Serialize(new StoredResult(result, outputBlob), DurableJobsJson.Options);
         }
@@ -304,7 +352,7 @@ public sealed class AzureBatchStore : IBatchStore
         }
 
         return cell.Length <= MaxCellChars
-            ? cell
+            ? new StoredCell(cell, outputBlob)
             : throw new InvalidOperationException($"The result of job {result.Id} takes {cell.Length} characters without its output and error message; a result cell holds {MaxCellChars}.");
     }
 
@@ -389,6 +437,9 @@ public sealed class AzureBatchStore : IBatchStore
             ready.Release();
         }
     }
+
+    /// <summary>A result cell's text and the output blob it points to, if any.</summary>
+    private sealed record StoredCell(string Json, string? OutputBlob);
 
     private static string? Truncate(string? text, int max) => text is null || text.Length <= max ? text : text[..max];
 }
