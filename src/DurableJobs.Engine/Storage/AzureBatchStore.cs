@@ -12,17 +12,15 @@ using DurableJobs.Orchestration.Storage;
 namespace DurableJobs.Engine.Storage;
 
 /// <summary>
-/// The batch store on Azure Storage. Jobs: JSON segments of <see cref="SegmentSize"/> jobs in a blob container,
-/// immutable once written (so the few segments the chunks in flight use are cached, see <c>JobSegmentCache</c>).
+/// The batch store on Azure Storage. Jobs: JSON segments of at most 1,000 jobs and 1 MiB in a blob container, with
+/// a layout saying where each starts, immutable once written (so the few segments the chunks in flight use are
+/// cached, see <c>JobSegmentCache</c>).
 /// Results: table rows of <see cref="GroupSize"/> consecutive jobs, partition = batch, row = zero-padded group (so a
 /// partition reads back in submission order), one cell per job that is set once and never replaced (optimistic
 /// concurrency), which is what makes a result final exactly once. Outputs too large for a cell go to a blob.
 /// </summary>
 public sealed class AzureBatchStore : IBatchStore
 {
-    /// <summary>Jobs per blob segment.</summary>
-    public const int SegmentSize = 1_000;
-
     /// <summary>Results per table row: one row holds a group of consecutive jobs, so recording costs a write per group, not per job.</summary>
     public const int GroupSize = 100;
 
@@ -34,13 +32,23 @@ public sealed class AzureBatchStore : IBatchStore
     private const int MaxCellChars = 4_000;
 
     // The chunks in flight (at most 8 per batch by default) share segments only with their neighbours, so a handful
-    // covers them; the byte bound keeps large payloads from multiplying it (1,000 jobs of 64 KB are 64 MB).
+    // covers them; the byte bound keeps large payloads from multiplying it (a segment of 1 MiB of JSON parses to ~2 MB).
+    // Layouts are a few hundred bytes each, one per batch running here.
     private const int CachedSegments = 8;
     private const long CachedSegmentBytes = 8L * 1024 * 1024;
+    private const int CachedLayouts = 64;
+    private const long CachedLayoutBytes = 256 * 1024;
+
+    // Keys of jobs saved with a layout start with this; older keys are 32 hex digits, and their segments hold 1,000
+    // jobs each. The key says which, so a reader never guesses from a missing layout. The segments have another name
+    // too, so a worker of the earlier version, which would take segment n for jobs n × 1,000 on, finds nothing and
+    // fails the chunk (it is retried) rather than running the wrong jobs.
+    private const string LayoutKeyPrefix = "v2-";
 
     private readonly BlobContainerClient container;
     private readonly TableClient results;
-    private readonly JobSegmentCache segmentCache = new(CachedSegments, CachedSegmentBytes);
+    private readonly JobSegmentCache<ScheduledJob[]> segmentCache = new(CachedSegments, CachedSegmentBytes);
+    private readonly JobSegmentCache<JobSegmentLayout> layoutCache = new(CachedLayouts, CachedLayoutBytes);
     private readonly SemaphoreSlim ready = new(1, 1);
     private volatile bool created;
 
@@ -59,20 +67,17 @@ public sealed class AzureBatchStore : IBatchStore
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         ArgumentNullException.ThrowIfNull(jobs);
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        string key = Guid.NewGuid().ToString("N");
-        int segments = (jobs.Count + SegmentSize - 1) / SegmentSize;
-        await Parallel.ForAsync(0, segments, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (segment, ct) =>
-        {
-            int start = segment * SegmentSize;
-            var slice = new ScheduledJob[Math.Min(SegmentSize, jobs.Count - start)];
-            for (int i = 0; i < slice.Length; i++)
-            {
-                slice[i] = jobs[start + i];
-            }
+        string key = LayoutKeyPrefix + Guid.NewGuid().ToString("N");
+        var starts = new List<int>();
 
-            BinaryData body = BinaryData.FromObjectAsJson(slice, DurableJobsJson.Options);
-            await container.GetBlobClient(SegmentName(batchId, key, segment)).UploadAsync(body, overwrite: true, ct).ConfigureAwait(false);
-        }).ConfigureAwait(false);
+        // Segments are serialized as the uploads take them, so at most eight are in memory besides the jobs; the
+        // layout is written last, once every segment it names exists.
+        await Parallel.ForEachAsync(
+            JobSegmentLayout.Write(jobs, starts),
+            new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (segment, ct) => await container.GetBlobClient(SegmentName(batchId, key, segment.Segment)).UploadAsync(segment.Json, overwrite: true, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        var layout = new JobSegmentLayout([.. starts], jobs.Count);
+        await container.GetBlobClient(LayoutName(batchId, key)).UploadAsync(BinaryData.FromObjectAsJson(layout, DurableJobsJson.Options), overwrite: true, cancellationToken).ConfigureAwait(false);
         return key;
     }
 
@@ -81,16 +86,23 @@ public sealed class AzureBatchStore : IBatchStore
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         ArgumentException.ThrowIfNullOrEmpty(jobsKey);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        JobSegmentLayout layout = await ReadLayoutAsync(batchId, jobsKey, cancellationToken).ConfigureAwait(false);
         var jobs = new List<ScheduledJob>(count);
         for (int index = start; index < start + count;)
         {
-            int segment = index / SegmentSize;
-            IReadOnlyList<ScheduledJob> jobsOfSegment = await ReadSegmentAsync(batchId, jobsKey, segment, cancellationToken).ConfigureAwait(false);
-            int offset = index - (segment * SegmentSize);
-            int take = Math.Min(start + count - index, jobsOfSegment.Count - offset);
+            int segment = layout.SegmentOf(index);
+            ScheduledJob[] jobsOfSegment = index < layout.Count ? await ReadSegmentAsync(batchId, jobsKey, segment, cancellationToken).ConfigureAwait(false) : [];
+            int offset = index - layout.StartOf(segment);
+            int take = Math.Min(start + count - index, jobsOfSegment.Length - offset);
             if (take <= 0)
             {
                 throw new InvalidOperationException($"Batch {batchId} has no job {index}.");
+            }
+
+            if (jobsOfSegment[offset].Index != index)
+            {
+                throw new InvalidOperationException($"Job segment {segment} of batch {batchId} holds job {jobsOfSegment[offset].Index} where its layout puts job {index}.");
             }
 
             for (int i = 0; i < take; i++)
@@ -190,7 +202,9 @@ public sealed class AzureBatchStore : IBatchStore
     }
 
     private static string SegmentName(string batchId, string key, int segment) =>
-        $"{batchId}/{key}/jobs-{segment.ToString("D6", CultureInfo.InvariantCulture)}.json";
+        $"{batchId}/{key}/{(key.StartsWith(LayoutKeyPrefix, StringComparison.Ordinal) ? "segment" : "jobs")}-{segment.ToString("D6", CultureInfo.InvariantCulture)}.json";
+
+    private static string LayoutName(string batchId, string key) => $"{batchId}/{key}/layout.json";
 
     private static string RowKey(int group) => group.ToString("D7", CultureInfo.InvariantCulture);
 
@@ -400,10 +414,30 @@ public sealed class AzureBatchStore : IBatchStore
         return items;
     }
 
-    private async Task<IReadOnlyList<ScheduledJob>> ReadSegmentAsync(string batchId, string jobsKey, int segment, CancellationToken cancellationToken)
+    private async Task<JobSegmentLayout> ReadLayoutAsync(string batchId, string jobsKey, CancellationToken cancellationToken)
+    {
+        if (!jobsKey.StartsWith(LayoutKeyPrefix, StringComparison.Ordinal))
+        {
+            return JobSegmentLayout.ThousandEach;
+        }
+
+        string name = LayoutName(batchId, jobsKey);
+        if (layoutCache.TryGet(name, out JobSegmentLayout? cached))
+        {
+            return cached;
+        }
+
+        BinaryData content = (await container.GetBlobClient(name).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content;
+        JobSegmentLayout layout = content.ToObjectFromJson<JobSegmentLayout>(DurableJobsJson.Options)
+            ?? throw new InvalidOperationException($"Job layout {name} is empty.");
+        layoutCache.Add(name, layout, layout.EstimatedBytes);
+        return layout;
+    }
+
+    private async Task<ScheduledJob[]> ReadSegmentAsync(string batchId, string jobsKey, int segment, CancellationToken cancellationToken)
     {
         string name = SegmentName(batchId, jobsKey, segment);
-        if (segmentCache.TryGet(name, out IReadOnlyList<ScheduledJob> cached))
+        if (segmentCache.TryGet(name, out ScheduledJob[]? cached))
         {
             return cached;
         }
