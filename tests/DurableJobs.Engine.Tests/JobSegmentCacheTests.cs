@@ -11,7 +11,7 @@ public sealed class JobSegmentCacheTests
     [Fact]
     public void DropsLeastRecentlyUsed_WhenFull()
     {
-        var cache = new JobSegmentCache(maxSegments: 2, maxBytes: 1_000);
+        var cache = new JobSegmentCache<IReadOnlyList<ScheduledJob>>(maxSegments: 2, maxBytes: 1_000);
         cache.Add("a", Jobs, 10);
         cache.Add("b", Jobs, 10);
         Assert.True(cache.TryGet("a", out _)); // a is now the most recent
@@ -27,7 +27,7 @@ public sealed class JobSegmentCacheTests
     [Fact]
     public void StaysWithinItsBytes_AndKeepsNoSegmentLargerThanThem()
     {
-        var cache = new JobSegmentCache(maxSegments: 10, maxBytes: 100);
+        var cache = new JobSegmentCache<IReadOnlyList<ScheduledJob>>(maxSegments: 10, maxBytes: 100);
         cache.Add("a", Jobs, 60);
         cache.Add("b", Jobs, 60);
 

@@ -12,32 +12,43 @@ using DurableJobs.Orchestration.Storage;
 namespace DurableJobs.Engine.Storage;
 
 /// <summary>
-/// The batch store on Azure Storage. Jobs: JSON segments of <see cref="SegmentSize"/> jobs in a blob container,
-/// immutable once written (so the few segments the chunks in flight use are cached, see <c>JobSegmentCache</c>).
+/// The batch store on Azure Storage. Jobs: JSON segments of at most 1,000 jobs and 1 MiB in a blob container, with
+/// a layout saying where each starts, immutable once written (so the few segments the chunks in flight use are
+/// cached, see <c>JobSegmentCache</c>).
 /// Results: table rows of <see cref="GroupSize"/> consecutive jobs, partition = batch, row = zero-padded group (so a
 /// partition reads back in submission order), one cell per job that is set once and never replaced (optimistic
 /// concurrency), which is what makes a result final exactly once. Outputs too large for a cell go to a blob.
 /// </summary>
 public sealed class AzureBatchStore : IBatchStore
 {
-    /// <summary>Jobs per blob segment.</summary>
-    public const int SegmentSize = 1_000;
-
     /// <summary>Results per table row: one row holds a group of consecutive jobs, so recording costs a write per group, not per job.</summary>
     public const int GroupSize = 100;
 
-    // A row is at most 1 MB and a property 64 KB: 100 results of at most ~3,000 characters fit with room to spare.
-    private const int MaxInlineOutputChars = 1_500;
-    private const int MaxErrorChars = 1_000;
+    // Azure Table holds 1 MiB per row and 64 KiB per property, counted in UTF-16, and Azurite enforces neither. A cell
+    // is measured as stored, after the serializer escaped it: a character outside ASCII (or one of <>&'+) takes six,
+    // so 1,400 Japanese characters are 8,400. At 4,000 characters a cell, a row is at most 100 × (18 + 8,000) bytes
+    // plus its keys, about 0.8 MB. A result that does not fit sheds its output to a blob, then the end of its error
+    // message.
+    private const int MaxCellChars = 4_000;
 
     // The chunks in flight (at most 8 per batch by default) share segments only with their neighbours, so a handful
-    // covers them; the byte bound keeps large payloads from multiplying it (1,000 jobs of 64 KB are 64 MB).
+    // covers them; the byte bound keeps large payloads from multiplying it (a segment of 1 MiB of JSON parses to ~2 MB).
+    // Layouts are a few hundred bytes each, one per batch running here.
     private const int CachedSegments = 8;
     private const long CachedSegmentBytes = 8L * 1024 * 1024;
+    private const int CachedLayouts = 64;
+    private const long CachedLayoutBytes = 256 * 1024;
+
+    // Keys of jobs saved with a layout start with this; older keys are 32 hex digits, and their segments hold 1,000
+    // jobs each. The key says which, so a reader never guesses from a missing layout. The segments have another name
+    // too, so a worker of the earlier version, which would take segment n for jobs n × 1,000 on, finds nothing and
+    // fails the chunk (it is retried) rather than running the wrong jobs.
+    private const string LayoutKeyPrefix = "v2-";
 
     private readonly BlobContainerClient container;
     private readonly TableClient results;
-    private readonly JobSegmentCache segmentCache = new(CachedSegments, CachedSegmentBytes);
+    private readonly JobSegmentCache<ScheduledJob[]> segmentCache = new(CachedSegments, CachedSegmentBytes);
+    private readonly JobSegmentCache<JobSegmentLayout> layoutCache = new(CachedLayouts, CachedLayoutBytes);
     private readonly SemaphoreSlim ready = new(1, 1);
     private volatile bool created;
 
@@ -56,20 +67,17 @@ public sealed class AzureBatchStore : IBatchStore
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         ArgumentNullException.ThrowIfNull(jobs);
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        string key = Guid.NewGuid().ToString("N");
-        int segments = (jobs.Count + SegmentSize - 1) / SegmentSize;
-        await Parallel.ForAsync(0, segments, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (segment, ct) =>
-        {
-            int start = segment * SegmentSize;
-            var slice = new ScheduledJob[Math.Min(SegmentSize, jobs.Count - start)];
-            for (int i = 0; i < slice.Length; i++)
-            {
-                slice[i] = jobs[start + i];
-            }
+        string key = LayoutKeyPrefix + Guid.NewGuid().ToString("N");
+        var starts = new List<int>();
 
-            BinaryData body = BinaryData.FromObjectAsJson(slice, DurableJobsJson.Options);
-            await container.GetBlobClient(SegmentName(batchId, key, segment)).UploadAsync(body, overwrite: true, ct).ConfigureAwait(false);
-        }).ConfigureAwait(false);
+        // Segments are serialized as the uploads take them, so at most eight are in memory besides the jobs; the
+        // layout is written last, once every segment it names exists.
+        await Parallel.ForEachAsync(
+            JobSegmentLayout.Write(jobs, starts),
+            new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
+            async (segment, ct) => await container.GetBlobClient(SegmentName(batchId, key, segment.Segment)).UploadAsync(segment.Json, overwrite: true, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        var layout = new JobSegmentLayout([.. starts], jobs.Count);
+        await container.GetBlobClient(LayoutName(batchId, key)).UploadAsync(BinaryData.FromObjectAsJson(layout, DurableJobsJson.Options), overwrite: true, cancellationToken).ConfigureAwait(false);
         return key;
     }
 
@@ -78,16 +86,23 @@ public sealed class AzureBatchStore : IBatchStore
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         ArgumentException.ThrowIfNullOrEmpty(jobsKey);
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        JobSegmentLayout layout = await ReadLayoutAsync(batchId, jobsKey, cancellationToken).ConfigureAwait(false);
         var jobs = new List<ScheduledJob>(count);
         for (int index = start; index < start + count;)
         {
-            int segment = index / SegmentSize;
-            IReadOnlyList<ScheduledJob> jobsOfSegment = await ReadSegmentAsync(batchId, jobsKey, segment, cancellationToken).ConfigureAwait(false);
-            int offset = index - (segment * SegmentSize);
-            int take = Math.Min(start + count - index, jobsOfSegment.Count - offset);
+            int segment = layout.SegmentOf(index);
+            ScheduledJob[] jobsOfSegment = index < layout.Count ? await ReadSegmentAsync(batchId, jobsKey, segment, cancellationToken).ConfigureAwait(false) : [];
+            int offset = index - layout.StartOf(segment);
+            int take = Math.Min(start + count - index, jobsOfSegment.Length - offset);
             if (take <= 0)
             {
                 throw new InvalidOperationException($"Batch {batchId} has no job {index}.");
+            }
+
+            if (jobsOfSegment[offset].Index != index)
+            {
+                throw new InvalidOperationException($"Job segment {segment} of batch {batchId} holds job {jobsOfSegment[offset].Index} where its layout puts job {index}.");
             }
 
             for (int i = 0; i < take; i++)
@@ -142,10 +157,10 @@ public sealed class AzureBatchStore : IBatchStore
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         foreach (IGrouping<int, IndexedJobResult> group in recordedResults.GroupBy(r => r.Index / GroupSize))
         {
-            var cells = new Dictionary<string, string>(StringComparer.Ordinal);
+            var cells = new Dictionary<string, IndexedJobResult>(StringComparer.Ordinal);
             foreach (IndexedJobResult result in group)
             {
-                cells.TryAdd(Cell(result.Index), await SerializeAsync(batchId, result, cancellationToken).ConfigureAwait(false));
+                cells.TryAdd(Cell(result.Index), result);
             }
 
             await MergeGroupAsync(batchId, group.Key, cells, cancellationToken).ConfigureAwait(false);
@@ -187,7 +202,9 @@ public sealed class AzureBatchStore : IBatchStore
     }
 
     private static string SegmentName(string batchId, string key, int segment) =>
-        $"{batchId}/{key}/jobs-{segment.ToString("D6", CultureInfo.InvariantCulture)}.json";
+        $"{batchId}/{key}/{(key.StartsWith(LayoutKeyPrefix, StringComparison.Ordinal) ? "segment" : "jobs")}-{segment.ToString("D6", CultureInfo.InvariantCulture)}.json";
+
+    private static string LayoutName(string batchId, string key) => $"{batchId}/{key}/layout.json";
 
     private static string RowKey(int group) => group.ToString("D7", CultureInfo.InvariantCulture);
 
@@ -225,35 +242,33 @@ public sealed class AzureBatchStore : IBatchStore
             maxPerPage: 100,
             cancellationToken: cancellationToken);
 
-    private async Task MergeGroupAsync(string batchId, int group, Dictionary<string, string> cells, CancellationToken cancellationToken)
+    private async Task MergeGroupAsync(string batchId, int group, Dictionary<string, IndexedJobResult> pending, CancellationToken cancellationToken)
     {
         // Optimistic concurrency on the group row: add it, or add the missing cells under its ETag; on a race, read
         // again. A cell that is already set is never overwritten, which is what makes a result final exactly once.
-        for (int attempt = 1; ; attempt++)
+        // Only the cells still empty are serialized, so a result recorded before costs no output upload.
+        var stored = new Dictionary<string, StoredCell>(StringComparer.Ordinal);
+        TableEntity? current = null;
+        try
         {
-            NullableResponse<TableEntity> existing = await results.GetEntityIfExistsAsync<TableEntity>(batchId, RowKey(group), cancellationToken: cancellationToken).ConfigureAwait(false);
-            try
+            for (int attempt = 1; ; attempt++)
             {
-                if (!existing.HasValue)
-                {
-                    var row = new TableEntity(batchId, RowKey(group));
-                    foreach ((string cell, string json) in cells)
-                    {
-                        row[cell] = json;
-                    }
-
-                    await results.AddEntityAsync(row, cancellationToken).ConfigureAwait(false);
-                    return;
-                }
-
-                TableEntity current = existing.Value!;
+                NullableResponse<TableEntity> existing = await results.GetEntityIfExistsAsync<TableEntity>(batchId, RowKey(group), cancellationToken: cancellationToken).ConfigureAwait(false);
+                current = existing.HasValue ? existing.Value : null;
                 var patch = new TableEntity(batchId, RowKey(group));
-                foreach ((string cell, string json) in cells)
+                foreach ((string cell, IndexedJobResult result) in pending)
                 {
-                    if (!current.ContainsKey(cell))
+                    if (current?.ContainsKey(cell) == true)
                     {
-                        patch[cell] = json;
+                        continue;
                     }
+
+                    if (!stored.TryGetValue(cell, out StoredCell? serialized))
+                    {
+                        stored[cell] = serialized = await SerializeAsync(batchId, result, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    patch[cell] = serialized.Json;
                 }
 
                 if (!patch.Keys.Any(k => k.StartsWith('r')))
@@ -261,35 +276,128 @@ public sealed class AzureBatchStore : IBatchStore
                     return; // every result was recorded before: the first outcome wins
                 }
 
-                await results.UpdateEntityAsync(patch, current.ETag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
-                return;
+                try
+                {
+                    if (current is null)
+                    {
+                        TableEntityLimits.ThrowIfExceeded(patch);
+                        await results.AddEntityAsync(patch, cancellationToken).ConfigureAwait(false);
+                        current = patch;
+                        return;
+                    }
+
+                    ETag etag = current.ETag;
+                    foreach ((string cell, object json) in patch)
+                    {
+                        current[cell] = json; // the row as the merge leaves it, to measure and to know what is ours
+                    }
+
+                    TableEntityLimits.ThrowIfExceeded(current);
+                    await results.UpdateEntityAsync(patch, etag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+                    return;
+                }
+                catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < 50)
+                {
+                    // Someone else wrote this group meanwhile: merge again on top of theirs.
+                    await Task.Delay(Random.Shared.Next(5, 20 + (10 * attempt)), cancellationToken).ConfigureAwait(false);
+                }
             }
-            catch (RequestFailedException ex) when (ex.Status is 409 or 412 && attempt < 50)
+        }
+        finally
+        {
+            await DeleteUnusedOutputsAsync(stored, current).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Deletes the output blobs this writer uploaded for cells that another delivery recorded first. Each upload has
+    /// a name of its own, so the blob of the recorded result is never touched; a cell that holds this writer's own
+    /// text (an add whose answer was lost and retried) keeps its blob. Without a row read, nothing is known and
+    /// nothing is deleted: a leftover blob costs storage, a deleted one would lose an output.
+    /// </summary>
+    private async Task DeleteUnusedOutputsAsync(Dictionary<string, StoredCell> stored, TableEntity? row)
+    {
+        if (row is null)
+        {
+            return;
+        }
+
+        foreach ((string cell, StoredCell serialized) in stored)
+        {
+            if (serialized.OutputBlob is null || !row.TryGetValue(cell, out object? value) || Equals(value, serialized.Json))
             {
-                // Someone else wrote this group meanwhile: merge again on top of theirs.
-                await Task.Delay(Random.Shared.Next(5, 20 + (10 * attempt)), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                await container.DeleteBlobIfExistsAsync(serialized.OutputBlob).ConfigureAwait(false);
+            }
+            catch (RequestFailedException)
+            {
+                // Best effort: the result is recorded either way, and the leftover blob is never read.
             }
         }
     }
 
-    private async Task<string> SerializeAsync(string batchId, IndexedJobResult indexed, CancellationToken cancellationToken)
+    private async Task<StoredCell> SerializeAsync(string batchId, IndexedJobResult indexed, CancellationToken cancellationToken)
     {
         JobResult result = indexed.Result;
-        if (result.Error is { } error && error.Message.Length > MaxErrorChars)
+        string cell = JsonSerializer.Serialize(new StoredResult(result, null), DurableJobsJson.Options);
+        if (cell.Length <= MaxCellChars)
         {
-            result = result with { Error = error with { Message = error.Message[..MaxErrorChars] } };
+            return new StoredCell(cell, null);
         }
 
         string? outputBlob = null;
-        if (result.Output is { } output && output.GetRawText().Length > MaxInlineOutputChars)
+        if (result.Output is { } output)
         {
-            outputBlob = $"{batchId}/outputs/{indexed.Index.ToString("D9", CultureInfo.InvariantCulture)}.json";
-            await container.GetBlobClient(outputBlob).UploadAsync(BinaryData.FromString(output.GetRawText()), overwrite: true, cancellationToken).ConfigureAwait(false);
+            // A name per upload, not per job: a redelivered run writes beside the recorded output, never over it.
+            outputBlob = $"{batchId}/outputs/{indexed.Index.ToString("D9", CultureInfo.InvariantCulture)}-{Guid.NewGuid():N}.json";
+            await container.GetBlobClient(outputBlob).UploadAsync(BinaryData.FromString(output.GetRawText()), overwrite: false, cancellationToken).ConfigureAwait(false);
             result = result with { Output = null };
+            cell = JsonSerializer.Serialize(new StoredResult(result, outputBlob), DurableJobsJson.Options);
         }
 
-        return JsonSerializer.Serialize(new StoredResult(result, outputBlob), DurableJobsJson.Options);
+        if (cell.Length > MaxCellChars && result.Error is { } error)
+        {
+            result = result with { Error = error with { Message = Shorten(error.Message, cell.Length - MaxCellChars) } };
+            cell = JsonSerializer.Serialize(new StoredResult(result, outputBlob), DurableJobsJson.Options);
+        }
+
+        return cell.Length <= MaxCellChars
+            ? new StoredCell(cell, outputBlob)
+            : throw new InvalidOperationException($"The result of job {result.Id} takes {cell.Length} characters without its output and error message; a result cell holds {MaxCellChars}.");
     }
+
+    /// <summary>The longest start of <paramref name="text"/> whose escaped JSON is <paramref name="excessChars"/> shorter than the whole one's.</summary>
+    private static string Shorten(string text, int excessChars)
+    {
+        int budget = EscapedLength(text) - excessChars;
+        int low = 0;
+        int high = text.Length;
+        while (low < high)
+        {
+            int mid = (low + high + 1) / 2;
+            if (EscapedLength(text.AsSpan(0, mid)) <= budget)
+            {
+                low = mid;
+            }
+            else
+            {
+                high = mid - 1;
+            }
+        }
+
+        if (low > 0 && char.IsHighSurrogate(text[low - 1]))
+        {
+            low--; // never cut a character in half
+        }
+
+        return text[..low];
+    }
+
+    private static int EscapedLength(ReadOnlySpan<char> text) => JsonEncodedText.Encode(text, DurableJobsJson.Options.Encoder).Value.Length;
 
     private async Task<IReadOnlyList<JobResult>> WithOutputsAsync(List<JobResult> items, CancellationToken cancellationToken)
     {
@@ -306,10 +414,30 @@ public sealed class AzureBatchStore : IBatchStore
         return items;
     }
 
-    private async Task<IReadOnlyList<ScheduledJob>> ReadSegmentAsync(string batchId, string jobsKey, int segment, CancellationToken cancellationToken)
+    private async Task<JobSegmentLayout> ReadLayoutAsync(string batchId, string jobsKey, CancellationToken cancellationToken)
+    {
+        if (!jobsKey.StartsWith(LayoutKeyPrefix, StringComparison.Ordinal))
+        {
+            return JobSegmentLayout.ThousandEach;
+        }
+
+        string name = LayoutName(batchId, jobsKey);
+        if (layoutCache.TryGet(name, out JobSegmentLayout? cached))
+        {
+            return cached;
+        }
+
+        BinaryData content = (await container.GetBlobClient(name).DownloadContentAsync(cancellationToken).ConfigureAwait(false)).Value.Content;
+        JobSegmentLayout layout = content.ToObjectFromJson<JobSegmentLayout>(DurableJobsJson.Options)
+            ?? throw new InvalidOperationException($"Job layout {name} is empty.");
+        layoutCache.Add(name, layout, layout.EstimatedBytes);
+        return layout;
+    }
+
+    private async Task<ScheduledJob[]> ReadSegmentAsync(string batchId, string jobsKey, int segment, CancellationToken cancellationToken)
     {
         string name = SegmentName(batchId, jobsKey, segment);
-        if (segmentCache.TryGet(name, out IReadOnlyList<ScheduledJob> cached))
+        if (segmentCache.TryGet(name, out ScheduledJob[]? cached))
         {
             return cached;
         }
@@ -343,6 +471,9 @@ public sealed class AzureBatchStore : IBatchStore
             ready.Release();
         }
     }
+
+    /// <summary>A result cell's text and the output blob it points to, if any.</summary>
+    private sealed record StoredCell(string Json, string? OutputBlob);
 
     private static string? Truncate(string? text, int max) => text is null || text.Length <= max ? text : text[..max];
 }

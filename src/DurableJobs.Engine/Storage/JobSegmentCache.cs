@@ -1,20 +1,28 @@
-using DurableJobs.Orchestration.Model;
+using System.Diagnostics.CodeAnalysis;
 
 namespace DurableJobs.Engine.Storage;
 
-/// <summary>
-/// The job segments a worker read lately, least recently used first out, bounded by an estimate of the memory they
-/// hold rather than by a count: a segment of 1,000 echo jobs holds ~0.3 MB, one of 1,000 64 KB payloads ~64 MB.
-/// Segments are immutable, so an entry never goes stale; the cache only saves a download when consecutive chunks
-/// share a segment (chunks are sized from job times, so their bounds rarely fall on segment bounds) or a chunk is
-/// delivered again. It holds what the chunks in flight use, not the batch: unbounded, it kept tens of MB of parsed
-/// payloads alive in gen 2 after a 100k batch.
-/// </summary>
-internal sealed class JobSegmentCache
+/// <summary>How much memory a parsed job segment holds, to bound <see cref="JobSegmentCache{T}"/> by it.</summary>
+internal static class JobSegmentCache
 {
     /// <summary>Managed bytes a parsed job costs beyond its JSON text (the job, its id and type strings, the payload's JsonDocument).</summary>
     internal const int OverheadPerJob = 320;
 
+    /// <summary>The estimated managed size of a segment parsed from <paramref name="jsonBytes"/> of JSON holding <paramref name="jobCount"/> jobs.</summary>
+    public static long Estimate(long jsonBytes, int jobCount) => (jsonBytes * 2) + ((long)jobCount * OverheadPerJob);
+}
+
+/// <summary>
+/// The job segments (or their layouts) a worker read lately, least recently used first out, bounded by an estimate of
+/// the memory they hold rather than by a count alone: a segment of 1,000 echo jobs holds ~0.3 MB, one of 1 MiB of
+/// payloads ~2 MB. Segments are immutable, so an entry never goes stale; the cache only saves a download when
+/// consecutive chunks share a segment (chunks are sized from job times, so their bounds rarely fall on segment
+/// bounds) or a chunk is delivered again. It holds what the chunks in flight use, not the batch: unbounded, it kept
+/// tens of MB of parsed payloads alive in gen 2 after a 100k batch.
+/// </summary>
+internal sealed class JobSegmentCache<T>
+    where T : class
+{
     private readonly long maxBytes;
     private readonly int maxSegments;
     private readonly Dictionary<string, LinkedListNode<Entry>> entries = new(StringComparer.Ordinal);
@@ -55,11 +63,8 @@ internal sealed class JobSegmentCache
         }
     }
 
-    /// <summary>The estimated managed size of a segment parsed from <paramref name="jsonBytes"/> of JSON holding <paramref name="jobCount"/> jobs.</summary>
-    public static long Estimate(long jsonBytes, int jobCount) => (jsonBytes * 2) + ((long)jobCount * OverheadPerJob);
-
     /// <summary>The segment called <paramref name="name"/>, if held; it becomes the most recently used.</summary>
-    public bool TryGet(string name, out IReadOnlyList<ScheduledJob> jobs)
+    public bool TryGet(string name, [NotNullWhen(true)] out T? value)
     {
         lock (gate)
         {
@@ -67,17 +72,17 @@ internal sealed class JobSegmentCache
             {
                 recency.Remove(node);
                 recency.AddFirst(node);
-                jobs = node.Value.Jobs;
+                value = node.Value.Value;
                 return true;
             }
         }
 
-        jobs = [];
+        value = null;
         return false;
     }
 
     /// <summary>Adds a segment of <paramref name="size"/> estimated bytes, dropping the least recently used ones to stay in bounds. One larger than the whole budget is not kept.</summary>
-    public void Add(string name, IReadOnlyList<ScheduledJob> jobs, long size)
+    public void Add(string name, T value, long size)
     {
         if (size > maxBytes || maxSegments == 0)
         {
@@ -98,10 +103,10 @@ internal sealed class JobSegmentCache
                 bytes -= oldest.Value.Size;
             }
 
-            entries[name] = recency.AddFirst(new Entry(name, jobs, size));
+            entries[name] = recency.AddFirst(new Entry(name, value, size));
             bytes += size;
         }
     }
 
-    private sealed record Entry(string Name, IReadOnlyList<ScheduledJob> Jobs, long Size);
+    private sealed record Entry(string Name, T Value, long Size);
 }
