@@ -22,6 +22,12 @@ public sealed class AzuriteProcess : IAsyncDisposable
 {
     private const string EntryScript = "node_modules/azurite/dist/src/azurite.js";
 
+    /// <summary>The repository's package.json, embedded: what <see cref="UserCacheDirectory()"/> installs.</summary>
+    private const string ManifestResource = "DurableJobs.Engine.Emulator.package.json";
+
+    /// <summary>The repository's package-lock.json, embedded.</summary>
+    private const string LockResource = "DurableJobs.Engine.Emulator.package-lock.json";
+
     /// <summary>How long a graceful stop may take before the emulator is killed (it takes about 2 s).</summary>
     public static readonly TimeSpan DefaultStopTimeout = TimeSpan.FromSeconds(15);
 
@@ -82,10 +88,7 @@ public sealed class AzuriteProcess : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(logger);
-        string tools = options.ToolsDirectory ?? FindToolsDirectory()
-            ?? throw new InvalidOperationException(
-                "Azurite is needed (the storage connection is development storage and nothing answers on its ports), but no npm manifest pinning it was found. " +
-                "Run from the DurableJobs repository, set DurableJobs:Azurite:ToolsDirectory, or point AzureWebJobsStorage at a running storage account.");
+        string tools = options.ToolsDirectory ?? FindToolsDirectory() ?? UserCacheDirectory();
         await EnsureInstalledAsync(tools, options.InstallIfMissing, logger, cancellationToken).ConfigureAwait(false);
 
         string data = Path.GetFullPath(options.DataDirectory);
@@ -192,7 +195,31 @@ public sealed class AzuriteProcess : IAsyncDisposable
         throw new InvalidOperationException("No three consecutive free ports were found on 127.0.0.1.");
     }
 
-    /// <summary>The nearest folder, upward from the working folder or the app folder, whose package.json pins Azurite.</summary>
+    /// <summary>
+    /// Where an app that runs outside the repository (a .NET tool, an app built on the packages) keeps the pinned
+    /// Azurite: a per-user folder per pinned version, holding this assembly's copy of the repository's npm manifest
+    /// and lock file, so <c>npm ci</c> installs exactly what the repository pins. Written on first use.
+    /// </summary>
+    public static string UserCacheDirectory() => UserCacheDirectory(
+        Environment.GetEnvironmentVariable("DURABLEJOBS_CACHE") is { Length: > 0 } cache
+            ? cache
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "durablejobs"));
+
+    /// <summary>As <see cref="UserCacheDirectory()"/>, under <paramref name="root"/>.</summary>
+    public static string UserCacheDirectory(string root)
+    {
+        using Stream manifest = typeof(AzuriteProcess).Assembly.GetManifestResourceStream(ManifestResource)!;
+        using Stream lockFile = typeof(AzuriteProcess).Assembly.GetManifestResourceStream(LockResource)!;
+        string version = System.Text.Json.JsonDocument.Parse(manifest).RootElement.GetProperty("dependencies").GetProperty("azurite").GetString()!;
+        string folder = Path.Combine(root, "azurite-" + version);
+        Directory.CreateDirectory(folder);
+        manifest.Position = 0;
+        WriteIfChanged(Path.Combine(folder, "package.json"), manifest);
+        WriteIfChanged(Path.Combine(folder, "package-lock.json"), lockFile);
+        return folder;
+    }
+
+    /// <summary>The nearest folder, upward from the working folder or the app folder, holding DurableJobs' npm manifest (a clone of the repository).</summary>
     public static string? FindToolsDirectory()
     {
         foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
@@ -200,7 +227,8 @@ public sealed class AzuriteProcess : IAsyncDisposable
             for (DirectoryInfo? dir = new(start); dir is not null; dir = dir.Parent)
             {
                 string manifest = Path.Combine(dir.FullName, "package.json");
-                if (File.Exists(manifest) && File.ReadAllText(manifest).Contains("\"azurite\"", StringComparison.Ordinal))
+                // Only DurableJobs' own manifest: npm must never run in some other project that happens to use Azurite.
+                if (File.Exists(manifest) && File.ReadAllText(manifest).Contains("\"name\": \"durablejobs-dev-tools\"", StringComparison.Ordinal))
                 {
                     return dir.FullName;
                 }
@@ -399,6 +427,17 @@ public sealed class AzuriteProcess : IAsyncDisposable
             {
                 await Task.Delay(500, cancellationToken).ConfigureAwait(false);
             }
+        }
+    }
+
+    private static void WriteIfChanged(string path, Stream content)
+    {
+        using var buffer = new MemoryStream();
+        content.CopyTo(buffer);
+        byte[] bytes = buffer.ToArray();
+        if (!File.Exists(path) || !File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
+        {
+            File.WriteAllBytes(path, bytes);
         }
     }
 
