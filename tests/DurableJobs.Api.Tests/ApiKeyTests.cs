@@ -4,7 +4,7 @@ using DurableJobs.Host.Web;
 namespace DurableJobs.Api.Tests;
 
 [Collection(StorageCollection.Name)]
-public sealed class ApiKeyTests(StorageFixture storage)
+public sealed class ApiKeyTests(EmulatorFixture storage)
 {
     private const string Key = "test-key-not-a-secret";
 

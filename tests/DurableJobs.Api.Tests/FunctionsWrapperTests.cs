@@ -28,7 +28,7 @@ public sealed class FunctionsHostFixture : HostFixture
 /// bound durable client, the embedded engine's client on the same task hub (whose worker runs the batches).
 /// </summary>
 [Collection(StorageCollection.Name)]
-public sealed class FunctionsWrapperTests(StorageFixture storage, FunctionsHostFixture fixture) : IClassFixture<FunctionsHostFixture>, IAsyncLifetime
+public sealed class FunctionsWrapperTests(EmulatorFixture storage, FunctionsHostFixture fixture) : IClassFixture<FunctionsHostFixture>, IAsyncLifetime
 {
     private const string QueueName = "fn-batches";
     private RunningHost host = null!;

@@ -13,7 +13,7 @@ public abstract class HostFixture : IAsyncLifetime
 
     protected virtual IDictionary<string, string?> ExtraSettings => new Dictionary<string, string?>();
 
-    public async Task<RunningHost> GetAsync(StorageFixture storage)
+    public async Task<RunningHost> GetAsync(EmulatorFixture storage)
     {
         await gate.WaitAsync();
         try

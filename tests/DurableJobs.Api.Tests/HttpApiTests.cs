@@ -19,7 +19,7 @@ public sealed class HttpApiHostFixture : HostFixture
 }
 
 [Collection(StorageCollection.Name)]
-public sealed class HttpApiTests(StorageFixture storage, HttpApiHostFixture fixture) : IClassFixture<HttpApiHostFixture>, IAsyncLifetime
+public sealed class HttpApiTests(EmulatorFixture storage, HttpApiHostFixture fixture) : IClassFixture<HttpApiHostFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan BatchTimeout = TimeSpan.FromSeconds(60);
     private RunningHost host = null!;

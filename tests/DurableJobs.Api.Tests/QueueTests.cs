@@ -20,7 +20,7 @@ public sealed class QueueHostFixture : HostFixture
 }
 
 [Collection(StorageCollection.Name)]
-public sealed class QueueTests(StorageFixture storage, QueueHostFixture fixture) : IClassFixture<QueueHostFixture>, IAsyncLifetime
+public sealed class QueueTests(EmulatorFixture storage, QueueHostFixture fixture) : IClassFixture<QueueHostFixture>, IAsyncLifetime
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
     private RunningHost host = null!;

@@ -1,7 +1,7 @@
 namespace DurableJobs.Api.Tests;
 
 [CollectionDefinition(Name)]
-public sealed class StorageCollection : ICollectionFixture<StorageFixture>
+public sealed class StorageCollection : ICollectionFixture<EmulatorFixture>
 {
     public const string Name = "Storage";
 }

@@ -11,7 +11,7 @@ public sealed class TimelineApiHostFixture : HostFixture
 }
 
 [Collection(StorageCollection.Name)]
-public sealed class TimelineApiTests(StorageFixture storage, TimelineApiHostFixture fixture) : IClassFixture<TimelineApiHostFixture>, IAsyncLifetime
+public sealed class TimelineApiTests(EmulatorFixture storage, TimelineApiHostFixture fixture) : IClassFixture<TimelineApiHostFixture>, IAsyncLifetime
 {
     private RunningHost host = null!;
 
