@@ -53,7 +53,8 @@ public sealed class BatchValidator
 
     /// <summary>
     /// True when <paramref name="id"/> can name a batch or job: it becomes part of storage keys,
-    /// so only letters, digits, '-', '_' and '.' are allowed.
+    /// so only letters, digits, '-', '_' and '.' are allowed. Every other character stays free for the ids the
+    /// service derives itself (a large batch's parts are <c>{batchId}:part-NNNN</c>), which no request can then name.
     /// </summary>
     public static bool IsValidIdCharacters(string id) =>
         id.Length > 0 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
