@@ -17,7 +17,7 @@ public sealed class InternalIdTests(EmulatorFixture storage, ITestOutputHelper o
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
 
     [Fact]
-    public async Task User_batches_named_like_another_batchs_parts_run_as_their_own_in_either_order_and_no_internal_id_can_be_submitted()
+    public async Task User_batches_named_like_another_batchs_parts_run_as_their_own_in_either_order_and_ids_naming_internal_instances_or_other_batchs_storage_are_refused()
     {
         const int jobs = 30;
         await using var cluster = new Cluster(storage.ConnectionString, "FaultsInternalIds", output, new Dictionary<string, string>
@@ -64,6 +64,15 @@ public sealed class InternalIdTests(EmulatorFixture storage, ITestOutputHelper o
                 attempts.Add((id, post, code, answer.ToString(), get.StatusCode, cancelIt.StatusCode));
             }
 
+            // Batch ids that would name another batch's storage: blob paths are {batchId}/..., a client resolves "."
+            // and ".." segments, and Azure Storage drops a segment's trailing dot ("ids-a." would store under "ids-a/").
+            var storageAttempts = new List<(string Id, HttpStatusCode Post, string Answer)>();
+            foreach (string id in new[] { "ids-a.", ".", ".." })
+            {
+                (HttpStatusCode post, JsonElement answer) = await client.PostAsync(BatchApi.Batch(id, 1, 1, "echo", "{}"));
+                storageAttempts.Add((id, post, answer.ToString()));
+            }
+
             // Storage names derived from batch ids stay inside their batch's own names.
             List<string> storageNames = [
                 .. (await BlobNamesAsync(cluster.HubName.ToLowerInvariant() + "-batches")).Select(n => n.Split('/')[0]),
@@ -72,7 +81,8 @@ public sealed class InternalIdTests(EmulatorFixture storage, ITestOutputHelper o
             List<string> strayStorage = storageNames.Distinct(StringComparer.Ordinal).Except(submitted, StringComparer.Ordinal).ToList();
 
             Figures.Report(output, "internal-ids", $"ids-a: {Describe(a)}; ids-b (cancelled: {(int)cancel.StatusCode}): {Describe(b)}; " + string.Join("; ", users.Select(u => $"{u.Key}: {Describe(u.Value)}")));
-            Figures.Report(output, "internal-ids", $"{internalIds.Count} internal instance ids: " + string.Join("; ", attempts.Select(t => $"{t.Id}: POST {(int)t.Post} {t.Code}, GET {(int)t.Get}, cancel {(int)t.Cancel}")) + $"; storage names outside the submitted ids: {strayStorage.Count}");
+            Figures.Report(output, "internal-ids", $"{internalIds.Count} internal instance ids: " + string.Join("; ", attempts.Select(t => $"{t.Id}: POST {(int)t.Post} {t.Code}, GET {(int)t.Get}, cancel {(int)t.Cancel}")) + $"; storage names outside the submitted ids: {strayStorage.Count} ({string.Join(", ", strayStorage)})");
+            Figures.Report(output, "internal-ids", "batch ids naming storage of others: " + string.Join("; ", storageAttempts.Select(t => $"'{t.Id}': POST {(int)t.Post}")));
 
             Assert.Equal(("Completed", jobs, jobs), Counts(a));
             Assert.Equal("Cancelled", b?.GetProperty("status").GetString());
@@ -87,6 +97,7 @@ public sealed class InternalIdTests(EmulatorFixture storage, ITestOutputHelper o
                 Assert.Equal(HttpStatusCode.NotFound, t.Get);
                 Assert.Equal(HttpStatusCode.NotFound, t.Cancel);
             });
+            Assert.All(storageAttempts, t => Assert.True(t.Post == HttpStatusCode.BadRequest && t.Answer.Contains("\"batchId\"", StringComparison.Ordinal), $"POST '{t.Id}': {(int)t.Post} {t.Answer}"));
             Assert.Empty(strayStorage);
         }
         catch

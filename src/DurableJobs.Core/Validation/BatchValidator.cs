@@ -37,7 +37,7 @@ public sealed class BatchValidator
 
         if (request.BatchId is not null)
         {
-            ValidateId(request.BatchId, "batchId", problems);
+            ValidateBatchId(request.BatchId, problems);
         }
 
         ValidateParallelism(request.MaxParallel, problems);
@@ -58,6 +58,19 @@ public sealed class BatchValidator
     /// </summary>
     public static bool IsValidIdCharacters(string id) =>
         id.Length > 0 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
+    private void ValidateBatchId(string id, List<ValidationProblem> problems)
+    {
+        int before = problems.Count;
+        ValidateId(id, "batchId", problems);
+
+        // Blob names are {batchId}/...: a client resolves "." and ".." segments, and Azure Storage drops a segment's
+        // trailing dot (Azurite keeps it), so "x." would store under "x/" and "." under no batch's name at all.
+        if (problems.Count == before && id.EndsWith('.'))
+        {
+            problems.Add(new("batchId", "Must not end with '.': Azure Storage drops a path segment's trailing '.', so the batch would share another batch's storage."));
+        }
+    }
 
     private void ValidateId(string id, string path, List<ValidationProblem> problems)
     {
