@@ -113,9 +113,9 @@ public sealed class AzureBatchStore : IBatchStore
         {
             await results.DeleteEntityAsync(claim.BatchId, ClaimRowKey, new ETag(claim.Version), cancellationToken).ConfigureAwait(false);
         }
-        catch (RequestFailedException ex) when (ex.Status == 412)
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
         {
-            // Taken over meanwhile: it is no longer ours to release.
+            // Taken over (or gone) meanwhile: it is no longer ours to release.
         }
     }
 
