@@ -24,6 +24,11 @@ public sealed class BatchClient
     private readonly BatchLimits limits;
     private readonly BatchClientOptions options;
 
+    // How often a submission that found its batch id claimed by another looks again: soon at first (that one is
+    // usually starting the batch right now), then at most every second.
+    private static readonly TimeSpan FirstClaimPause = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan MaxClaimPause = TimeSpan.FromSeconds(1);
+
     /// <summary>Creates the client.</summary>
     public BatchClient(DurableTaskClient durable, IBatchCancellationSignals signals, IBatchStore store, BatchValidator validator, BatchLimits limits, BatchClientOptions options)
     {
@@ -44,7 +49,8 @@ public sealed class BatchClient
     /// <summary>
     /// Validates and starts a batch. A request whose <c>batchId</c> already names a batch starts nothing and
     /// answers with the existing batch (<see cref="SubmitOutcome.AlreadyExisted"/>): the id is an idempotency key.
-    /// An invalid request creates nothing.
+    /// Of concurrent submissions of one new id, exactly one starts the batch; the others wait for it and answer
+    /// with it, whatever their bodies. An invalid request creates nothing, and neither does a failed one.
     /// </summary>
     public async Task<SubmitOutcome> SubmitAsync(BatchRequest? request, CancellationToken cancellationToken = default)
     {
@@ -90,43 +96,101 @@ public sealed class BatchClient
             span.SetTag(TelemetryTags.JobCount, request.Jobs?.Count ?? 0);
         }
 
-        if (await durable.GetInstanceAsync(batchId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) is not null)
+        // One submission claims a new id (an atomic insert) and alone stores jobs and starts the batch; concurrent
+        // submissions of the id wait until that batch exists and answer with it, whatever their bodies say, having
+        // stored nothing. A claim whose submitter stopped before starting the batch is taken over once it times out.
+        for (TimeSpan pause = FirstClaimPause; ; pause = pause * 2 < MaxClaimPause ? pause * 2 : MaxClaimPause)
         {
-            return new SubmitOutcome { BatchId = batchId, AlreadyExisted = true };
-        }
-
-        // The jobs go to the store first, under a key of this submission only: a concurrent submission of the
-        // same id writes its own key, and whichever orchestration starts reads only its own jobs.
-        IReadOnlyList<ScheduledJob> jobs = ToScheduledJobs(request);
-        string jobsKey = await store.SaveJobsAsync(batchId, jobs, cancellationToken).ConfigureAwait(false);
-        BatchOrchestrationInput input = ToOrchestrationInput(batchId, jobsKey, request);
-        using Activity? start = DurableJobsTelemetry.Source.StartActivity(DurableJobsTelemetry.OrchestrationStartSpan, ActivityKind.Producer);
-        if (start is { IsAllDataRequested: true })
-        {
-            start.SetTag(TelemetryTags.BatchId, batchId);
-            start.SetTag(TelemetryTags.MaxParallel, input.MaxParallel);
-        }
-
-        // The orchestration carries this trace context to its activities: chunk and job spans join this trace.
-        input = input with { TraceParent = (start ?? Activity.Current)?.Id };
-        try
-        {
-            await durable.ScheduleNewOrchestrationInstanceAsync(
-                BatchNames.Orchestrator, input, new StartOrchestrationOptions { InstanceId = batchId }, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception) when (!cancellationToken.IsCancellationRequested)
-        {
-            // Lost a race with a concurrent submission of the same id? Then that one started the batch.
             if (await ExistsAsync(batchId, cancellationToken).ConfigureAwait(false))
             {
-                await store.DeleteJobsAsync(batchId, jobsKey, CancellationToken.None).ConfigureAwait(false);
                 return new SubmitOutcome { BatchId = batchId, AlreadyExisted = true };
+            }
+
+            if (await store.TryClaimAsync(batchId, options.ClaimTimeout, cancellationToken).ConfigureAwait(false) is { } claim
+                && await StartClaimedAsync(claim, request, cancellationToken).ConfigureAwait(false) is { } outcome)
+            {
+                return outcome;
+            }
+
+            await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Stores the jobs under the claim and starts the batch; null when the claim was taken over meanwhile.</summary>
+    private async Task<SubmitOutcome?> StartClaimedAsync(BatchClaim claim, BatchRequest request, CancellationToken cancellationToken)
+    {
+        string batchId = claim.BatchId;
+        try
+        {
+            if (claim.AbandonedJobsKey is { } abandoned)
+            {
+                await store.DeleteJobsAsync(batchId, abandoned, cancellationToken).ConfigureAwait(false);
+            }
+
+            await store.SaveJobsAsync(batchId, claim.JobsKey, ToScheduledJobs(request), cancellationToken).ConfigureAwait(false);
+
+            // Renewed just before the start, so the claim cannot time out while the start is under way.
+            if (await store.RenewClaimAsync(claim, cancellationToken).ConfigureAwait(false) is not { } renewed)
+            {
+                await store.DeleteJobsAsync(batchId, claim.JobsKey, CancellationToken.None).ConfigureAwait(false);
+                return null;
+            }
+
+            claim = renewed;
+            BatchOrchestrationInput input = ToOrchestrationInput(batchId, claim.JobsKey, request);
+            using Activity? start = DurableJobsTelemetry.Source.StartActivity(DurableJobsTelemetry.OrchestrationStartSpan, ActivityKind.Producer);
+            if (start is { IsAllDataRequested: true })
+            {
+                start.SetTag(TelemetryTags.BatchId, batchId);
+                start.SetTag(TelemetryTags.MaxParallel, input.MaxParallel);
+            }
+
+            // The orchestration carries this trace context to its activities: chunk and job spans join this trace.
+            input = input with { TraceParent = (start ?? Activity.Current)?.Id };
+            await durable.ScheduleNewOrchestrationInstanceAsync(
+                BatchNames.Orchestrator, input, new StartOrchestrationOptions { InstanceId = batchId }, cancellationToken).ConfigureAwait(false);
+            return new SubmitOutcome { BatchId = batchId };
+        }
+        catch (Exception)
+        {
+            if (await RecoverAsync(claim).ConfigureAwait(false) is { } outcome)
+            {
+                return outcome;
             }
 
             throw;
         }
+    }
 
-        return new SubmitOutcome { BatchId = batchId };
+    /// <summary>
+    /// After a failed submission step: the batch may have started all the same (the start reached storage, its answer
+    /// did not), or under another submission. Otherwise this submission's jobs and claim go, and null says the
+    /// failure stands.
+    /// </summary>
+    private async Task<SubmitOutcome?> RecoverAsync(BatchClaim claim)
+    {
+        try
+        {
+            OrchestrationMetadata? started = await durable.GetInstanceAsync(claim.BatchId, getInputsAndOutputs: true, CancellationToken.None).ConfigureAwait(false);
+            if (started?.ReadInputAs<BatchOrchestrationInput>()?.JobsKey == claim.JobsKey)
+            {
+                return new SubmitOutcome { BatchId = claim.BatchId };
+            }
+
+            await store.DeleteJobsAsync(claim.BatchId, claim.JobsKey, CancellationToken.None).ConfigureAwait(false);
+            if (started is not null)
+            {
+                return new SubmitOutcome { BatchId = claim.BatchId, AlreadyExisted = true };
+            }
+
+            await store.ReleaseClaimAsync(claim, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception cleanup) when (cleanup is not OperationCanceledException)
+        {
+            // Storage is failing too: the claim times out and whoever takes it over deletes these jobs.
+        }
+
+        return null;
     }
 
     /// <summary>The batch, or null when no batch has that id.</summary>

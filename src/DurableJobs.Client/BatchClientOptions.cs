@@ -26,6 +26,12 @@ public sealed class BatchClientOptions
     /// <summary>How long work may take to stop after a deadline or cancel before the batch writes it off.</summary>
     public TimeSpan StopGrace { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a submission may hold a new batch id (store its jobs, start the batch) before another submission of
+    /// the id may take it over, on the view that the first one's process stopped.
+    /// </summary>
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>The chunking carried in each orchestration's input.</summary>
     public ChunkingOptions ToChunking() => new()
     {

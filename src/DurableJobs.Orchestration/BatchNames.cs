@@ -17,4 +17,7 @@ public static class BatchNames
 
     /// <summary>The external event that cancels a batch.</summary>
     public const string CancelEvent = "CancelBatch";
+
+    /// <summary>The external event with which a part answers its batch (a <c>BatchResult</c>).</summary>
+    public const string PartFinishedEvent = "PartFinished";
 }

@@ -126,7 +126,8 @@ public sealed class FunctionsWrapperTests(EmulatorFixture storage, FunctionsHost
         var functions = ActivatorUtilities.CreateInstance<BatchOrchestrationFunctions>(services);
         IBatchStore store = services.GetRequiredService<IBatchStore>();
         using JsonDocument payload = JsonDocument.Parse("""{"x":1}""");
-        string jobsKey = await store.SaveJobsAsync("fn-chunk", [
+        const string jobsKey = "fn-chunk-jobs";
+        await store.SaveJobsAsync("fn-chunk", jobsKey, [
             new ScheduledJob(0, "a", "echo", payload.RootElement.Clone()),
             new ScheduledJob(1, "b", "fail", null),
             new ScheduledJob(2, "c", "echo", null)]);

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 
 namespace DurableJobs.Faults.Tests;
 
@@ -8,9 +10,9 @@ namespace DurableJobs.Faults.Tests;
 public sealed class ConcurrentSubmissionTests(EmulatorFixture storage, ITestOutputHelper output)
 {
     [Fact]
-    public async Task A_hundred_concurrent_posts_of_one_batch_id_run_one_batch()
+    public async Task Fifty_concurrent_posts_of_one_new_batch_id_with_two_bodies_start_one_batch_and_only_its_post_says_new()
     {
-        const int jobs = 20;
+        const int clients = 50, jobsA = 20, jobsB = 7;
         const string batchId = "same-id";
         await using var cluster = new Cluster(storage.ConnectionString, "FaultsSameId", output);
         try
@@ -19,36 +21,39 @@ public sealed class ConcurrentSubmissionTests(EmulatorFixture storage, ITestOutp
             HostProcess two = await cluster.StartWorkerAsync();
             HostProcess api = await cluster.StartApiAsync();
             using var client = new BatchApi(api.BaseAddress!);
-            string body = BatchApi.Batch(batchId, 5, jobs, "echo", """{"n":1}""");
 
+            // Two different bodies under one id: whichever submission wins decides what runs; the rest start nothing.
+            string bodyA = BatchApi.Batch(batchId, 5, jobsA, "echo", """{"n":1}""");
+            string bodyB = BatchApi.Batch(batchId, 3, jobsB, "delay", """{"ms":10}""");
             using var start = new ManualResetEventSlim();
-            (HttpStatusCode Status, JsonElement Body)[] answers = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => Task.Run(async () =>
+            Task<(HttpStatusCode Status, JsonElement Body)>[] posts = Enumerable.Range(0, clients).Select(i => Task.Run(async () =>
             {
                 start.Wait();
-                return await client.PostAsync(body);
-            })).Append(Task.Run(() =>
-            {
-                start.Set();
-                return (HttpStatusCode.Continue, default(JsonElement));
-            })));
-            answers = answers.Where(a => a.Status != HttpStatusCode.Continue).ToArray();
+                return await client.PostAsync(i % 2 == 0 ? bodyA : bodyB);
+            })).ToArray();
+            start.Set();
+            (HttpStatusCode Status, JsonElement Body)[] answers = await Task.WhenAll(posts);
 
-            Assert.All(answers, a => Assert.Equal(HttpStatusCode.Accepted, a.Status));
-            int created = answers.Count(a => !a.Body.GetProperty("existing").GetBoolean());
+            Assert.All(answers, a => Assert.True(a.Status == HttpStatusCode.Accepted, $"{(int)a.Status} {a.Body}"));
+            int[] created = Enumerable.Range(0, clients).Where(i => !answers[i].Body.GetProperty("existing").GetBoolean()).ToArray();
             JsonElement view = await client.WaitFinishedAsync(batchId, TimeSpan.FromMinutes(2));
-            Assert.Equal("Completed", view.GetProperty("status").GetString());
-            Assert.Equal(jobs, view.GetProperty("total").GetInt32());
-            Assert.Equal(jobs, view.GetProperty("succeeded").GetInt32());
             Assert.Single(await client.ListIdsAsync(), id => id == batchId);
 
             // Exactly one orchestration ran: each job started once across both workers.
             Dictionary<string, List<string>> starts = Executions.StartsByJob(batchId, [one, two]);
-            Figures.Report(output, "same-id", $"100 concurrent POSTs of one batchId: {answers.Length} answered 202; one batch ran (jobs started {starts.Values.Sum(s => s.Count)} times for {jobs} jobs); {created} answers said existing=false");
+            List<string> jobKeys = await JobKeysAsync(cluster.HubName, batchId);
+            Figures.Report(output, "same-id", $"{clients} concurrent POSTs of one new batchId, two bodies ({jobsA} and {jobsB} jobs): {answers.Count(a => a.Status == HttpStatusCode.Accepted)} answered 202, {created.Length} said existing=false; the batch ran {view.GetProperty("total").GetInt32()} jobs (started {starts.Values.Sum(s => s.Count)} times); job sets stored under the id: {jobKeys.Count}");
 
-            // Not asserted: 'existing' is decided by a read before the start, so racing submissions can all see
-            // "new"; the engine still starts the instance once, which is what is asserted.
-            Assert.Equal(jobs, starts.Count);
+            Assert.Single(created);
+            int expected = created[0] % 2 == 0 ? jobsA : jobsB;
+            Assert.Equal("Completed", view.GetProperty("status").GetString());
+            Assert.Equal(expected, view.GetProperty("total").GetInt32());
+            Assert.Equal(expected, view.GetProperty("succeeded").GetInt32());
+            Assert.Equal(expected, starts.Count);
             Assert.All(starts.Values, s => Assert.Single(s));
+
+            // Nothing left behind: the losing submissions stored no jobs.
+            Assert.Single(jobKeys);
         }
         catch
         {
@@ -111,6 +116,23 @@ public sealed class ConcurrentSubmissionTests(EmulatorFixture storage, ITestOutp
             cluster.DumpTails();
             throw;
         }
+    }
+
+    /// <summary>The distinct job sets stored under <paramref name="batchId"/> (blobs are named batch/jobsKey/segment).</summary>
+    private async Task<List<string>> JobKeysAsync(string hubName, string batchId)
+    {
+        var container = new BlobContainerClient(storage.ConnectionString, hubName.ToLowerInvariant() + "-batches");
+        var keys = new SortedSet<string>(StringComparer.Ordinal);
+        await foreach (BlobItem blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, batchId + "/", CancellationToken.None))
+        {
+            string[] segments = blob.Name.Split('/');
+            if (segments.Length == 3 && segments[2].StartsWith("jobs-", StringComparison.Ordinal))
+            {
+                keys.Add(segments[1]);
+            }
+        }
+
+        return [.. keys];
     }
 
     private static async Task<List<string>> CompletedAsync(HttpClient http)

@@ -37,7 +37,7 @@ public sealed class BatchValidator
 
         if (request.BatchId is not null)
         {
-            ValidateId(request.BatchId, "batchId", problems);
+            ValidateBatchId(request.BatchId, problems);
         }
 
         ValidateParallelism(request.MaxParallel, problems);
@@ -53,10 +53,24 @@ public sealed class BatchValidator
 
     /// <summary>
     /// True when <paramref name="id"/> can name a batch or job: it becomes part of storage keys,
-    /// so only letters, digits, '-', '_' and '.' are allowed.
+    /// so only letters, digits, '-', '_' and '.' are allowed. Every other character stays free for the ids the
+    /// service derives itself (a large batch's parts are <c>{batchId}:part-NNNN</c>), which no request can then name.
     /// </summary>
     public static bool IsValidIdCharacters(string id) =>
         id.Length > 0 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+
+    private void ValidateBatchId(string id, List<ValidationProblem> problems)
+    {
+        int before = problems.Count;
+        ValidateId(id, "batchId", problems);
+
+        // Blob names are {batchId}/...: a client resolves "." and ".." segments, and Azure Storage drops a segment's
+        // trailing dot (Azurite keeps it), so "x." would store under "x/" and "." under no batch's name at all.
+        if (problems.Count == before && id.EndsWith('.'))
+        {
+            problems.Add(new("batchId", "Must not end with '.': Azure Storage drops a path segment's trailing '.', so the batch would share another batch's storage."));
+        }
+    }
 
     private void ValidateId(string id, string path, List<ValidationProblem> problems)
     {

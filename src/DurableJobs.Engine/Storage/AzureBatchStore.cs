@@ -17,12 +17,18 @@ namespace DurableJobs.Engine.Storage;
 /// cached, see <c>JobSegmentCache</c>).
 /// Results: table rows of <see cref="GroupSize"/> consecutive jobs, partition = batch, row = zero-padded group (so a
 /// partition reads back in submission order), one cell per job that is set once and never replaced (optimistic
-/// concurrency), which is what makes a result final exactly once. Outputs too large for a cell go to a blob.
+/// concurrency), which is what makes a result final exactly once. Outputs too large for a cell go to a blob. The
+/// claim on a batch id (one submission's, see <see cref="TryClaimAsync"/>) is a row of the same partition.
 /// </summary>
 public sealed class AzureBatchStore : IBatchStore
 {
     /// <summary>Results per table row: one row holds a group of consecutive jobs, so recording costs a write per group, not per job.</summary>
     public const int GroupSize = 100;
+
+    // The claim on the batch id lives in the batch's results partition; letters sort after the groups' digits, so
+    // no range of groups ever reads it.
+    private const string ClaimRowKey = "claim";
+    private const string JobsKeyProperty = "JobsKey";
 
     // Azure Table holds 1 MiB per row and 64 KiB per property, counted in UTF-16, and Azurite enforces neither. A cell
     // is measured as stored, after the serializer escaped it: a character outside ASCII (or one of <>&'+) takes six,
@@ -62,12 +68,75 @@ public sealed class AzureBatchStore : IBatchStore
     }
 
     /// <inheritdoc />
-    public async Task<string> SaveJobsAsync(string batchId, IReadOnlyList<ScheduledJob> jobs, CancellationToken cancellationToken = default)
+    public async Task<BatchClaim?> TryClaimAsync(string batchId, TimeSpan abandonedAfter, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        string jobsKey = LayoutKeyPrefix + Guid.NewGuid().ToString("N");
+        try
+        {
+            Response added = await results.AddEntityAsync(ClaimRow(batchId, jobsKey), cancellationToken).ConfigureAwait(false);
+            return new BatchClaim(batchId, jobsKey, added.Headers.ETag.ToString()!, null);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            // Held. Its age comes from the row's server timestamp, so only this host's clock skew (seconds, against a
+            // timeout of a minute) can make a live claim look abandoned a little early.
+        }
+
+        NullableResponse<TableEntity> held = await results.GetEntityIfExistsAsync<TableEntity>(batchId, ClaimRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!held.HasValue || held.Value!.Timestamp is not { } claimedAt || DateTimeOffset.UtcNow - claimedAt < abandonedAfter)
+        {
+            return null;
+        }
+
+        try
+        {
+            Response taken = await results.UpdateEntityAsync(ClaimRow(batchId, jobsKey), held.Value.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            return new BatchClaim(batchId, jobsKey, taken.Headers.ETag.ToString()!, held.Value.GetString(JobsKeyProperty));
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            return null; // another submission took it over, or its holder gave it up, first
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<BatchClaim?> RenewClaimAsync(BatchClaim claim, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        try
+        {
+            Response renewed = await results.UpdateEntityAsync(ClaimRow(claim.BatchId, claim.JobsKey), new ETag(claim.Version), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            return claim with { Version = renewed.Headers.ETag.ToString()! };
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            return null;
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task ReleaseClaimAsync(BatchClaim claim, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(claim);
+        try
+        {
+            await results.DeleteEntityAsync(claim.BatchId, ClaimRowKey, new ETag(claim.Version), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            // Taken over (or gone) meanwhile: it is no longer ours to release.
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task SaveJobsAsync(string batchId, string jobsKey, IReadOnlyList<ScheduledJob> jobs, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        ArgumentException.ThrowIfNullOrEmpty(jobsKey);
         ArgumentNullException.ThrowIfNull(jobs);
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        string key = LayoutKeyPrefix + Guid.NewGuid().ToString("N");
         var starts = new List<int>();
 
         // Segments are serialized as the uploads take them, so at most eight are in memory besides the jobs; the
@@ -75,10 +144,9 @@ public sealed class AzureBatchStore : IBatchStore
         await Parallel.ForEachAsync(
             JobSegmentLayout.Write(jobs, starts),
             new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken },
-            async (segment, ct) => await container.GetBlobClient(SegmentName(batchId, key, segment.Segment)).UploadAsync(segment.Json, overwrite: true, ct).ConfigureAwait(false)).ConfigureAwait(false);
+            async (segment, ct) => await container.GetBlobClient(SegmentName(batchId, jobsKey, segment.Segment)).UploadAsync(segment.Json, overwrite: true, ct).ConfigureAwait(false)).ConfigureAwait(false);
         var layout = new JobSegmentLayout([.. starts], jobs.Count);
-        await container.GetBlobClient(LayoutName(batchId, key)).UploadAsync(BinaryData.FromObjectAsJson(layout, DurableJobsJson.Options), overwrite: true, cancellationToken).ConfigureAwait(false);
-        return key;
+        await container.GetBlobClient(LayoutName(batchId, jobsKey)).UploadAsync(BinaryData.FromObjectAsJson(layout, DurableJobsJson.Options), overwrite: true, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -200,6 +268,8 @@ public sealed class AzureBatchStore : IBatchStore
 
         return new ResultPage(await WithOutputsAsync(items, cancellationToken).ConfigureAwait(false), null);
     }
+
+    private static TableEntity ClaimRow(string batchId, string jobsKey) => new(batchId, ClaimRowKey) { [JobsKeyProperty] = jobsKey };
 
     private static string SegmentName(string batchId, string key, int segment) =>
         $"{batchId}/{key}/{(key.StartsWith(LayoutKeyPrefix, StringComparison.Ordinal) ? "segment" : "jobs")}-{segment.ToString("D6", CultureInfo.InvariantCulture)}.json";

@@ -49,6 +49,11 @@ public sealed record BatchOrchestrationInput
     [JsonPropertyName("deadlineUtc")]
     public DateTime? DeadlineUtc { get; init; }
 
+    /// <summary>For a part of a larger batch: the batch's instance id, which the part answers when it ends.</summary>
+    [JsonPropertyName("parentInstanceId")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? ParentInstanceId { get; init; }
+
     /// <summary>The jobs this orchestration runs itself.</summary>
     [JsonIgnore]
     public int RangeCount => Count ?? JobCount;

@@ -29,8 +29,13 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
         // The deadline is fixed once, when the batch starts; parts inherit it.
         DateTime deadline = input.DeadlineUtc ?? context.CurrentUtcDateTime.AddSeconds(input.DeadlineSeconds);
         int perOrchestration = Math.Max(1, input.Chunking.MaxJobsPerOrchestration);
-        return input.RangeCount > perOrchestration
-            ? await BatchParts.RunAsync(context, input, deadline, perOrchestration, logger)
+        if (input.RangeCount > perOrchestration)
+        {
+            return await BatchParts.RunAsync(context, input, deadline, perOrchestration, logger);
+        }
+
+        return input.ParentInstanceId is { } batch
+            ? await BatchParts.AnswerAsync(context, input, batch, RunRangeAsync(context, input, deadline, logger))
             : await RunRangeAsync(context, input, deadline, logger);
     }
 

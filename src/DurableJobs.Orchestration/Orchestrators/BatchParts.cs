@@ -9,10 +9,14 @@ namespace DurableJobs.Orchestration.Orchestrators;
 /// Runs a batch too large for one history as consecutive parts: sub-orchestrations of at most
 /// <see cref="ChunkingOptions.MaxJobsPerOrchestration"/> jobs, one at a time, each with the whole cap and the
 /// batch's absolute deadline. The parent's history holds a few events per part; each part's history is bounded
-/// by its size. A cancel is forwarded to the running part; parts never started end with the stop status.
+/// by its size. Each part answers with an event, and the wait for it ends at the deadline too. A cancel is forwarded to the running part; parts never started end with the stop status, and so
+/// do the unrecorded jobs of a part that does not answer in time after the stop.
 /// </summary>
 internal static class BatchParts
 {
+    // Durable Task's tag for a sub-orchestration whose parent does not wait for it (OrchestrationTags.FireAndForget).
+    private const string FireAndForgetTag = "FireAndForget";
+
     public static async Task<BatchResult> RunAsync(TaskOrchestrationContext context, BatchOrchestrationInput input, DateTime deadline, int perOrchestration, ILogger logger)
     {
         int end = input.Start + input.RangeCount;
@@ -21,6 +25,15 @@ internal static class BatchParts
 
         using var cancelEventCts = new CancellationTokenSource();
         Task<CancelBatchRequest> cancelEvent = context.WaitForExternalEvent<CancelBatchRequest>(BatchNames.CancelEvent, cancelEventCts.Token);
+
+        // A part stops itself at the deadline (or on a cancel) and then has the stop grace to let its chunks stop
+        // and to record the rest. One that has not answered by twice that never will (suspended, stuck, its start
+        // lost): the wait ends there and the part's jobs without a result take the stop status, so no batch waits
+        // past its deadline on a part.
+        TimeSpan patience = TimeSpan.FromSeconds(2 * input.StopGraceSeconds);
+        using var giveUpCts = new CancellationTokenSource();
+        using var answerCts = new CancellationTokenSource();
+        Task giveUp = context.CreateTimer(deadline + patience, giveUpCts.Token);
         var totals = new BatchSummary { Total = input.RangeCount, Pending = input.RangeCount };
         JobStatus? stop = null;
         DateTime? stoppedAt = null;
@@ -28,23 +41,53 @@ internal static class BatchParts
         for (int part = 0; next < end && stop is null; part++)
         {
             int count = Math.Min(perOrchestration, end - next);
-            string partId = $"{input.BatchId}-part-{part:D4}";
+            string partId = InstanceId(input.BatchId, part);
             context.SetCustomStatus(Progress(input, deadline, totals, partId));
-            Task<BatchResult> child = context.CallSubOrchestratorAsync<BatchResult>(
-                BatchNames.PartOrchestrator,
-                input with { Start = next, Count = count, DeadlineUtc = deadline },
-                new SubOrchestrationOptions { InstanceId = partId });
 
-            if (await Task.WhenAny(child, cancelEvent) == cancelEvent)
+            // Started, not awaited: an orchestration cannot complete while a sub-orchestration it awaits is open, so a
+            // part that never answered would hold the batch open for good. The part answers with an event instead.
+            _ = context.CallSubOrchestratorAsync<BatchResult>(
+                BatchNames.PartOrchestrator,
+                input with { Start = next, Count = count, DeadlineUtc = deadline, ParentInstanceId = context.InstanceId },
+                new SubOrchestrationOptions { InstanceId = partId, Tags = new Dictionary<string, string> { [FireAndForgetTag] = string.Empty } });
+            Task<BatchResult> answer = context.WaitForExternalEvent<BatchResult>(BatchNames.PartFinishedEvent, answerCts.Token);
+
+            Task winner = await Task.WhenAny(answer, cancelEvent, giveUp);
+            if (winner == cancelEvent)
             {
                 stop = JobStatus.Cancelled;
                 stoppedAt = context.CurrentUtcDateTime;
                 context.SendEvent(partId, BatchNames.CancelEvent, cancelEvent.Result);
+
+                // The part stops now, not at the deadline, so it is waited for only as long as a stop takes.
+                if (stoppedAt < deadline)
+                {
+                    giveUp = context.CreateTimer(stoppedAt.Value + patience, giveUpCts.Token);
+                }
+
+                winner = await Task.WhenAny(answer, giveUp);
             }
 
-            try
+            if (winner == giveUp)
             {
-                BatchResult result = await child;
+                stop ??= JobStatus.TimedOut;
+                stoppedAt ??= deadline;
+                logger.LogWarning("Batch {BatchId}: part {Part} did not answer within {Seconds} s of the stop; its jobs without a result are recorded as {Status}", input.BatchId, partId, patience.TotalSeconds, stop);
+                break;
+            }
+
+            BatchResult result = await answer;
+            if (result.Status == BatchStatus.Failed)
+            {
+                logger.LogError("Batch {BatchId}: part {Part} failed; its jobs without a result are recorded as failed", input.BatchId, partId);
+                totals = totals.Plus(new BatchSummary { Failed = count });
+                await context.CallActivityAsync<int>(
+                    BatchNames.RecordUnstartedActivity,
+                    new UnstartedJobs { BatchId = input.BatchId, JobsKey = input.JobsKey, Ranges = [new JobRange(next, count)], Status = JobStatus.Failed, StoppedAtUtc = context.CurrentUtcDateTime },
+                    BatchOrchestrator.ChunkRetry);
+            }
+            else
+            {
                 totals = totals.Plus(result.Summary);
                 if (stop is null && result.Status is BatchStatus.TimedOut or BatchStatus.Cancelled)
                 {
@@ -52,22 +95,16 @@ internal static class BatchParts
                     stoppedAt = result.StoppedAtUtc ?? context.CurrentUtcDateTime;
                 }
             }
-            catch (TaskFailedException ex)
-            {
-                logger.LogError("Batch {BatchId}: part {Part} failed: {Error}", input.BatchId, partId, ex.FailureDetails.ErrorMessage);
-                totals = totals.Plus(new BatchSummary { Failed = count });
-                await context.CallActivityAsync<int>(
-                    BatchNames.RecordUnstartedActivity,
-                    new UnstartedJobs { BatchId = input.BatchId, JobsKey = input.JobsKey, Ranges = [new JobRange(next, count)], Status = JobStatus.Failed, StoppedAtUtc = context.CurrentUtcDateTime },
-                    BatchOrchestrator.ChunkRetry);
-            }
 
             next += count;
         }
 
         cancelEventCts.Cancel();
+        giveUpCts.Cancel();
+        answerCts.Cancel();
         if (next < end)
         {
+            // Parts never started, and a part written off above: results already recorded are kept (first one wins).
             JobStatus status = stop ?? JobStatus.TimedOut;
             await context.CallActivityAsync<int>(
                 BatchNames.RecordUnstartedActivity,
@@ -92,6 +129,40 @@ internal static class BatchParts
             StoppedAtUtc = stoppedAt,
         };
     }
+
+    /// <summary>
+    /// Runs one part and answers its batch with the outcome, failed or not: the batch waits for this answer (see
+    /// <see cref="RunAsync"/>), not for the sub-orchestration.
+    /// </summary>
+    public static async Task<BatchResult> AnswerAsync(TaskOrchestrationContext context, BatchOrchestrationInput input, string batchInstanceId, Task<BatchResult> run)
+    {
+        BatchResult result;
+        try
+        {
+            result = await run;
+        }
+        catch (Exception)
+        {
+            context.SendEvent(batchInstanceId, BatchNames.PartFinishedEvent, new BatchResult
+            {
+                BatchId = input.BatchId,
+                Status = BatchStatus.Failed,
+                Summary = new BatchSummary { Total = input.RangeCount, Failed = input.RangeCount },
+                MaxParallel = input.MaxParallel,
+            });
+            throw;
+        }
+
+        context.SendEvent(batchInstanceId, BatchNames.PartFinishedEvent, result);
+        return result;
+    }
+
+    /// <summary>
+    /// The instance id of part <paramref name="part"/> of batch <paramref name="batchId"/>. The ':' keeps it out of
+    /// the ids a request may use (<see cref="Core.Validation.BatchValidator.IsValidIdCharacters"/>): a user batch
+    /// can never take a part's name, nor receive what is meant for it.
+    /// </summary>
+    internal static string InstanceId(string batchId, int part) => $"{batchId}:part-{part:D4}";
 
     private static BatchProgress Progress(BatchOrchestrationInput input, DateTime deadline, BatchSummary totals, string? currentPart) => new()
     {

@@ -11,13 +11,27 @@ namespace DurableJobs.Orchestration.Storage;
 /// </summary>
 public interface IBatchStore
 {
-    /// <summary>Writes the jobs of a submission under a new key and returns it.</summary>
-    Task<string> SaveJobsAsync(string batchId, IReadOnlyList<ScheduledJob> jobs, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Claims <paramref name="batchId"/> for one submission, atomically: of concurrent callers exactly one gets the
+    /// claim; the others get null for as long as it lives. A claim older than <paramref name="abandonedAfter"/> is
+    /// taken over (by one caller, atomically): its submitter stopped between the claim and the batch's start. The
+    /// caller checks first that no batch has the id; a claim says nothing about a batch that exists.
+    /// </summary>
+    Task<BatchClaim?> TryClaimAsync(string batchId, TimeSpan abandonedAfter, CancellationToken cancellationToken = default);
+
+    /// <summary>The claim with its age reset, or null when another submission has taken it over meanwhile.</summary>
+    Task<BatchClaim?> RenewClaimAsync(BatchClaim claim, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives a claim up, unless it was taken over meanwhile (the submission failed before the batch started).</summary>
+    Task ReleaseClaimAsync(BatchClaim claim, CancellationToken cancellationToken = default);
+
+    /// <summary>Writes the jobs of a submission under <paramref name="jobsKey"/> (the key of its claim).</summary>
+    Task SaveJobsAsync(string batchId, string jobsKey, IReadOnlyList<ScheduledJob> jobs, CancellationToken cancellationToken = default);
 
     /// <summary>Reads jobs <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> - 1 of a submission.</summary>
     Task<IReadOnlyList<ScheduledJob>> ReadJobsAsync(string batchId, string jobsKey, int start, int count, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes the jobs of a submission that never became a batch (it lost a race for the batch id).</summary>
+    /// <summary>Deletes the jobs of a submission that never became a batch (it failed, or its claim was taken over).</summary>
     Task DeleteJobsAsync(string batchId, string jobsKey, CancellationToken cancellationToken = default);
 
     /// <summary>The final results already recorded for jobs in the range, by job index.</summary>

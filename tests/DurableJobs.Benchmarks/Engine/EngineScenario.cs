@@ -179,8 +179,8 @@ public sealed class EngineScenario : IBenchmarkScenario
     {
         int history = 0;
         var historyTable = new TableClient(connection, $"{hub}History");
-        // A large batch runs as parts ("{id}-part-NNNN"): their histories count too. '-' sorts just below '.'.
-        string historyFilter = TableClient.CreateQueryFilter($"PartitionKey ge {instanceId} and PartitionKey lt {instanceId + "."}");
+        // A large batch runs as parts ("{id}:part-NNNN"): their histories count too. ':' sorts just below ';'.
+        string historyFilter = TableClient.CreateQueryFilter($"PartitionKey ge {instanceId} and PartitionKey lt {instanceId + ";"}");
         await foreach (TableEntity _ in historyTable.QueryAsync<TableEntity>(historyFilter, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             history++;

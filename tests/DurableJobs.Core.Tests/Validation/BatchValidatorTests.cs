@@ -48,6 +48,34 @@ public sealed class BatchValidatorTests
         Assert.Equal(message, problem.Message);
     }
 
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("...")]
+    [InlineData("nightly.")]
+    [InlineData("a..")]
+    public void BatchIdsEndingInADot_AreRefused_TheyWouldNameAnotherBatchsStorage(string batchId)
+    {
+        // Blob paths are {batchId}/...: a client resolves "." and ".." segments and Azure Storage drops a segment's
+        // trailing dot, so "nightly." would store under "nightly/" and "." outside any batch's prefix.
+        ValidationResult result = validator.Validate(new BatchRequest { BatchId = batchId, Jobs = [new JobSpec { Type = "echo" }] });
+
+        ValidationProblem problem = Assert.Single(result.Problems);
+        Assert.Equal("batchId", problem.Path);
+        Assert.Contains("end with '.'", problem.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(".nightly")]
+    [InlineData("nightly.2026.v2")]
+    [InlineData("a..b")]
+    public void BatchIdsWithDotsInside_OrLeading_AreAccepted(string batchId) =>
+        Assert.True(validator.Validate(new BatchRequest { BatchId = batchId, Jobs = [new JobSpec { Type = "echo" }] }).IsValid);
+
+    [Fact]
+    public void JobIdsEndingInADot_AreAccepted_TheyNameNoStorage() =>
+        Assert.True(validator.Validate(new BatchRequest { BatchId = "b", Jobs = [new JobSpec { Id = "a.", Type = "echo" }] }).IsValid);
+
     [Fact]
     public void TooManyJobs_IsOneProblem_AtTheConfiguredLimit()
     {
