@@ -304,7 +304,7 @@ public sealed class BatchHttpApi
     }
 
     private bool IsPossibleId(string? id) =>
-        id is { Length: > 0 } && id.Length <= limits.MaxIdLength && BatchValidator.IsValidIdCharacters(id);
+        id is { Length: > 0 } && id.Length <= limits.MaxIdLength && BatchValidator.IsValidId(id);
 
     private static ApiError NotFound(string? id) =>
         new(StatusCodes.Status404NotFound, ApiErrorCodes.BatchNotFound, "The batch does not exist.", $"No batch has the id '{id}'.");

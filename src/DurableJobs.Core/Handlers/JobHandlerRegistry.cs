@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace DurableJobs.Core.Handlers;
 
 /// <summary>The job handlers a host can run, by type name (case-sensitive).</summary>
@@ -32,6 +34,9 @@ public sealed class JobHandlerRegistry
 
     /// <summary>True when <paramref name="type"/> has a handler.</summary>
     public bool Contains(string type) => handlers.ContainsKey(type);
+
+    /// <summary>The handler for <paramref name="type"/>, when one is registered.</summary>
+    public bool TryGet(string type, [NotNullWhen(true)] out IJobHandler? handler) => handlers.TryGetValue(type, out handler);
 
     /// <summary>The handler for <paramref name="type"/>.</summary>
     /// <exception cref="KeyNotFoundException">No handler has that type.</exception>

@@ -11,18 +11,21 @@ namespace DurableJobs.Core.Validation;
 /// </summary>
 public sealed class BatchValidator
 {
+    // What a handler sees for a job without a payload (the job runner passes the same).
+    private static readonly JsonElement NullPayload = JsonSerializer.SerializeToElement<object?>(null);
+
     private readonly BatchLimits limits;
-    private readonly Func<string, bool> isKnownType;
+    private readonly JobHandlerRegistry registry;
 
     /// <summary>Creates a validator.</summary>
     /// <param name="limits">The limits to enforce.</param>
-    /// <param name="registry">The handlers; a job type not registered here is rejected.</param>
+    /// <param name="registry">The handlers; a job type not registered here is rejected, and each handler checks its jobs' payloads.</param>
     public BatchValidator(BatchLimits limits, JobHandlerRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(registry);
         this.limits = limits;
-        isKnownType = registry.Contains;
+        this.registry = registry;
     }
 
     /// <summary>Validates <paramref name="request"/>.</summary>
@@ -52,11 +55,14 @@ public sealed class BatchValidator
     }
 
     /// <summary>
-    /// True when <paramref name="id"/> can name a batch or job: it becomes part of storage keys,
-    /// so only letters, digits, '-', '_' and '.' are allowed.
+    /// True when <paramref name="id"/> can name a batch or job: it becomes part of storage keys and blob paths, so only
+    /// letters, digits, '-', '_' and '.' are allowed, and it may not end with '.' (a blob path segment ending with a
+    /// dot is refused or rewritten by storage, and "." and ".." step out of the batch's folder).
     /// </summary>
-    public static bool IsValidIdCharacters(string id) =>
-        id.Length > 0 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+    public static bool IsValidId(string id) =>
+        id.Length > 0 && id[^1] != '.' && id.All(IsIdCharacter);
+
+    private static bool IsIdCharacter(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.';
 
     private void ValidateId(string id, string path, List<ValidationProblem> problems)
     {
@@ -68,9 +74,13 @@ public sealed class BatchValidator
         {
             problems.Add(new(path, $"Must be at most {limits.MaxIdLength} characters long (got {id.Length})."));
         }
-        else if (!IsValidIdCharacters(id))
+        else if (!id.All(IsIdCharacter))
         {
             problems.Add(new(path, "May contain only ASCII letters, digits, '-', '_' and '.'."));
+        }
+        else if (id[^1] == '.')
+        {
+            problems.Add(new(path, "Must not end with '.' (it becomes a storage path segment)."));
         }
     }
 
@@ -152,9 +162,13 @@ public sealed class BatchValidator
             {
                 problems.Add(new($"{path}.type", "Is required."));
             }
-            else if (!isKnownType(job.Type))
+            else if (!registry.TryGet(job.Type, out IJobHandler? handler))
             {
-                problems.Add(new($"{path}.type", $"Unknown job type '{job.Type}'."));
+                problems.Add(new($"{path}.type", $"Unknown job type {DisplayText.Quote(job.Type)}."));
+            }
+            else
+            {
+                ValidatePayload(handler, job.Payload, path, problems);
             }
 
             string id = JobIds.IdOf(job, i);
@@ -165,7 +179,7 @@ public sealed class BatchValidator
 
             if (firstIndexById.TryGetValue(id, out int first))
             {
-                problems.Add(new($"{path}.id", $"Duplicate job id '{id}' (first used by jobs[{first}])."));
+                problems.Add(new($"{path}.id", $"Duplicate job id {DisplayText.Quote(id)} (first used by jobs[{first}])."));
             }
             else
             {
@@ -180,6 +194,18 @@ public sealed class BatchValidator
                     problems.Add(new($"{path}.payload", $"Is {bytes} bytes; the limit is {limits.MaxPayloadBytes} bytes."));
                 }
             }
+        }
+    }
+
+    private static void ValidatePayload(IJobHandler handler, JsonElement? payload, string path, List<ValidationProblem> problems)
+    {
+        try
+        {
+            handler.ValidatePayload(payload ?? NullPayload);
+        }
+        catch (JobPayloadException ex)
+        {
+            problems.Add(new(ex.Field is { } field ? $"{path}.payload.{field}" : $"{path}.payload", ex.Message));
         }
     }
 }
