@@ -268,10 +268,14 @@ public sealed class BatchHttpApi
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            // The probe answers anyone who can reach it; a storage exception's text names the account, its endpoint
+            // and request ids. The log has all of it, the answer only what kind of failure it was.
             logger.LogWarning(ex, "Health probe failed");
             return new ApiError(
                 StatusCodes.Status503ServiceUnavailable, ApiErrorCodes.Unhealthy, "The engine or its storage is not reachable.",
-                ex is OperationCanceledException ? "Storage did not answer in time." : ex.Message).ToResult();
+                ex is OperationCanceledException
+                    ? "Storage did not answer in time; see the host's log."
+                    : $"The storage round trip failed ({ex.GetType().Name}); see the host's log.").ToResult();
         }
 
         return new JsonResult(
