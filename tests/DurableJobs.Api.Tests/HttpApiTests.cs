@@ -141,6 +141,22 @@ public sealed class HttpApiTests(StorageFixture storage, HttpApiHostFixture fixt
         await Problems.AssertAsync(unknown, HttpStatusCode.NotFound, "batch-not-found");
     }
 
+    [Theory]
+    [InlineData("/api/batches/http-any/cancel?reason=oops", "{}", HttpStatusCode.BadRequest, "invalid-query", "reason")]
+    [InlineData("/api/batches/http-any/cancel", "{\"reason\":", HttpStatusCode.BadRequest, "malformed-json", null)]
+    [InlineData("/api/batches/http-any/cancel", "{\"reason\":7}", HttpStatusCode.BadRequest, "wrong-json-type", "reason")]
+    [InlineData("/api/batches/http-any/cancel", "[]", HttpStatusCode.BadRequest, "wrong-json-type", "")]
+    [InlineData("/api/batches/http-any/cancel", "{\"reason\":\"{501}\"}", HttpStatusCode.BadRequest, "validation-failed", "reason")]
+    public async Task A_cancel_body_that_is_not_a_cancel_request_is_a_400_naming_the_field(string path, string body, HttpStatusCode status, string code, string? field)
+    {
+        using HttpResponseMessage response = await PostJsonAsync(path, body.Replace("{501}", new string('r', 501), StringComparison.Ordinal));
+        JsonElement problem = await Problems.AssertAsync(response, status, code);
+        if (field is not null)
+        {
+            Assert.Equal([field], Problems.ErrorKeys(problem));
+        }
+    }
+
     [Fact]
     public async Task Unknown_batches_are_404_problems()
     {

@@ -21,6 +21,10 @@ namespace DurableJobs.Api.Http;
 /// </summary>
 public sealed class BatchHttpApi
 {
+    // A cancel carries at most a reason of 500 characters; more than this is not a cancel request.
+    private const int MaxCancelBodyBytes = 16 * 1024;
+    private const int MaxCancelReasonLength = 500;
+
     private readonly ApiOptions options;
     private readonly BatchLimits limits;
     private readonly ILogger<BatchHttpApi> logger;
@@ -49,33 +53,13 @@ public sealed class BatchHttpApi
             return unsupported.ToResult();
         }
 
-        // Our bounded reader enforces the limit with a problem body, the same under every server.
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        (ReadOnlyMemory<byte> body, ApiError? unreadable) = await ReadBodyAsync(request, options.MaxRequestBodyBytes, "DurableJobs:Api:MaxRequestBodyBytes", cancellationToken).ConfigureAwait(false);
+        if (unreadable is not null)
         {
-            sizeFeature.MaxRequestBodySize = null;
+            return unreadable.ToResult();
         }
 
-        BodyReadResult body;
-        try
-        {
-            body = await BoundedBodyReader.ReadAsync(request.Body, request.ContentLength, options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
-        }
-        catch (BadHttpRequestException ex)
-        {
-            // Broken framing (a bad chunk, a body shorter than its Content-Length): the server could not read it.
-            return new ApiError(ex.StatusCode, ApiErrorCodes.MalformedBody, "The request body could not be read.", ex.Message).ToResult();
-        }
-
-        if (body.TooLarge)
-        {
-            // Closing the connection spares the server from draining the rest of an oversized body for keep-alive.
-            request.HttpContext.Response.Headers.Connection = "close";
-            return new ApiError(
-                StatusCodes.Status413PayloadTooLarge, ApiErrorCodes.BodyTooLarge, "The request body is too large.",
-                string.Create(CultureInfo.InvariantCulture, $"The body may be at most {options.MaxRequestBodyBytes} bytes (DurableJobs:Api:MaxRequestBodyBytes).")).ToResult();
-        }
-
-        BatchRequestParseResult parsed = BatchRequestParser.Parse(body.Body!.Value);
+        BatchRequestParseResult parsed = BatchRequestParser.Parse(body);
         if (parsed.Error is { } parseError)
         {
             return parseError.ToResult();
@@ -201,15 +185,47 @@ public sealed class BatchHttpApi
         return new JsonResult(timeline, StatusCodes.Status200OK);
     }
 
-    /// <summary><c>POST /api/batches/{id}/cancel</c>: 202 when accepted, 409 when already finished, 404 when unknown.</summary>
+    /// <summary>
+    /// <c>POST /api/batches/{id}/cancel</c> with a JSON body, <c>{}</c> or <c>{"reason": "..."}</c> (<see cref="CancelBatchRequest"/>):
+    /// 202 when accepted, 409 when already finished, 404 when unknown. Anything but JSON is a 415: an HTML form on any
+    /// web page can post url-encoded, multipart or plain text to a keyless loopback host, never JSON, and a script that
+    /// sends JSON needs a CORS preflight this API never grants.
+    /// </summary>
     public async Task<IResult> CancelAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        string? reason = request.Query["reason"].LastOrDefault();
-        if (reason is { Length: > 500 })
+        if (CheckContentType(request.ContentType) is { } unsupported)
         {
-            return InvalidQuery(new Dictionary<string, string[]> { ["reason"] = ["Must be at most 500 characters long."] }).ToResult();
+            return unsupported.ToResult();
+        }
+
+        if (request.Query.ContainsKey("reason"))
+        {
+            return InvalidQuery(new Dictionary<string, string[]> { ["reason"] = ["Send the reason in the JSON body: {\"reason\": \"...\"}."] }).ToResult();
+        }
+
+        (ReadOnlyMemory<byte> body, ApiError? unreadable) = await ReadBodyAsync(request, MaxCancelBodyBytes, null, cancellationToken).ConfigureAwait(false);
+        if (unreadable is not null)
+        {
+            return unreadable.ToResult();
+        }
+
+        // An empty body asks for nothing beyond the cancel itself.
+        (CancelBatchRequest? cancel, ApiError? malformed) = body.Span.Trim(" \t\r\n"u8).IsEmpty
+            ? (null, null)
+            : BatchRequestParser.ParseAs<CancelBatchRequest>(body, "a JSON object such as {\"reason\": \"...\"}");
+        if (malformed is not null)
+        {
+            return malformed.ToResult();
+        }
+
+        string? reason = cancel?.Reason;
+        if (reason is { Length: > MaxCancelReasonLength })
+        {
+            return new ApiError(
+                StatusCodes.Status400BadRequest, ApiErrorCodes.Validation, "The cancel request is invalid.", "1 problem(s) found; see 'errors'.",
+                new Dictionary<string, string[]> { ["reason"] = [string.Create(CultureInfo.InvariantCulture, $"Must be at most {MaxCancelReasonLength} characters long (got {reason.Length}).")] }).ToResult();
         }
 
         if (!IsPossibleId(id))
@@ -283,6 +299,41 @@ public sealed class BatchHttpApi
             StatusCodes.Status200OK);
     }
 
+    /// <summary>
+    /// Reads a request body within <paramref name="limit"/> bytes (set by <paramref name="limitSetting"/>, if by any):
+    /// the bytes, or the problem (413, or 400 for broken framing). Our bounded reader enforces the limit with a problem
+    /// body, the same under every server.
+    /// </summary>
+    private static async Task<(ReadOnlyMemory<byte> Body, ApiError? Error)> ReadBodyAsync(HttpRequest request, long limit, string? limitSetting, CancellationToken cancellationToken)
+    {
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = null;
+        }
+
+        BodyReadResult body;
+        try
+        {
+            body = await BoundedBodyReader.ReadAsync(request.Body, request.ContentLength, limit, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Broken framing (a bad chunk, a body shorter than its Content-Length): the server could not read it.
+            return (default, new ApiError(ex.StatusCode, ApiErrorCodes.MalformedBody, "The request body could not be read.", ex.Message));
+        }
+
+        if (body.TooLarge)
+        {
+            // Closing the connection spares the server from draining the rest of an oversized body for keep-alive.
+            request.HttpContext.Response.Headers.Connection = "close";
+            return (default, new ApiError(
+                StatusCodes.Status413PayloadTooLarge, ApiErrorCodes.BodyTooLarge, "The request body is too large.",
+                string.Create(CultureInfo.InvariantCulture, $"The body may be at most {limit} bytes{(limitSetting is null ? string.Empty : $" ({limitSetting})")}.")));
+        }
+
+        return (body.Body!.Value, null);
+    }
+
     /// <summary>The 400 for a request that failed validation, problems keyed by field path.</summary>
     internal static ApiError ValidationError(ValidationResult validation) =>
         new(StatusCodes.Status400BadRequest, ApiErrorCodes.Validation, "The batch request is invalid.",
@@ -304,7 +355,7 @@ public sealed class BatchHttpApi
 
         return new ApiError(
             StatusCodes.Status415UnsupportedMediaType, ApiErrorCodes.UnsupportedMediaType, "The content type is not supported.",
-            $"Send the batch as 'application/json' in UTF-8 (got '{contentType ?? "no content type"}').");
+            $"Send the body as 'application/json' in UTF-8 (got '{contentType ?? "no content type"}').");
     }
 
     private bool IsPossibleId(string? id) =>
