@@ -5,8 +5,21 @@
   const POLL_MS = 2000;
   const FINISHED = ['Completed', 'TimedOut', 'Cancelled', 'Failed'];
   const JOB_STATUSES = ['Succeeded', 'Failed', 'TimedOut', 'Cancelled'];
-  // The API key, when the host requires one, rides in the page URL (?code=) as Azure Functions takes it.
-  const apiKey = new URLSearchParams(location.search).get('code');
+  // The API key, when the host requires one, arrives in the page URL (?code=) as Azure Functions takes it. It is kept
+  // for this tab only and taken out of the address bar at once, so it stays off the screen, the history and bookmarks.
+  const KEY_ITEM = 'durableJobs.apiKey';
+  const apiKey = (() => {
+    const params = new URLSearchParams(location.search);
+    const fromUrl = params.get('code');
+    if (fromUrl === null) {
+      try { return sessionStorage.getItem(KEY_ITEM); } catch { return null; }
+    }
+    params.delete('code');
+    const rest = params.toString();
+    history.replaceState(history.state, '', location.pathname + (rest ? '?' + rest : '') + location.hash);
+    try { sessionStorage.setItem(KEY_ITEM, fromUrl); } catch { /* storage disabled: the key lasts as long as this page */ }
+    return fromUrl;
+  })();
   const view = document.getElementById('view');
   const errorBox = document.getElementById('error');
   const refreshLabel = document.getElementById('refresh');
@@ -24,8 +37,10 @@
   async function api(path, init) {
     const headers = { Accept: 'application/json' };
     if (apiKey) headers['x-functions-key'] = apiKey;
+    // State changes carry a JSON body: the API refuses anything else, which is what keeps cross-site forms out.
+    if (init && init.body !== undefined) headers['Content-Type'] = 'application/json';
     // Relative to the page, so the dashboard also works under a path prefix.
-    const response = await fetch('api' + path, Object.assign({ headers, cache: 'no-store' }, init || {}));
+    const response = await fetch('api' + path, Object.assign({ cache: 'no-store' }, init || {}, { headers }));
     const text = await response.text();
     let body = null;
     try { body = text ? JSON.parse(text) : null; } catch { body = null; }
@@ -138,7 +153,7 @@
       cancelRequested = true;
       document.getElementById('cancel').disabled = true;
       try {
-        await api(`/batches/${enc(id)}/cancel`, { method: 'POST' });
+        await api(`/batches/${enc(id)}/cancel`, { method: 'POST', body: JSON.stringify({ reason: 'Cancelled from the dashboard.' }) });
         document.getElementById('cancel').textContent = 'Cancelling…';
       } catch (error) {
         showError(error.message);
