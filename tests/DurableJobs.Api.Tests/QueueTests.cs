@@ -85,20 +85,20 @@ public sealed class QueueTests(StorageFixture storage, QueueHostFixture fixture)
         Assert.Equal(1, envelope.DequeueCount);
         Assert.True(envelope.FailedAt > DateTimeOffset.UtcNow.AddMinutes(-5));
         await Eventually.MatchAsync(async () => (await queue.PeekMessagesAsync(32)).Value.Any(m => m.MessageText == text), present => !present, Timeout, what: "message removed from the queue");
-        Assert.DoesNotContain(await host.Batches.ListAsync(top: 1000), b => b.Id.Contains(marker[..8], StringComparison.Ordinal));
+        Assert.DoesNotContain((await host.Batches.ListAsync(top: 1000)).Items, b => b.Id.Contains(marker[..8], StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task A_duplicate_message_yields_one_batch()
     {
-        int before = (await host.Batches.ListAsync(top: 1000)).Count;
+        int before = (await host.Batches.ListAsync(top: 1000)).Items.Count;
         string json = """{"batchId":"queue-dup","jobs":[{"type":"echo"}]}""";
         await queue.SendMessageAsync(json);
         await queue.SendMessageAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(json)));
 
         await WaitForBatchAsync("queue-dup", BatchStatus.Completed);
         await Eventually.MatchAsync(async () => (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount, n => n == 0, Timeout, what: "queue drained");
-        Assert.Equal(before + 1, (await host.Batches.ListAsync(top: 1000)).Count);
+        Assert.Equal(before + 1, (await host.Batches.ListAsync(top: 1000)).Items.Count);
         Assert.DoesNotContain((await poison.PeekMessagesAsync(32)).Value, m => m.MessageText.Contains("queue-dup", StringComparison.Ordinal));
     }
 

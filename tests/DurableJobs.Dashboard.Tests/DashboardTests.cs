@@ -149,6 +149,28 @@ public sealed class DashboardTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task Filtering_2500_jobs_by_a_status_only_the_last_one_has_shows_it()
+    {
+        // The server answers a filtered page after scanning 1,000 results, empty if none matched: the page follows the tokens.
+        string id = Samples.NewId("dash-rare");
+        var jobs = new System.Text.Json.Nodes.JsonArray();
+        for (int i = 0; i < 2_500; i++)
+        {
+            jobs.Add(new System.Text.Json.Nodes.JsonObject { ["id"] = $"job-{i:0000}", ["type"] = i == 2_499 ? "fail" : "echo" });
+        }
+
+        await fixture.SubmitAsync(new System.Text.Json.Nodes.JsonObject { ["batchId"] = id, ["maxParallel"] = 50, ["jobs"] = jobs });
+        IPage page = await fixture.OpenAsync($"#/batches/{id}");
+        await Expect(page.Locator("#batch-status")).ToHaveAttributeAsync("data-status", "Completed", new() { Timeout = Slow });
+
+        await page.Locator("#job-status").SelectOptionAsync("Failed");
+        await Expect(page.Locator("#jobs tbody tr[data-status=Failed]")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#jobs tbody tr[data-job-id='job-2499']")).ToBeVisibleAsync();
+        await Expect(page.Locator("#more")).ToBeHiddenAsync();
+        await page.CloseAsync();
+    }
+
+    [Fact]
     public async Task The_chart_never_shows_more_in_flight_than_the_cap_and_reaches_it()
     {
         const int cap = 4;

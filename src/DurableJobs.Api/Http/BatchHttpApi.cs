@@ -8,6 +8,7 @@ using DurableJobs.Core.Validation;
 using DurableJobs.Orchestration.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 
@@ -26,6 +27,9 @@ public sealed class BatchHttpApi
     private const int MaxCancelReasonLength = 500;
 
     private readonly ApiOptions options;
+
+    // Timelines of finished batches by (batch, points): at most 64, a few KB to ~50 KB each.
+    private readonly MemoryCache finishedTimelines = new(new MemoryCacheOptions { SizeLimit = 64 });
     private readonly BatchLimits limits;
     private readonly ILogger<BatchHttpApi> logger;
 
@@ -133,8 +137,9 @@ public sealed class BatchHttpApi
 
     /// <summary>
     /// <c>GET /api/batches/{id}/timeline?points=</c>: jobs in flight over time with the cap, as <see cref="BatchTimeline"/>,
-    /// or 404. Reads every recorded result (paged, outputs dropped as they arrive) and downsamples to at most
-    /// <c>points</c> steps, keeping each interval's peak.
+    /// or 404. Reads when each recorded job ran (no outputs) and downsamples to at most <c>points</c> steps, keeping
+    /// each interval's peak. A finished batch's results never change, so its timeline is computed once per
+    /// <c>points</c> and then answered from memory without touching storage.
     /// </summary>
     public async Task<IResult> GetTimelineAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
     {
@@ -147,41 +152,38 @@ public sealed class BatchHttpApi
             return InvalidQuery(errors).ToResult();
         }
 
+        if (finishedTimelines.TryGetValue((id, points), out BatchTimeline? cached))
+        {
+            return new JsonResult(cached!, StatusCodes.Status200OK);
+        }
+
         BatchView? view = IsPossibleId(id) ? await client.GetAsync(id, cancellationToken).ConfigureAwait(false) : null;
         if (view is null)
         {
             return NotFound(id).ToResult();
         }
 
-        // Only the times matter; keeping outputs of 100,000 results would hold every payload in memory at once.
-        var times = new List<JobResult>();
-        string? token = null;
-        do
-        {
-            JobPage? page = await client.GetJobsAsync(id, status: null, options.MaxPageSize, token, cancellationToken).ConfigureAwait(false);
-            if (page is null)
-            {
-                return NotFound(id).ToResult();
-            }
-
-            times.AddRange(page.Items.Where(j => j.StartedAt is not null && j.FinishedAt is not null)
-                .Select(j => j with { Output = null, Error = null, Worker = null }));
-            token = page.ContinuationToken;
-        }
-        while (token is not null);
-
-        IReadOnlyList<(DateTimeOffset At, int InFlight)> series = JobTimeline.InFlightOverTime(times);
+        IReadOnlyList<JobSpan> spans = await client.GetJobSpansAsync(id, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<(DateTimeOffset At, int InFlight)> series = JobTimeline.InFlightOverTime(spans);
         var timeline = new BatchTimeline
         {
             Id = view.Id,
             Status = view.Status,
             MaxParallel = view.MaxParallel,
             MaxInFlight = series.Count == 0 ? 0 : series.Max(p => p.InFlight),
-            JobsCounted = times.Count,
+            JobsCounted = spans.Count,
             From = series.Count == 0 ? null : series[0].At,
             To = series.Count == 0 ? null : series[^1].At,
             Points = TimelineSampler.Sample(series, points),
         };
+
+        // Every result of a Completed, TimedOut or Cancelled batch was recorded before it ended (jobs written off are
+        // recorded too), and a result is never replaced. A Failed orchestration may leave chunks still recording.
+        if (view.IsFinished && view.Status != BatchStatus.Failed)
+        {
+            finishedTimelines.Set((id, points), timeline, new MemoryCacheEntryOptions { Size = 1 });
+        }
+
         return new JsonResult(timeline, StatusCodes.Status200OK);
     }
 
@@ -249,7 +251,10 @@ public sealed class BatchHttpApi
         }
     }
 
-    /// <summary><c>GET /api/batches?status=&amp;top=</c>: recent batches, newest first, as <see cref="BatchList"/>.</summary>
+    /// <summary>
+    /// <c>GET /api/batches?status=&amp;top=&amp;continuationToken=</c>: a page of batches, newest first, as <see cref="BatchList"/>
+    /// (see <see cref="BatchClient.ListAsync"/>: a page costs what it covers).
+    /// </summary>
     public async Task<IResult> ListAsync(HttpRequest request, BatchClient client, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -257,13 +262,24 @@ public sealed class BatchHttpApi
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         BatchStatus? status = ParseEnum<BatchStatus>(request.Query, "status", errors);
         int top = ParseTop(request.Query, options.DefaultListSize, errors);
+        string? token = request.Query["continuationToken"].LastOrDefault() is { Length: > 0 } t ? t : null;
         if (errors.Count > 0)
         {
             return InvalidQuery(errors).ToResult();
         }
 
-        IReadOnlyList<BatchView> batches = await client.ListAsync(status, top, cancellationToken).ConfigureAwait(false);
-        return new JsonResult(new BatchList { Items = batches }, StatusCodes.Status200OK);
+        BatchPage page;
+        try
+        {
+            page = await client.ListAsync(status, top, token, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FormatException ex)
+        {
+            errors["continuationToken"] = [ex.Message];
+            return InvalidQuery(errors).ToResult();
+        }
+
+        return new JsonResult(new BatchList { Items = page.Items, ContinuationToken = page.ContinuationToken }, StatusCodes.Status200OK);
     }
 
     /// <summary>

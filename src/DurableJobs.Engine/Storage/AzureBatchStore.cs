@@ -6,6 +6,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using DurableJobs.Core.Model;
 using DurableJobs.Core.Serialization;
+using DurableJobs.Core.Validation;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Storage;
 
@@ -28,6 +29,17 @@ public sealed class AzureBatchStore : IBatchStore
 
     // A row is at most 1 MB and a property 64 KB: 100 results of at most ~3,000 characters fit with room to spare.
     private const int MaxInlineOutputChars = 1_500;
+
+    // A page of results reads at most this many rows (1,000 results) beyond what its size needs; see QueryAsync.
+    private const int ScannedGroups = 10;
+
+    // The most rows a table query returns per request (the service's own limit is 1,000).
+    private const int MaxRowsPerRequest = 100;
+
+    // The batch index lives in the results table, in a partition no batch can have ('~' is not an id character): an
+    // empty row per batch, keyed by inverted submission time, so the newest come first and a page of the list reads
+    // as many rows as it shows, however many batches the hub holds.
+    private const string IndexPartition = "~batches";
     private const int MaxErrorChars = 1_000;
 
     // The chunks in flight (at most 8 per batch by default) share segments only with their neighbours, so a handful
@@ -116,7 +128,7 @@ public sealed class AzureBatchStore : IBatchStore
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var recorded = new Dictionary<int, JobResult>();
         int end = start + count;
-        await foreach (TableEntity row in QueryGroupsAsync(batchId, start / GroupSize, (end - 1) / GroupSize, cancellationToken).ConfigureAwait(false))
+        await foreach (TableEntity row in QueryGroupsAsync(batchId, start / GroupSize, (end - 1) / GroupSize, MaxRowsPerRequest, cancellationToken).ConfigureAwait(false))
         {
             foreach ((int index, JobResult result) in ReadGroup(row, withOutput: false))
             {
@@ -163,9 +175,22 @@ public sealed class AzureBatchStore : IBatchStore
             throw new FormatException("The continuation token is not one this service issued.");
         }
 
+        // A page reads the rows `top` results need (one more, as `from` may fall inside a row) and at most ScannedGroups
+        // rows when a status filter skips results: a filter that matches little (?status=Failed&top=1 over 100,000
+        // successes) answers a short or empty page with a token where its scan stopped, rather than reading the whole
+        // partition. Rows are fetched as many per request as the page is expected to read.
+        int groupsForTop = ((top + GroupSize - 1) / GroupSize) + 1;
+        int scanLimit = Math.Max(groupsForTop, ScannedGroups);
         var items = new List<JobResult>(Math.Min(top, 1_000));
-        await foreach (TableEntity row in QueryGroupsAsync(batchId, from / GroupSize, int.MaxValue / GroupSize, cancellationToken).ConfigureAwait(false))
+        int scanned = 0;
+        await foreach (TableEntity row in QueryGroupsAsync(batchId, from / GroupSize, int.MaxValue / GroupSize, (status is null ? groupsForTop : scanLimit) + 1, cancellationToken).ConfigureAwait(false))
         {
+            if (scanned++ == scanLimit)
+            {
+                // A row beyond the scan exists: the next page starts there.
+                return new ResultPage(await WithOutputsAsync(items, cancellationToken).ConfigureAwait(false), FirstIndex(row).ToString(CultureInfo.InvariantCulture));
+            }
+
             foreach ((int index, JobResult result) in ReadGroup(row, withOutput: true))
             {
                 if (index < from || (status is { } wanted && result.Status != wanted))
@@ -186,16 +211,89 @@ public sealed class AzureBatchStore : IBatchStore
         return new ResultPage(await WithOutputsAsync(items, cancellationToken).ConfigureAwait(false), null);
     }
 
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobSpan>> ReadSpansAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var spans = new List<JobSpan>();
+        await foreach (TableEntity row in QueryGroupsAsync(batchId, 0, int.MaxValue / GroupSize, MaxRowsPerRequest, cancellationToken).ConfigureAwait(false))
+        {
+            for (int offset = 0; offset < GroupSize; offset++)
+            {
+                // Outputs kept in blobs stay there: the times are all a timeline needs.
+                if (row.GetString(Cell(offset)) is { } json
+                    && JsonSerializer.Deserialize<StoredSpan>(json, DurableJobsJson.Options)?.Result is { StartedAt: { } started, FinishedAt: { } finished })
+                {
+                    spans.Add(new JobSpan(started, finished));
+                }
+            }
+        }
+
+        return spans;
+    }
+
+    /// <inheritdoc />
+    public async Task<string> IndexBatchAsync(string batchId, DateTimeOffset submittedAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        string key = (DateTimeOffset.MaxValue.UtcTicks - submittedAt.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + "_" + batchId;
+        await results.UpsertEntityAsync(new TableEntity(IndexPartition, key), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        return key;
+    }
+
+    /// <inheritdoc />
+    public async Task UnindexBatchAsync(string entryKey, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(entryKey);
+        await results.DeleteEntityAsync(IndexPartition, entryKey, ETag.All, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async Task<BatchIdPage> ListBatchesAsync(int count, string? continuationToken, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (continuationToken is not null && IdOfIndexKey(continuationToken) is null)
+        {
+            throw new FormatException("The continuation token is not one this service issued.");
+        }
+
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        string filter = continuationToken is null
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {IndexPartition}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {IndexPartition} and RowKey gt {continuationToken}");
+
+        // One entry more than asked for tells whether another page exists.
+        var keys = new List<string>(count + 1);
+        await foreach (TableEntity entry in results.QueryAsync<TableEntity>(filter, maxPerPage: count + 1, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(entry.RowKey);
+            if (keys.Count > count)
+            {
+                break;
+            }
+        }
+
+        IReadOnlyList<string> page = keys.Take(count).ToList();
+        return new BatchIdPage(page.Select(k => IdOfIndexKey(k)!).ToList(), keys.Count > count ? page[^1] : null);
+    }
+
     private static string SegmentName(string batchId, string key, int segment) =>
         $"{batchId}/{key}/jobs-{segment.ToString("D6", CultureInfo.InvariantCulture)}.json";
+
+    // The batch id of an index key (19 digits of inverted submission ticks, '_', the id), or null when it is not one.
+    private static string? IdOfIndexKey(string key) =>
+        key.Length > 20 && key[19] == '_' && !key.AsSpan(0, 19).ContainsAnyExcept("0123456789") && BatchValidator.IsValidId(key[20..]) ? key[20..] : null;
 
     private static string RowKey(int group) => group.ToString("D7", CultureInfo.InvariantCulture);
 
     private static string Cell(int index) => "r" + (index % GroupSize).ToString("D2", CultureInfo.InvariantCulture);
 
+    private static int FirstIndex(TableEntity row) => int.Parse(row.RowKey, CultureInfo.InvariantCulture) * GroupSize;
+
     private static IEnumerable<(int Index, JobResult Result)> ReadGroup(TableEntity row, bool withOutput)
     {
-        int first = int.Parse(row.RowKey, CultureInfo.InvariantCulture) * GroupSize;
+        int first = FirstIndex(row);
         for (int offset = 0; offset < GroupSize; offset++)
         {
             if (row.GetString("r" + offset.ToString("D2", CultureInfo.InvariantCulture)) is not { } json)
@@ -219,10 +317,10 @@ public sealed class AzureBatchStore : IBatchStore
         }
     }
 
-    private IAsyncEnumerable<TableEntity> QueryGroupsAsync(string batchId, int firstGroup, int lastGroup, CancellationToken cancellationToken) =>
+    private IAsyncEnumerable<TableEntity> QueryGroupsAsync(string batchId, int firstGroup, int lastGroup, int rowsPerRequest, CancellationToken cancellationToken) =>
         results.QueryAsync<TableEntity>(
             TableClient.CreateQueryFilter($"PartitionKey eq {batchId} and RowKey ge {RowKey(firstGroup)} and RowKey le {RowKey(lastGroup)}"),
-            maxPerPage: 100,
+            maxPerPage: rowsPerRequest,
             cancellationToken: cancellationToken);
 
     private async Task MergeGroupAsync(string batchId, int group, Dictionary<string, string> cells, CancellationToken cancellationToken)

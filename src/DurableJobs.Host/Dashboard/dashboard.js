@@ -211,21 +211,30 @@
   }
 
   async function loadJobs(id, jobs, more, gen) {
-    const query = new URLSearchParams({ top: '100' });
-    if (jobs.status) query.set('status', jobs.status);
-    if (more && jobs.token) query.set('continuationToken', jobs.token);
     const statusAsked = jobs.status;
-    let page;
-    try {
-      page = await api(`/batches/${enc(id)}/jobs?${query}`);
-    } catch (error) {
-      showError(error.message);
-      return;
+    let token = more ? jobs.token : null;
+    let items = [];
+    // With a status filter a page covers a bounded stretch of the batch, so it can come back empty with a token:
+    // follow a few tokens until something shows; "Load more" carries on from there.
+    for (let request = 0; request < 20; request++) {
+      const query = new URLSearchParams({ top: '100' });
+      if (jobs.status) query.set('status', jobs.status);
+      if (token) query.set('continuationToken', token);
+      let page;
+      try {
+        page = await api(`/batches/${enc(id)}/jobs?${query}`);
+      } catch (error) {
+        showError(error.message);
+        return;
+      }
+      // A newer filter or another page may have replaced this request meanwhile.
+      if (gen !== generation || statusAsked !== jobs.status) return;
+      items = items.concat(page.items);
+      token = page.continuationToken;
+      if (items.length > 0 || !token) break;
     }
-    // A newer filter or another page may have replaced this request meanwhile.
-    if (gen !== generation || statusAsked !== jobs.status) return;
     const body = document.querySelector('#jobs tbody');
-    const rows = page.items.map((j) => {
+    const rows = items.map((j) => {
       const ms = j.startedAt && j.finishedAt ? new Date(j.finishedAt) - new Date(j.startedAt) : null;
       return `<tr data-job-id="${esc(j.id)}" data-status="${esc(j.status)}">
         <td class="mono">${esc(j.id)}</td><td>${esc(j.type)}</td><td>${badge(j.status)}</td>
@@ -239,8 +248,8 @@
       body.innerHTML = rows || '<tr><td colspan="7" class="empty">No finished jobs' + (jobs.status ? ' with this status' : '') + ' yet.</td></tr>';
       jobs.pagesLoaded = 1;
     }
-    jobs.token = page.continuationToken;
-    document.getElementById('more').hidden = !page.continuationToken;
+    jobs.token = token;
+    document.getElementById('more').hidden = !token;
   }
 
   // ---- the chart: a step line of jobs in flight and the cap as a dashed line, drawn as SVG --------------------
