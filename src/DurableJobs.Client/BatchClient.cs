@@ -96,8 +96,8 @@ public sealed class BatchClient
         }
 
         // Listed before it exists: an entry whose batch never started is skipped by the list, a batch without an
-        // entry would never be listed.
-        string indexKey = await store.IndexBatchAsync(batchId, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
+        // entry would never be listed. Racing submissions of the id share one entry.
+        await store.IndexBatchAsync(batchId, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
 
         // The jobs go to the store first, under a key of this submission only: a concurrent submission of the
         // same id writes its own key, and whichever orchestration starts reads only its own jobs.
@@ -124,7 +124,6 @@ public sealed class BatchClient
             if (await ExistsAsync(batchId, cancellationToken).ConfigureAwait(false))
             {
                 await store.DeleteJobsAsync(batchId, jobsKey, CancellationToken.None).ConfigureAwait(false);
-                await store.UnindexBatchAsync(indexKey, CancellationToken.None).ConfigureAwait(false);
                 return new SubmitOutcome { BatchId = batchId, AlreadyExisted = true };
             }
 
@@ -166,8 +165,8 @@ public sealed class BatchClient
         await Parallel.ForAsync(0, views.Length, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
             views[i] = await GetAsync(index.BatchIds[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
 
-        // No view: the entry of a submission that never started. The same id twice: two racing submissions of it.
-        List<BatchView> items = views.OfType<BatchView>().Where(v => status is null || v.Status == status).DistinctBy(v => v.Id).ToList();
+        // No view: the entry of a submission that never started.
+        List<BatchView> items = views.OfType<BatchView>().Where(v => status is null || v.Status == status).ToList();
         return new BatchPage { Items = items, ContinuationToken = index.ContinuationToken };
     }
 

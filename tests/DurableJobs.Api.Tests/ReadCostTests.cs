@@ -84,6 +84,24 @@ public sealed class ReadCostTests(StorageFixture storage, ReadCostHostFixture fi
         await Problems.AssertAsync(await host.Http.GetAsync("/api/batches?continuationToken=not-a-token"), HttpStatusCode.BadRequest, "invalid-query");
     }
 
+    [Fact]
+    public async Task Twenty_racing_submissions_of_one_id_are_listed_once()
+    {
+        string body = """{"batchId":"cost-race","jobs":[{"type":"echo"}]}""";
+        using var start = new ManualResetEventSlim();
+        Task[] posts = Enumerable.Range(0, 20).Select(_ => Task.Run(async () =>
+        {
+            start.Wait();
+            await SubmitAsync(body);
+        })).ToArray();
+        start.Set();
+        await Task.WhenAll(posts);
+        await WaitForAsync("cost-race", "Completed");
+
+        JsonElement all = await GetJsonAsync("/api/batches?top=1000");
+        Assert.Single(Ids(all), id => id == "cost-race");
+    }
+
     private static IEnumerable<string> Ids(JsonElement page) => page.GetProperty("items").EnumerateArray().Select(b => b.GetProperty("id").GetString()!);
 
     private async Task SubmitAsync(string json)

@@ -38,8 +38,9 @@ public sealed class AzureBatchStore : IBatchStore
 
     // The batch index lives in the results table, in a partition no batch can have ('~' is not an id character): an
     // empty row per batch, keyed by inverted submission time, so the newest come first and a page of the list reads
-    // as many rows as it shows, however many batches the hub holds.
+    // as many rows as it shows, however many batches the hub holds; and a marker row per batch id.
     private const string IndexPartition = "~batches";
+    private const string IndexMarkerPrefix = "id_";
     private const int MaxErrorChars = 1_000;
 
     // The chunks in flight (at most 8 per batch by default) share segments only with their neighbours, so a handful
@@ -233,20 +234,27 @@ public sealed class AzureBatchStore : IBatchStore
     }
 
     /// <inheritdoc />
-    public async Task<string> IndexBatchAsync(string batchId, DateTimeOffset submittedAt, CancellationToken cancellationToken = default)
+    public async Task IndexBatchAsync(string batchId, DateTimeOffset submittedAt, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        string key = (DateTimeOffset.MaxValue.UtcTicks - submittedAt.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + "_" + batchId;
-        await results.UpsertEntityAsync(new TableEntity(IndexPartition, key), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-        return key;
-    }
 
-    /// <inheritdoc />
-    public async Task UnindexBatchAsync(string entryKey, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(entryKey);
-        await results.DeleteEntityAsync(IndexPartition, entryKey, ETag.All, cancellationToken).ConfigureAwait(false);
+        // The entry and a marker of the id, added in one transaction: concurrent submissions of one id add one entry
+        // (the others find the marker), and no crash leaves a marker without its entry.
+        string entry = (DateTimeOffset.MaxValue.UtcTicks - submittedAt.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + "_" + batchId;
+        try
+        {
+            await results.SubmitTransactionAsync(
+                [
+                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(IndexPartition, entry)),
+                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(IndexPartition, IndexMarkerPrefix + batchId)),
+                ],
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (TableTransactionFailedException ex) when (ex.Status == 409)
+        {
+            // Indexed by an earlier submission of this id.
+        }
     }
 
     /// <inheritdoc />
@@ -259,9 +267,9 @@ public sealed class AzureBatchStore : IBatchStore
         }
 
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
-        string filter = continuationToken is null
-            ? TableClient.CreateQueryFilter($"PartitionKey eq {IndexPartition}")
-            : TableClient.CreateQueryFilter($"PartitionKey eq {IndexPartition} and RowKey gt {continuationToken}");
+        // Entries start with digits; the markers ("id_...") sort after them and are never read here.
+        string filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {IndexPartition} and RowKey gt {continuationToken ?? string.Empty} and RowKey lt {IndexMarkerPrefix}");
 
         // One entry more than asked for tells whether another page exists.
         var keys = new List<string>(count + 1);

@@ -40,11 +40,11 @@ public interface IBatchStore
     /// <summary>When each recorded job that ran was in flight, in no particular order: what a timeline needs, without outputs.</summary>
     Task<IReadOnlyList<JobSpan>> ReadSpansAsync(string batchId, CancellationToken cancellationToken = default);
 
-    /// <summary>Adds a batch to the index that lists batches newest first, and returns its entry's key.</summary>
-    Task<string> IndexBatchAsync(string batchId, DateTimeOffset submittedAt, CancellationToken cancellationToken = default);
-
-    /// <summary>Removes an index entry (of a submission that lost the race for its batch id).</summary>
-    Task UnindexBatchAsync(string entryKey, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Adds a batch to the index that lists batches newest first, once: a later or concurrent call for the same id
+    /// changes nothing. An entry whose batch never started is skipped by the list.
+    /// </summary>
+    Task IndexBatchAsync(string batchId, DateTimeOffset submittedAt, CancellationToken cancellationToken = default);
 
     /// <summary>Up to <paramref name="count"/> indexed batch ids, newest first, from where <paramref name="continuationToken"/> left off.</summary>
     /// <exception cref="FormatException"><paramref name="continuationToken"/> is not one this store issued.</exception>
