@@ -27,11 +27,11 @@ public sealed class BatchHttpApi
     private const int MaxCancelReasonLength = 500;
 
     private readonly ApiOptions options;
+    private readonly BatchLimits limits;
+    private readonly ILogger<BatchHttpApi> logger;
 
     // Timelines of finished batches by (batch, points): at most 64, a few KB to ~50 KB each.
     private readonly MemoryCache finishedTimelines = new(new MemoryCacheOptions { SizeLimit = 64 });
-    private readonly BatchLimits limits;
-    private readonly ILogger<BatchHttpApi> logger;
 
     /// <summary>Creates the API.</summary>
     public BatchHttpApi(ApiOptions options, BatchLimits limits, ILogger<BatchHttpApi> logger)

@@ -17,7 +17,8 @@ namespace DurableJobs.Engine.Storage;
 /// immutable once written (so the few segments the chunks in flight use are cached, see <c>JobSegmentCache</c>).
 /// Results: table rows of <see cref="GroupSize"/> consecutive jobs, partition = batch, row = zero-padded group (so a
 /// partition reads back in submission order), one cell per job that is set once and never replaced (optimistic
-/// concurrency), which is what makes a result final exactly once. Outputs too large for a cell go to a blob.
+/// concurrency), which is what makes a result final exactly once. Outputs too large for a cell go to a blob. The same
+/// table holds the index that lists batches newest first.
 /// </summary>
 public sealed class AzureBatchStore : IBatchStore
 {
@@ -29,6 +30,7 @@ public sealed class AzureBatchStore : IBatchStore
 
     // A row is at most 1 MB and a property 64 KB: 100 results of at most ~3,000 characters fit with room to spare.
     private const int MaxInlineOutputChars = 1_500;
+    private const int MaxErrorChars = 1_000;
 
     // A page of results reads at most this many rows (1,000 results) beyond what its size needs; see QueryAsync.
     private const int ScannedGroups = 10;
@@ -41,7 +43,6 @@ public sealed class AzureBatchStore : IBatchStore
     // as many rows as it shows, however many batches the hub holds; and a marker row per batch id.
     private const string IndexPartition = "~batches";
     private const string IndexMarkerPrefix = "id_";
-    private const int MaxErrorChars = 1_000;
 
     // The chunks in flight (at most 8 per batch by default) share segments only with their neighbours, so a handful
     // covers them; the byte bound keeps large payloads from multiplying it (1,000 jobs of 64 KB are 64 MB).
@@ -267,6 +268,7 @@ public sealed class AzureBatchStore : IBatchStore
         }
 
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+
         // Entries start with digits; the markers ("id_...") sort after them and are never read here.
         string filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {IndexPartition} and RowKey gt {continuationToken ?? string.Empty} and RowKey lt {IndexMarkerPrefix}");
