@@ -5,6 +5,7 @@
   const POLL_MS = 2000;
   const FINISHED = ['Completed', 'TimedOut', 'Cancelled', 'Failed'];
   const JOB_STATUSES = ['Succeeded', 'Failed', 'TimedOut', 'Cancelled'];
+  const STATUS_COUNT = { Succeeded: 'succeeded', Failed: 'failed', TimedOut: 'timedOut', Cancelled: 'cancelled' };
   // The API key, when the host requires one, arrives in the page URL (?code=) as Azure Functions takes it. It is kept
   // for this tab only and taken out of the address bar at once, so it stays off the screen, the history and bookmarks.
   const KEY_ITEM = 'durableJobs.apiKey';
@@ -215,8 +216,10 @@
     let token = more ? jobs.token : null;
     let items = [];
     // With a status filter a page covers a bounded stretch of the batch, so it can come back empty with a token:
-    // follow a few tokens until something shows; "Load more" carries on from there.
-    for (let request = 0; request < 20; request++) {
+    // follow a few tokens until something shows; "Load more" carries on from there. A status the batch's counts
+    // say no job has is not looked for at all (this runs on every poll).
+    const counted = exposed.batch && exposed.batch.id === id ? exposed.batch[STATUS_COUNT[jobs.status]] : undefined;
+    for (let request = 0; request < 20 && counted !== 0; request++) {
       const query = new URLSearchParams({ top: '100' });
       if (jobs.status) query.set('status', jobs.status);
       if (token) query.set('continuationToken', token);

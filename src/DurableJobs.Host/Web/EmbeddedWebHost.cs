@@ -57,6 +57,7 @@ public static class EmbeddedWebHost
 
         // Its request lines print the full URL, API key included; RequestLogMiddleware writes them without it.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+
         builder.Services.AddDurableJobsEngine(configuration);
         builder.Services.AddDurableJobsApi(configuration);
         builder.Services.AddDurableJobsTelemetry(configuration);
