@@ -127,6 +127,9 @@ public sealed class BatchClient
                 await store.DeleteJobsAsync(batchId, abandoned, cancellationToken).ConfigureAwait(false);
             }
 
+            // Listed before it exists: an entry whose batch never started is skipped by the list, a batch without an
+            // entry would never be listed. A submission that takes over an abandoned claim shares its entry.
+            await store.IndexBatchAsync(batchId, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
             await store.SaveJobsAsync(batchId, claim.JobsKey, ToScheduledJobs(request), cancellationToken).ConfigureAwait(false);
 
             // Renewed just before the start, so the claim cannot time out while the start is under way.
@@ -210,27 +213,31 @@ public sealed class BatchClient
         return ToView(metadata, running?.Summary);
     }
 
-    /// <summary>Recent batches, newest first.</summary>
-    public async Task<IReadOnlyList<BatchView>> ListAsync(BatchStatus? status = null, int top = 50, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// A page of the batches, newest first. A page covers the next <paramref name="top"/> batches of the index by
+    /// submission time and reads each one's instance, so it costs what it shows whatever the hub holds; with
+    /// <paramref name="status"/> it shows those of them with that status, so it can hold fewer (even none) and still
+    /// have a continuation token.
+    /// </summary>
+    /// <exception cref="FormatException"><paramref name="continuationToken"/> is not one this service issued.</exception>
+    public async Task<BatchPage> ListAsync(BatchStatus? status = null, int top = 50, string? continuationToken = null, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
-        var views = new List<BatchView>();
-        var query = new OrchestrationQuery { PageSize = 500, FetchInputsAndOutputs = false };
-        await foreach (OrchestrationMetadata metadata in durable.GetAllInstancesAsync(query).WithCancellation(cancellationToken).ConfigureAwait(false))
-        {
-            if (metadata.Name != BatchNames.Orchestrator)
-            {
-                continue;
-            }
+        BatchIdPage index = await store.ListBatchesAsync(top, continuationToken, cancellationToken).ConfigureAwait(false);
+        var views = new BatchView?[index.BatchIds.Count];
+        await Parallel.ForAsync(0, views.Length, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
+            views[i] = await GetAsync(index.BatchIds[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
 
-            BatchView view = ToView(metadata);
-            if (status is null || view.Status == status)
-            {
-                views.Add(view);
-            }
-        }
+        // No view: the entry of a submission that never started.
+        List<BatchView> items = views.OfType<BatchView>().Where(v => status is null || v.Status == status).ToList();
+        return new BatchPage { Items = items, ContinuationToken = index.ContinuationToken };
+    }
 
-        return views.OrderByDescending(v => v.CreatedAt).ThenBy(v => v.Id, StringComparer.Ordinal).Take(top).ToList();
+    /// <summary>When each finished job of a batch was in flight (read without outputs), for its timeline.</summary>
+    public Task<IReadOnlyList<JobSpan>> GetJobSpansAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        return store.ReadSpansAsync(batchId, cancellationToken);
     }
 
     /// <summary>

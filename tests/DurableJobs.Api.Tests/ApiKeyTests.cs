@@ -1,5 +1,8 @@
 using System.Net;
 using DurableJobs.Host.Web;
+using DurableJobs.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Api.Tests;
 
@@ -53,5 +56,55 @@ public sealed class ApiKeyTests(EmulatorFixture storage)
         using var wrongHeader = new HttpRequestMessage(HttpMethod.Get, "/api/batches");
         wrongHeader.Headers.Add(ApiKeyMiddleware.HeaderName, Key + "x");
         Assert.Equal(HttpStatusCode.Unauthorized, (await host.Http.SendAsync(wrongHeader)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_listen_url_that_kestrel_reads_as_every_interface_is_refused_once_bound()
+    {
+        // Uri reads the host as 127.0.0.1 (and "?:0" as a query); Kestrel reads the host as "127.0.0.1?", a name, and binds every interface.
+        var settings = RunningHost.Settings(storage.ConnectionString, "ApiKeyRefused", new Dictionary<string, string?>
+        {
+            ["urls"] = "http://127.0.0.1?:0",
+            ["DurableJobs:RunWorker"] = "false",
+        });
+        Exception? error = null;
+        try
+        {
+            await using RunningHost started = await RunningHost.StartAsync(settings);
+        }
+        catch (Exception ex)
+        {
+            error = ex;
+        }
+
+        Assert.IsType<InvalidOperationException>(error);
+        Assert.Contains(EmbeddedWebHost.ApiKeySetting, error.Message, StringComparison.Ordinal);
+        Assert.Contains("[::]", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_key_in_the_query_string_never_reaches_the_request_log()
+    {
+        var settings = RunningHost.Settings(storage.ConnectionString, "ApiKeyTests", new Dictionary<string, string?>
+        {
+            [EmbeddedWebHost.ApiKeySetting] = Key,
+            ["DurableJobs:RunWorker"] = "false",
+            ["Logging:LogLevel:Microsoft.AspNetCore"] = "Debug",
+            ["Logging:LogLevel:DurableJobs"] = "Debug",
+        });
+        await using RunningHost host = await RunningHost.StartAsync(settings);
+        var logs = new CapturedLogs();
+        host.App.Services.GetRequiredService<ILoggerFactory>().AddProvider(logs);
+
+        Assert.Equal(HttpStatusCode.OK, (await host.Http.GetAsync($"/api/batches?top=5&code={Key}")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await host.Http.GetAsync($"/api/batches?code={Key}x")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Http.GetAsync($"/api/batches/none/jobs?CODE={Key}&top=1")).StatusCode);
+
+        string[] lines = logs.Lines.Select(l => $"{l.Category}: {l.Message}").ToArray();
+        Assert.DoesNotContain(lines, l => l.Contains(Key, StringComparison.Ordinal));
+
+        // The requests are still logged, with the key's place marked.
+        Assert.Contains(lines, l => l.Contains("/api/batches?top=5&code=***", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("/api/batches/none/jobs?CODE=***&top=1", StringComparison.Ordinal));
     }
 }

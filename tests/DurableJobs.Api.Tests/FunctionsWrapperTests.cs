@@ -78,7 +78,7 @@ public sealed class FunctionsWrapperTests(EmulatorFixture storage, FunctionsHost
         Assert.Equal(StatusCodes.Status202Accepted, again);
         Assert.True(existing.GetProperty("existing").GetBoolean());
 
-        (int finished, JsonElement conflict, _) = await CallAsync(c => http.CancelBatch(c.Request, "fn-run", durable, CancellationToken.None), "POST", "/api/batches/fn-run/cancel");
+        (int finished, JsonElement conflict, _) = await CallAsync(c => http.CancelBatch(c.Request, "fn-run", durable, CancellationToken.None), "POST", "/api/batches/fn-run/cancel", "{}");
         Assert.Equal(StatusCodes.Status409Conflict, finished);
         Assert.Equal("batch-already-finished", conflict.GetProperty("code").GetString());
 

@@ -128,17 +128,33 @@ public sealed class HttpApiTests(EmulatorFixture storage, HttpApiHostFixture fix
         Uri cancel = new((await ReadJsonAsync(submitted)).GetProperty("cancelPostUri").GetString()!);
         await WaitForStatusAsync(submitted.Headers.Location!, "Running");
 
-        using HttpResponseMessage accepted = await host.Http.PostAsync(cancel, null);
+        using HttpResponseMessage accepted = await PostJsonAsync(cancel.ToString(), """{"reason":"test"}""");
         Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
         Assert.Equal("http-cancel", (await ReadJsonAsync(accepted)).GetProperty("id").GetString());
         JsonElement view = await WaitForStatusAsync(submitted.Headers.Location!, "Cancelled");
         Assert.Equal(2, view.GetProperty("cancelled").GetInt32());
 
-        using HttpResponseMessage finished = await host.Http.PostAsync(cancel, null);
+        using HttpResponseMessage finished = await PostJsonAsync(cancel.ToString(), "{}");
         await Problems.AssertAsync(finished, HttpStatusCode.Conflict, "batch-already-finished");
 
-        using HttpResponseMessage unknown = await host.Http.PostAsync("/api/batches/no-such-batch/cancel", null);
+        using HttpResponseMessage unknown = await PostJsonAsync("/api/batches/no-such-batch/cancel", "{}");
         await Problems.AssertAsync(unknown, HttpStatusCode.NotFound, "batch-not-found");
+    }
+
+    [Theory]
+    [InlineData("/api/batches/http-any/cancel?reason=oops", "{}", HttpStatusCode.BadRequest, "invalid-query", "reason")]
+    [InlineData("/api/batches/http-any/cancel", "{\"reason\":", HttpStatusCode.BadRequest, "malformed-json", null)]
+    [InlineData("/api/batches/http-any/cancel", "{\"reason\":7}", HttpStatusCode.BadRequest, "wrong-json-type", "reason")]
+    [InlineData("/api/batches/http-any/cancel", "[]", HttpStatusCode.BadRequest, "wrong-json-type", "")]
+    [InlineData("/api/batches/http-any/cancel", "{\"reason\":\"{501}\"}", HttpStatusCode.BadRequest, "validation-failed", "reason")]
+    public async Task A_cancel_body_that_is_not_a_cancel_request_is_a_400_naming_the_field(string path, string body, HttpStatusCode status, string code, string? field)
+    {
+        using HttpResponseMessage response = await PostJsonAsync(path, body.Replace("{501}", new string('r', 501), StringComparison.Ordinal));
+        JsonElement problem = await Problems.AssertAsync(response, status, code);
+        if (field is not null)
+        {
+            Assert.Equal([field], Problems.ErrorKeys(problem));
+        }
     }
 
     [Fact]
@@ -164,6 +180,11 @@ public sealed class HttpApiTests(EmulatorFixture storage, HttpApiHostFixture fix
         { "bad-charset", "application/json; charset=utf-16", Utf8("""{"batchId":"bad-charset","jobs":[{"type":"echo"}]}"""), HttpStatusCode.UnsupportedMediaType, "unsupported-media-type", [] },
         { "bad-utf8", "application/json", [.. Utf8("""{"batchId":"bad-utf8","jobs":[{"type":"echo","payload":" """), 0xC3, 0x28, .. Utf8("\"}]}")], HttpStatusCode.BadRequest, "invalid-utf8", [] },
         { "bad-deep", "application/json", Utf8($$"""{"batchId":"bad-deep","jobs":[{"type":"echo","payload":{{new string('[', 100)}}{{new string(']', 100)}}}]}"""), HttpStatusCode.BadRequest, "json-too-deep", [] },
+        { "..", "application/json", Utf8("""{"batchId":"..","jobs":[{"type":"echo"}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["batchId"] },
+        { "bad-dot.", "application/json", Utf8("""{"batchId":"bad-dot.","jobs":[{"type":"echo"}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["batchId"] },
+        { "bad-dotjob", "application/json", Utf8("""{"batchId":"bad-dotjob","jobs":[{"id":".","type":"echo"},{"id":"..","type":"echo"}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].id", "jobs[1].id"] },
+        { "bad-hash", "application/json", Utf8("""{"batchId":"bad-hash","jobs":[{"type":"hash","payload":{"iterations":9000000000000000000}}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].payload.iterations"] },
+        { "bad-delay", "application/json", Utf8("""{"batchId":"bad-delay","jobs":[{"type":"delay","payload":{"ms":9000000000000000000}}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].payload.ms"] },
         { "bad-large", "application/json", Utf8($$"""{"batchId":"bad-large","jobs":[{"type":"echo","payload":"{{new string('x', (int)HttpApiHostFixture.BodyLimit)}}"}]}"""), HttpStatusCode.RequestEntityTooLarge, "body-too-large", [] },
     };
 

@@ -6,6 +6,7 @@ using DurableJobs.Client;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Testing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Api.Tests;
 
@@ -84,20 +85,20 @@ public sealed class QueueTests(EmulatorFixture storage, QueueHostFixture fixture
         Assert.Equal(1, envelope.DequeueCount);
         Assert.True(envelope.FailedAt > DateTimeOffset.UtcNow.AddMinutes(-5));
         await Eventually.MatchAsync(async () => (await queue.PeekMessagesAsync(32)).Value.Any(m => m.MessageText == text), present => !present, Timeout, what: "message removed from the queue");
-        Assert.DoesNotContain(await host.Batches.ListAsync(top: 1000), b => b.Id.Contains(marker[..8], StringComparison.Ordinal));
+        Assert.DoesNotContain((await host.Batches.ListAsync(top: 1000)).Items, b => b.Id.Contains(marker[..8], StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task A_duplicate_message_yields_one_batch()
     {
-        int before = (await host.Batches.ListAsync(top: 1000)).Count;
+        int before = (await host.Batches.ListAsync(top: 1000)).Items.Count;
         string json = """{"batchId":"queue-dup","jobs":[{"type":"echo"}]}""";
         await queue.SendMessageAsync(json);
         await queue.SendMessageAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(json)));
 
         await WaitForBatchAsync("queue-dup", BatchStatus.Completed);
         await Eventually.MatchAsync(async () => (await queue.GetPropertiesAsync()).Value.ApproximateMessagesCount, n => n == 0, Timeout, what: "queue drained");
-        Assert.Equal(before + 1, (await host.Batches.ListAsync(top: 1000)).Count);
+        Assert.Equal(before + 1, (await host.Batches.ListAsync(top: 1000)).Items.Count);
         Assert.DoesNotContain((await poison.PeekMessagesAsync(32)).Value, m => m.MessageText.Contains("queue-dup", StringComparison.Ordinal));
     }
 
@@ -112,6 +113,23 @@ public sealed class QueueTests(EmulatorFixture storage, QueueHostFixture fixture
         Assert.Equal(QueueMessageDisposition.AlreadyExisted, second.Disposition);
         Assert.Equal(first.BatchId, second.BatchId);
         Assert.Equal(BatchQueueMessageProcessor.DeriveBatchId("redelivered-message-id"), first.BatchId);
+    }
+
+    [Fact]
+    public async Task An_unknown_job_type_reaches_the_log_escaped_on_one_line()
+    {
+        var logs = new CapturedLogs();
+        using var factory = LoggerFactory.Create(b => b.AddProvider(logs));
+        var processor = new BatchQueueMessageProcessor(factory.CreateLogger<BatchQueueMessageProcessor>());
+        const string text = """{"jobs":[{"type":"x\r\n03:00:00 crit: [forged] storage deleted\u001b[2J"}]}""";
+
+        QueueMessageOutcome outcome = await processor.ProcessAsync(text, "forged-type-message", host.Batches, CancellationToken.None);
+
+        Assert.Equal(QueueMessageDisposition.Poison, outcome.Disposition);
+        CapturedLogs.CapturedLine line = Assert.Single(logs.Lines, l => l.Message.Contains("forged-type-message", StringComparison.Ordinal));
+        Assert.DoesNotContain(line.Message, c => char.IsControl(c));
+        Assert.Contains("Unknown job type 'x\\u000D\\u000A03:00:00 crit: [forged] storage deleted\\u001B[2J'", line.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(outcome.Reason!, c => char.IsControl(c));
     }
 
     private async Task<BatchView> WaitForBatchAsync(string id, BatchStatus status) =>

@@ -47,6 +47,54 @@ public sealed class DashboardTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task The_key_leaves_the_address_bar_once_read_and_the_page_keeps_working_after_a_reload()
+    {
+        IPage page = await fixture.OpenAsync();
+        await Expect(page.Locator("#refresh")).ToContainTextAsync("updated");
+        Assert.DoesNotContain("code=", page.Url, StringComparison.Ordinal);
+        Assert.DoesNotContain(DashboardFixture.ApiKey, page.Url, StringComparison.Ordinal);
+        Assert.EndsWith("/#/", page.Url, StringComparison.Ordinal);
+
+        // The tab keeps the key: a reload and another view still reach the API.
+        await page.ReloadAsync();
+        await Expect(page.Locator("#view")).ToHaveAttributeAsync("data-view", "list");
+        await Expect(page.Locator("#refresh")).ToContainTextAsync("updated");
+        await Expect(page.Locator("#error")).ToBeHiddenAsync();
+        await page.GotoAsync(new Uri(fixture.BaseAddress, "/#/batches/no-such-batch").AbsoluteUri);
+        await Expect(page.Locator("#error")).ToContainTextAsync("No batch has the id 'no-such-batch'");
+        Assert.DoesNotContain(DashboardFixture.ApiKey, page.Url, StringComparison.Ordinal);
+        await page.CloseAsync();
+    }
+
+    [Fact]
+    public async Task No_other_page_can_show_the_dashboard_in_a_frame()
+    {
+        // A page of another origin that frames the dashboard, key and all, as a clickjacking page would under a decoy.
+        // It is served from loopback too (another port): chromium already keeps public pages from framing loopback
+        // ones, and this test is about what the dashboard's own answers forbid, in any browser.
+        using var decoy = new System.Net.HttpListener();
+        int port = DurableJobs.Engine.Emulator.AzuriteProcess.FindFreePortRange();
+        decoy.Prefixes.Add($"http://127.0.0.1:{port}/");
+        decoy.Start();
+        Task serving = ServeDecoyAsync(decoy, $"<!DOCTYPE html><title>decoy</title><iframe width=800 height=600 src=\"{fixture.DashboardUrl()}\"></iframe>");
+
+        IPage page = await fixture.NewPageAsync();
+        var requested = new List<string>();
+        page.Request += (_, request) => requested.Add(request.Url);
+        await page.GotoAsync($"http://127.0.0.1:{port}/");
+        await page.WaitForTimeoutAsync(3000);
+
+        // The browser fetched the page but refused to render it in the frame, so its script never ran.
+        Assert.Contains(requested, url => url.StartsWith(fixture.BaseAddress.AbsoluteUri, StringComparison.Ordinal));
+        Assert.DoesNotContain(requested, url => url.Contains("dashboard.js", StringComparison.Ordinal) || url.Contains("/api/", StringComparison.Ordinal));
+        IFrame frame = Assert.Single(page.Frames, f => f != page.MainFrame);
+        Assert.DoesNotContain(fixture.BaseAddress.Authority, frame.Url, StringComparison.Ordinal);
+        await page.CloseAsync();
+        decoy.Stop();
+        await serving;
+    }
+
+    [Fact]
     public async Task A_submitted_sample_appears_in_the_list_and_reaches_100_percent()
     {
         IPage page = await fixture.OpenAsync();
@@ -101,6 +149,28 @@ public sealed class DashboardTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task Filtering_2500_jobs_by_a_status_only_the_last_one_has_shows_it()
+    {
+        // The server answers a filtered page after scanning 1,000 results, empty if none matched: the page follows the tokens.
+        string id = Samples.NewId("dash-rare");
+        var jobs = new System.Text.Json.Nodes.JsonArray();
+        for (int i = 0; i < 2_500; i++)
+        {
+            jobs.Add(new System.Text.Json.Nodes.JsonObject { ["id"] = $"job-{i:0000}", ["type"] = i == 2_499 ? "fail" : "echo" });
+        }
+
+        await fixture.SubmitAsync(new System.Text.Json.Nodes.JsonObject { ["batchId"] = id, ["maxParallel"] = 50, ["jobs"] = jobs });
+        IPage page = await fixture.OpenAsync($"#/batches/{id}");
+        await Expect(page.Locator("#batch-status")).ToHaveAttributeAsync("data-status", "Completed", new() { Timeout = Slow });
+
+        await page.Locator("#job-status").SelectOptionAsync("Failed");
+        await Expect(page.Locator("#jobs tbody tr[data-status=Failed]")).ToHaveCountAsync(1);
+        await Expect(page.Locator("#jobs tbody tr[data-job-id='job-2499']")).ToBeVisibleAsync();
+        await Expect(page.Locator("#more")).ToBeHiddenAsync();
+        await page.CloseAsync();
+    }
+
+    [Fact]
     public async Task The_chart_never_shows_more_in_flight_than_the_cap_and_reaches_it()
     {
         const int cap = 4;
@@ -131,5 +201,24 @@ public sealed class DashboardTests(DashboardFixture fixture)
         Assert.Equal(timeline.GetProperty("points").EnumerateArray().Select(p => p.GetProperty("inFlight").GetInt32()), plotted);
         Assert.Equal(1, await chart.Locator("line.cap").CountAsync());
         await page.CloseAsync();
+    }
+
+    private static async Task ServeDecoyAsync(System.Net.HttpListener listener, string html)
+    {
+        try
+        {
+            while (listener.IsListening)
+            {
+                System.Net.HttpListenerContext context = await listener.GetContextAsync();
+                byte[] body = System.Text.Encoding.UTF8.GetBytes(html);
+                context.Response.ContentType = "text/html; charset=utf-8";
+                await context.Response.OutputStream.WriteAsync(body);
+                context.Response.Close();
+            }
+        }
+        catch (Exception ex) when (ex is System.Net.HttpListenerException or ObjectDisposedException)
+        {
+            // Stopped.
+        }
     }
 }

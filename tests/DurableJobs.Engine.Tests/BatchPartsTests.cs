@@ -47,7 +47,7 @@ public sealed class BatchPartsTests(EmulatorFixture fixture) : IAsyncLifetime
         JobPage jobs = (await Client.GetJobsAsync(id, top: 100))!;
         Assert.Equal(Enumerable.Range(0, 35).Select(i => $"j{i}"), jobs.Items.Select(j => j.Id));
         Assert.InRange(Intervals.MaxOverlap(jobs.Items.Select(j => (j.StartedAt!.Value, j.FinishedAt!.Value))), 1, 3);
-        Assert.Single(await Client.ListAsync(), b => b.Id == id);
+        Assert.Single((await Client.ListAsync()).Items, b => b.Id == id);
     }
 
     [Fact]

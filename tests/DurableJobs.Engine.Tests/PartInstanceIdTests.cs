@@ -23,7 +23,7 @@ public sealed class PartInstanceIdTests
 
             ValidationResult result = Validator.Validate(new BatchRequest { BatchId = partId, Jobs = [new JobSpec { Type = "echo" }] });
 
-            Assert.False(BatchValidator.IsValidIdCharacters(partId), partId);
+            Assert.False(BatchValidator.IsValidId(partId), partId);
             Assert.Contains(result.Problems, p => p.Path == "batchId");
         }
     }

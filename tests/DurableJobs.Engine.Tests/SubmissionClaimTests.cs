@@ -158,5 +158,11 @@ public sealed class SubmissionClaimTests(EmulatorFixture fixture, ITestOutputHel
         public Task RecordAsync(string batchId, IReadOnlyList<IndexedJobResult> results, CancellationToken cancellationToken = default) => inner.RecordAsync(batchId, results, cancellationToken);
 
         public Task<ResultPage> QueryAsync(string batchId, JobStatus? status, int top, string? continuationToken, CancellationToken cancellationToken = default) => inner.QueryAsync(batchId, status, top, continuationToken, cancellationToken);
+
+        public Task<IReadOnlyList<JobSpan>> ReadSpansAsync(string batchId, CancellationToken cancellationToken = default) => inner.ReadSpansAsync(batchId, cancellationToken);
+
+        public Task IndexBatchAsync(string batchId, DateTimeOffset submittedAt, CancellationToken cancellationToken = default) => inner.IndexBatchAsync(batchId, submittedAt, cancellationToken);
+
+        public Task<BatchIdPage> ListBatchesAsync(int count, string? continuationToken, CancellationToken cancellationToken = default) => inner.ListBatchesAsync(count, continuationToken, cancellationToken);
     }
 }

@@ -8,6 +8,7 @@ using DurableJobs.Core.Validation;
 using DurableJobs.Orchestration.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 
@@ -21,9 +22,16 @@ namespace DurableJobs.Api.Http;
 /// </summary>
 public sealed class BatchHttpApi
 {
+    // A cancel carries at most a reason of 500 characters; more than this is not a cancel request.
+    private const int MaxCancelBodyBytes = 16 * 1024;
+    private const int MaxCancelReasonLength = 500;
+
     private readonly ApiOptions options;
     private readonly BatchLimits limits;
     private readonly ILogger<BatchHttpApi> logger;
+
+    // Timelines of finished batches by (batch, points): at most 64, a few KB to ~50 KB each.
+    private readonly MemoryCache finishedTimelines = new(new MemoryCacheOptions { SizeLimit = 64 });
 
     /// <summary>Creates the API.</summary>
     public BatchHttpApi(ApiOptions options, BatchLimits limits, ILogger<BatchHttpApi> logger)
@@ -49,33 +57,13 @@ public sealed class BatchHttpApi
             return unsupported.ToResult();
         }
 
-        // Our bounded reader enforces the limit with a problem body, the same under every server.
-        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        (ReadOnlyMemory<byte> body, ApiError? unreadable) = await ReadBodyAsync(request, options.MaxRequestBodyBytes, "DurableJobs:Api:MaxRequestBodyBytes", cancellationToken).ConfigureAwait(false);
+        if (unreadable is not null)
         {
-            sizeFeature.MaxRequestBodySize = null;
+            return unreadable.ToResult();
         }
 
-        BodyReadResult body;
-        try
-        {
-            body = await BoundedBodyReader.ReadAsync(request.Body, request.ContentLength, options.MaxRequestBodyBytes, cancellationToken).ConfigureAwait(false);
-        }
-        catch (BadHttpRequestException ex)
-        {
-            // Broken framing (a bad chunk, a body shorter than its Content-Length): the server could not read it.
-            return new ApiError(ex.StatusCode, ApiErrorCodes.MalformedBody, "The request body could not be read.", ex.Message).ToResult();
-        }
-
-        if (body.TooLarge)
-        {
-            // Closing the connection spares the server from draining the rest of an oversized body for keep-alive.
-            request.HttpContext.Response.Headers.Connection = "close";
-            return new ApiError(
-                StatusCodes.Status413PayloadTooLarge, ApiErrorCodes.BodyTooLarge, "The request body is too large.",
-                string.Create(CultureInfo.InvariantCulture, $"The body may be at most {options.MaxRequestBodyBytes} bytes (DurableJobs:Api:MaxRequestBodyBytes).")).ToResult();
-        }
-
-        BatchRequestParseResult parsed = BatchRequestParser.Parse(body.Body!.Value);
+        BatchRequestParseResult parsed = BatchRequestParser.Parse(body);
         if (parsed.Error is { } parseError)
         {
             return parseError.ToResult();
@@ -149,8 +137,9 @@ public sealed class BatchHttpApi
 
     /// <summary>
     /// <c>GET /api/batches/{id}/timeline?points=</c>: jobs in flight over time with the cap, as <see cref="BatchTimeline"/>,
-    /// or 404. Reads every recorded result (paged, outputs dropped as they arrive) and downsamples to at most
-    /// <c>points</c> steps, keeping each interval's peak.
+    /// or 404. Reads when each recorded job ran (no outputs) and downsamples to at most <c>points</c> steps, keeping
+    /// each interval's peak. A finished batch's results never change, so its timeline is computed once per
+    /// <c>points</c> and then answered from memory without touching storage.
     /// </summary>
     public async Task<IResult> GetTimelineAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
     {
@@ -163,53 +152,82 @@ public sealed class BatchHttpApi
             return InvalidQuery(errors).ToResult();
         }
 
+        if (finishedTimelines.TryGetValue((id, points), out BatchTimeline? cached))
+        {
+            return new JsonResult(cached!, StatusCodes.Status200OK);
+        }
+
         BatchView? view = IsPossibleId(id) ? await client.GetAsync(id, cancellationToken).ConfigureAwait(false) : null;
         if (view is null)
         {
             return NotFound(id).ToResult();
         }
 
-        // Only the times matter; keeping outputs of 100,000 results would hold every payload in memory at once.
-        var times = new List<JobResult>();
-        string? token = null;
-        do
-        {
-            JobPage? page = await client.GetJobsAsync(id, status: null, options.MaxPageSize, token, cancellationToken).ConfigureAwait(false);
-            if (page is null)
-            {
-                return NotFound(id).ToResult();
-            }
-
-            times.AddRange(page.Items.Where(j => j.StartedAt is not null && j.FinishedAt is not null)
-                .Select(j => j with { Output = null, Error = null, Worker = null }));
-            token = page.ContinuationToken;
-        }
-        while (token is not null);
-
-        IReadOnlyList<(DateTimeOffset At, int InFlight)> series = JobTimeline.InFlightOverTime(times);
+        IReadOnlyList<JobSpan> spans = await client.GetJobSpansAsync(id, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<(DateTimeOffset At, int InFlight)> series = JobTimeline.InFlightOverTime(spans);
         var timeline = new BatchTimeline
         {
             Id = view.Id,
             Status = view.Status,
             MaxParallel = view.MaxParallel,
             MaxInFlight = series.Count == 0 ? 0 : series.Max(p => p.InFlight),
-            JobsCounted = times.Count,
+            JobsCounted = spans.Count,
             From = series.Count == 0 ? null : series[0].At,
             To = series.Count == 0 ? null : series[^1].At,
             Points = TimelineSampler.Sample(series, points),
         };
+
+        // Every result of a Completed, TimedOut or Cancelled batch was recorded before it ended (jobs written off are
+        // recorded too), and a result is never replaced. A Failed orchestration may leave chunks still recording.
+        if (view.IsFinished && view.Status != BatchStatus.Failed)
+        {
+            finishedTimelines.Set((id, points), timeline, new MemoryCacheEntryOptions { Size = 1 });
+        }
+
         return new JsonResult(timeline, StatusCodes.Status200OK);
     }
 
-    /// <summary><c>POST /api/batches/{id}/cancel</c>: 202 when accepted, 409 when already finished, 404 when unknown.</summary>
+    /// <summary>
+    /// <c>POST /api/batches/{id}/cancel</c> with a JSON body, <c>{}</c> or <c>{"reason": "..."}</c> (<see cref="CancelBatchRequest"/>):
+    /// 202 when accepted, 409 when already finished, 404 when unknown. Anything but JSON is a 415: an HTML form on any
+    /// web page can post url-encoded, multipart or plain text to a keyless loopback host, never JSON, and a script that
+    /// sends JSON needs a CORS preflight this API never grants.
+    /// </summary>
     public async Task<IResult> CancelAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(client);
-        string? reason = request.Query["reason"].LastOrDefault();
-        if (reason is { Length: > 500 })
+        if (CheckContentType(request.ContentType) is { } unsupported)
         {
-            return InvalidQuery(new Dictionary<string, string[]> { ["reason"] = ["Must be at most 500 characters long."] }).ToResult();
+            return unsupported.ToResult();
+        }
+
+        if (request.Query.ContainsKey("reason"))
+        {
+            return InvalidQuery(new Dictionary<string, string[]> { ["reason"] = ["Send the reason in the JSON body: {\"reason\": \"...\"}."] }).ToResult();
+        }
+
+        (ReadOnlyMemory<byte> body, ApiError? unreadable) = await ReadBodyAsync(request, MaxCancelBodyBytes, null, cancellationToken).ConfigureAwait(false);
+        if (unreadable is not null)
+        {
+            return unreadable.ToResult();
+        }
+
+        // An empty body asks for nothing beyond the cancel itself.
+        (CancelBatchRequest? cancel, ApiError? malformed) = body.Span.Trim(" \t\r\n"u8).IsEmpty
+            ? (null, null)
+            : BatchRequestParser.ParseAs<CancelBatchRequest>(body, "a JSON object such as {\"reason\": \"...\"}");
+        if (malformed is not null)
+        {
+            return malformed.ToResult();
+        }
+
+        string? reason = cancel?.Reason;
+        if (reason is { Length: > MaxCancelReasonLength })
+        {
+            return new ApiError(
+                StatusCodes.Status400BadRequest, ApiErrorCodes.Validation, "The cancel request is invalid.", "1 problem(s) found; see 'errors'.",
+                new Dictionary<string, string[]> { ["reason"] = [string.Create(CultureInfo.InvariantCulture, $"Must be at most {MaxCancelReasonLength} characters long (got {reason.Length}).")] }).ToResult();
         }
 
         if (!IsPossibleId(id))
@@ -233,7 +251,10 @@ public sealed class BatchHttpApi
         }
     }
 
-    /// <summary><c>GET /api/batches?status=&amp;top=</c>: recent batches, newest first, as <see cref="BatchList"/>.</summary>
+    /// <summary>
+    /// <c>GET /api/batches?status=&amp;top=&amp;continuationToken=</c>: a page of batches, newest first, as <see cref="BatchList"/>
+    /// (see <see cref="BatchClient.ListAsync"/>: a page costs what it covers).
+    /// </summary>
     public async Task<IResult> ListAsync(HttpRequest request, BatchClient client, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -241,13 +262,24 @@ public sealed class BatchHttpApi
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         BatchStatus? status = ParseEnum<BatchStatus>(request.Query, "status", errors);
         int top = ParseTop(request.Query, options.DefaultListSize, errors);
+        string? token = request.Query["continuationToken"].LastOrDefault() is { Length: > 0 } t ? t : null;
         if (errors.Count > 0)
         {
             return InvalidQuery(errors).ToResult();
         }
 
-        IReadOnlyList<BatchView> batches = await client.ListAsync(status, top, cancellationToken).ConfigureAwait(false);
-        return new JsonResult(new BatchList { Items = batches }, StatusCodes.Status200OK);
+        BatchPage page;
+        try
+        {
+            page = await client.ListAsync(status, top, token, cancellationToken).ConfigureAwait(false);
+        }
+        catch (FormatException ex)
+        {
+            errors["continuationToken"] = [ex.Message];
+            return InvalidQuery(errors).ToResult();
+        }
+
+        return new JsonResult(new BatchList { Items = page.Items, ContinuationToken = page.ContinuationToken }, StatusCodes.Status200OK);
     }
 
     /// <summary>
@@ -268,15 +300,54 @@ public sealed class BatchHttpApi
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            // The probe answers anyone who can reach it; a storage exception's text names the account, its endpoint
+            // and request ids. The log has all of it, the answer only what kind of failure it was.
             logger.LogWarning(ex, "Health probe failed");
             return new ApiError(
                 StatusCodes.Status503ServiceUnavailable, ApiErrorCodes.Unhealthy, "The engine or its storage is not reachable.",
-                ex is OperationCanceledException ? "Storage did not answer in time." : ex.Message).ToResult();
+                ex is OperationCanceledException
+                    ? "Storage did not answer in time; see the host's log."
+                    : $"The storage round trip failed ({ex.GetType().Name}); see the host's log.").ToResult();
         }
 
         return new JsonResult(
             new HealthReport { StorageLatencyMs = Math.Round(clock.Elapsed.TotalMilliseconds, 1), CheckedAt = DateTimeOffset.UtcNow },
             StatusCodes.Status200OK);
+    }
+
+    /// <summary>
+    /// Reads a request body within <paramref name="limit"/> bytes (set by <paramref name="limitSetting"/>, if by any):
+    /// the bytes, or the problem (413, or 400 for broken framing). Our bounded reader enforces the limit with a problem
+    /// body, the same under every server.
+    /// </summary>
+    private static async Task<(ReadOnlyMemory<byte> Body, ApiError? Error)> ReadBodyAsync(HttpRequest request, long limit, string? limitSetting, CancellationToken cancellationToken)
+    {
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+        {
+            sizeFeature.MaxRequestBodySize = null;
+        }
+
+        BodyReadResult body;
+        try
+        {
+            body = await BoundedBodyReader.ReadAsync(request.Body, request.ContentLength, limit, cancellationToken).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // Broken framing (a bad chunk, a body shorter than its Content-Length): the server could not read it.
+            return (default, new ApiError(ex.StatusCode, ApiErrorCodes.MalformedBody, "The request body could not be read.", ex.Message));
+        }
+
+        if (body.TooLarge)
+        {
+            // Closing the connection spares the server from draining the rest of an oversized body for keep-alive.
+            request.HttpContext.Response.Headers.Connection = "close";
+            return (default, new ApiError(
+                StatusCodes.Status413PayloadTooLarge, ApiErrorCodes.BodyTooLarge, "The request body is too large.",
+                string.Create(CultureInfo.InvariantCulture, $"The body may be at most {limit} bytes{(limitSetting is null ? string.Empty : $" ({limitSetting})")}.")));
+        }
+
+        return (body.Body!.Value, null);
     }
 
     /// <summary>The 400 for a request that failed validation, problems keyed by field path.</summary>
@@ -300,11 +371,11 @@ public sealed class BatchHttpApi
 
         return new ApiError(
             StatusCodes.Status415UnsupportedMediaType, ApiErrorCodes.UnsupportedMediaType, "The content type is not supported.",
-            $"Send the batch as 'application/json' in UTF-8 (got '{contentType ?? "no content type"}').");
+            $"Send the body as 'application/json' in UTF-8 (got '{contentType ?? "no content type"}').");
     }
 
     private bool IsPossibleId(string? id) =>
-        id is { Length: > 0 } && id.Length <= limits.MaxIdLength && BatchValidator.IsValidIdCharacters(id);
+        id is { Length: > 0 } && id.Length <= limits.MaxIdLength && BatchValidator.IsValidId(id);
 
     private static ApiError NotFound(string? id) =>
         new(StatusCodes.Status404NotFound, ApiErrorCodes.BatchNotFound, "The batch does not exist.", $"No batch has the id '{id}'.");

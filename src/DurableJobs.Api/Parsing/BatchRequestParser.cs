@@ -19,6 +19,16 @@ public static class BatchRequestParser
     /// <summary>Parses <paramref name="utf8"/>.</summary>
     public static BatchRequestParseResult Parse(ReadOnlyMemory<byte> utf8)
     {
+        (BatchRequest? request, ApiError? error) = ParseAs<BatchRequest>(utf8, "a JSON object describing a batch");
+        return new BatchRequestParseResult(request, error);
+    }
+
+    /// <summary>
+    /// Parses <paramref name="utf8"/> as a <typeparamref name="T"/>, with the same problems as a batch request;
+    /// <paramref name="shape"/> says what the body should be (<c>a JSON object describing a batch</c>).
+    /// </summary>
+    internal static (T? Value, ApiError? Error) ParseAs<T>(ReadOnlyMemory<byte> utf8, string shape)
+    {
         if (utf8.Span.StartsWith(Utf8Bom))
         {
             utf8 = utf8[Utf8Bom.Length..];
@@ -26,22 +36,22 @@ public static class BatchRequestParser
 
         if (!Utf8.IsValid(utf8.Span))
         {
-            return Fail(ApiErrorCodes.InvalidUtf8, "The request body is not valid UTF-8.", "JSON must be encoded in UTF-8.");
+            return (default, Problem(ApiErrorCodes.InvalidUtf8, "The request body is not valid UTF-8.", "JSON must be encoded in UTF-8."));
         }
 
         if (utf8.Span.Trim(" \t\r\n"u8).IsEmpty)
         {
-            return Fail(ApiErrorCodes.EmptyBody, "The request body is empty.", "Send the batch as a JSON object.");
+            return (default, Problem(ApiErrorCodes.EmptyBody, "The request body is empty.", $"Send {shape}."));
         }
 
         if (CheckSyntax(utf8.Span) is { } syntaxError)
         {
-            return new BatchRequestParseResult(null, syntaxError);
+            return (default, syntaxError);
         }
 
         try
         {
-            return new BatchRequestParseResult(JsonSerializer.Deserialize<BatchRequest>(utf8.Span, DurableJobsJson.Options), null);
+            return (JsonSerializer.Deserialize<T>(utf8.Span, DurableJobsJson.Options), null);
         }
         catch (JsonException ex)
         {
@@ -51,9 +61,9 @@ public static class BatchRequestParser
             {
                 [path] = [$"Has the wrong JSON type: {ex.Message.Split(" Path:", 2)[0]}"],
             };
-            return new BatchRequestParseResult(null, new ApiError(
+            return (default, new ApiError(
                 StatusCodes.Status400BadRequest, ApiErrorCodes.WrongJsonType, "The request body has a value of the wrong JSON type.",
-                path.Length == 0 ? "The body must be a JSON object describing a batch." : $"'{path}' has the wrong JSON type.", errors));
+                path.Length == 0 ? $"The body must be {shape}." : $"'{path}' has the wrong JSON type.", errors));
         }
     }
 
@@ -89,6 +99,6 @@ public static class BatchRequestParser
         }
     }
 
-    private static BatchRequestParseResult Fail(string code, string title, string detail) =>
-        new(null, new ApiError(StatusCodes.Status400BadRequest, code, title, detail));
+    private static ApiError Problem(string code, string title, string detail) =>
+        new(StatusCodes.Status400BadRequest, code, title, detail);
 }

@@ -9,4 +9,8 @@ public sealed record BatchList
     /// <summary>The batches.</summary>
     [JsonPropertyName("items")]
     public required IReadOnlyList<BatchView> Items { get; init; }
+
+    /// <summary>Pass back to get the next (older) page; null on the last one.</summary>
+    [JsonPropertyName("continuationToken")]
+    public string? ContinuationToken { get; init; }
 }

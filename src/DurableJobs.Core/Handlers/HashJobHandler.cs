@@ -10,11 +10,17 @@ namespace DurableJobs.Core.Handlers;
 /// </summary>
 public sealed class HashJobHandler : IJobHandler
 {
+    /// <summary>The most rounds a job may ask for: a few seconds to a minute of one core, not a core held until the deadline.</summary>
+    public const long MaxIterations = 100_000_000;
+
+    /// <inheritdoc />
+    public void ValidatePayload(JsonElement payload) => ReadIterations(payload);
+
     /// <inheritdoc />
     public ValueTask<JsonElement?> ExecuteAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        long iterations = PayloadReader.GetInt64(payload, "iterations") ?? 1;
+        long iterations = ReadIterations(payload);
         Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(context.JobId), digest);
         for (long i = 1; i < iterations; i++)
@@ -27,4 +33,6 @@ public sealed class HashJobHandler : IJobHandler
         string hex = Convert.ToHexStringLower(digest);
         return ValueTask.FromResult<JsonElement?>(JsonSerializer.SerializeToElement(new { iterations, sha256 = hex }));
     }
+
+    private static long ReadIterations(JsonElement payload) => PayloadReader.GetInt64(payload, "iterations", MaxIterations) ?? 1;
 }

@@ -10,6 +10,17 @@ namespace DurableJobs.Core.Handlers;
 /// <seealso cref="IJobHandler{TPayload, TResult}"/>
 public interface IJobHandler
 {
+    /// <summary>
+    /// Checks a job's payload when its batch is submitted, so input the handler would refuse, or that would make it
+    /// run without bound, is refused with the batch (naming the field) rather than accepted and failed later.
+    /// Throws <see cref="JobPayloadException"/>; the default accepts every payload. (Typed handlers need none: their
+    /// payload is bound and validated at submission as it is before each attempt.)
+    /// </summary>
+    /// <param name="payload">The payload (JSON <c>null</c> when the request had none).</param>
+    void ValidatePayload(JsonElement payload)
+    {
+    }
+
     /// <summary>Runs one attempt of a job.</summary>
     /// <param name="context">Which job and attempt this is.</param>
     /// <param name="payload">The job's payload (JSON <c>null</c> when the request had none).</param>

@@ -16,8 +16,14 @@ public sealed class JobHandlerRegistry
     /// <summary>The invoker of each job type.</summary>
     private readonly Dictionary<string, JobInvoker> invokers = new(StringComparer.Ordinal);
 
+    /// <summary>The submission-time payload check of each job type that has one.</summary>
+    private readonly Dictionary<string, PayloadCheck> checks = new(StringComparer.Ordinal);
+
     /// <summary>Runs one attempt of a job: resolves the handler from the services, binds the payload, serialises the output.</summary>
     private delegate ValueTask<JsonElement?> JobInvoker(IServiceProvider services, JobContext context, JsonElement payload, CancellationToken cancellationToken);
+
+    /// <summary>Checks a payload at submission; throws <see cref="JobPayloadException"/>.</summary>
+    private delegate void PayloadCheck(IServiceProvider services, JsonElement payload);
 
     /// <summary>The registered type names.</summary>
     public IReadOnlyCollection<string> Types => invokers.Keys;
@@ -45,14 +51,15 @@ public sealed class JobHandlerRegistry
     public JobHandlerRegistry Add(string type, Type handlerType)
     {
         ArgumentNullException.ThrowIfNull(handlerType);
-        return Add(type, CreateInvoker(handlerType));
+        (JobInvoker invoker, PayloadCheck? check) = Activation(handlerType);
+        return Add(type, invoker, check);
     }
 
     /// <summary>Adds one shared <paramref name="handler"/> instance for jobs of <paramref name="type"/> (it must be thread-safe).</summary>
     public JobHandlerRegistry Add(string type, IJobHandler handler)
     {
         ArgumentNullException.ThrowIfNull(handler);
-        return Add(type, (_, context, payload, token) => handler.ExecuteAsync(context, payload, token));
+        return Add(type, (_, context, payload, token) => handler.ExecuteAsync(context, payload, token), (_, payload) => handler.ValidatePayload(payload));
     }
 
     /// <summary>True when <paramref name="type"/> has a handler.</summary>
@@ -72,7 +79,28 @@ public sealed class JobHandlerRegistry
             : throw new KeyNotFoundException($"No handler is registered for job type '{type}'.");
     }
 
-    private JobHandlerRegistry Add(string type, JobInvoker invoker)
+    /// <summary>
+    /// Checks a job's payload at submission, so what its handler would refuse is refused with the batch: a typed
+    /// handler's payload is bound and validated as before an attempt; an untyped handler that implements
+    /// <see cref="IJobHandler.ValidatePayload"/> is created from <paramref name="services"/> and asked.
+    /// </summary>
+    /// <exception cref="JobPayloadException">The payload does not fit (its <see cref="JobPayloadException.Field"/> names the field).</exception>
+    /// <exception cref="KeyNotFoundException">No handler has that type.</exception>
+    public void ValidatePayload(IServiceProvider services, string type, JsonElement payload)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (!invokers.ContainsKey(type))
+        {
+            throw new KeyNotFoundException($"No handler is registered for job type '{type}'.");
+        }
+
+        if (checks.TryGetValue(type, out PayloadCheck? check))
+        {
+            check(services, payload);
+        }
+    }
+
+    private JobHandlerRegistry Add(string type, JobInvoker invoker, PayloadCheck? check)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(type);
         if (type.Length > 128 || type.Any(char.IsControl))
@@ -85,10 +113,15 @@ public sealed class JobHandlerRegistry
             throw new ArgumentException($"A handler for job type '{type}' is already registered.", nameof(type));
         }
 
+        if (check is not null)
+        {
+            checks.Add(type, check);
+        }
+
         return this;
     }
 
-    private static JobInvoker CreateInvoker(Type handlerType)
+    private static (JobInvoker Invoker, PayloadCheck? Check) Activation(Type handlerType)
     {
         if (handlerType.IsAbstract || handlerType.IsInterface)
         {
@@ -105,15 +138,23 @@ public sealed class JobHandlerRegistry
 
         if (untyped)
         {
-            return (services, context, payload, token) =>
-                ((IJobHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, handlerType)).ExecuteAsync(context, payload, token);
+            // Created for the check only when the class has a check of its own: an API-only host need not be able to
+            // build a handler whose dependencies only workers have.
+            bool checks = handlerType.GetInterfaceMap(typeof(IJobHandler)).TargetMethods.Any(m => m.Name.EndsWith(nameof(IJobHandler.ValidatePayload), StringComparison.Ordinal) && m.DeclaringType == handlerType);
+            return (
+                (services, context, payload, token) => ((IJobHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, handlerType)).ExecuteAsync(context, payload, token),
+                checks ? (services, payload) => ((IJobHandler)ActivatorUtilities.GetServiceOrCreateInstance(services, handlerType)).ValidatePayload(payload) : null);
         }
 
         // One generic method per (payload, result) pair, bound once here: no reflection per job.
-        MethodInfo method = typeof(JobHandlerRegistry).GetMethod(nameof(InvokeTypedAsync), BindingFlags.NonPublic | BindingFlags.Static)!
-            .MakeGenericMethod(handlerType, typed[0].GetGenericArguments()[0], typed[0].GetGenericArguments()[1]);
-        return method.CreateDelegate<JobInvoker>();
+        Type[] arguments = typed[0].GetGenericArguments();
+        MethodInfo invoke = typeof(JobHandlerRegistry).GetMethod(nameof(InvokeTypedAsync), BindingFlags.NonPublic | BindingFlags.Static)!
+            .MakeGenericMethod(handlerType, arguments[0], arguments[1]);
+        MethodInfo bind = typeof(JobHandlerRegistry).GetMethod(nameof(CheckTyped), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(arguments[0]);
+        return (invoke.CreateDelegate<JobInvoker>(), bind.CreateDelegate<PayloadCheck>());
     }
+
+    private static void CheckTyped<TPayload>(IServiceProvider services, JsonElement payload) => JobPayloadBinder.Bind<TPayload>(payload);
 
     private static async ValueTask<JsonElement?> InvokeTypedAsync<THandler, TPayload, TResult>(
         IServiceProvider services, JobContext context, JsonElement payload, CancellationToken cancellationToken)

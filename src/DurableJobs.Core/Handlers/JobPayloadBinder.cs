@@ -24,7 +24,9 @@ internal static class JobPayloadBinder
         }
         catch (JsonException ex)
         {
-            throw new JobPayloadException($"Payload field '{FieldOf(ex.Path)}' does not fit {typeof(TPayload).Name}: {FirstSentence(ex.Message)}", ex);
+            string field = FieldOf(ex.Path);
+            string message = $"Payload field '{field}' does not fit {typeof(TPayload).Name}: {FirstSentence(ex.Message)}";
+            throw field == WholePayload ? new JobPayloadException(message, ex) : new JobPayloadException(field, message, ex);
         }
 
         if (value is null)
@@ -39,15 +41,20 @@ internal static class JobPayloadBinder
         if (!Validator.TryValidateObject(value, new ValidationContext(value), problems, validateAllProperties: true))
         {
             ValidationResult first = problems[0];
-            string field = first.MemberNames.FirstOrDefault() is { } member ? JsonNamingPolicy.CamelCase.ConvertName(member) : "(payload)";
-            throw new JobPayloadException($"Payload field '{field}' is not valid: {first.ErrorMessage}");
+            string? field = first.MemberNames.FirstOrDefault() is { } member ? JsonNamingPolicy.CamelCase.ConvertName(member) : null;
+            throw field is null
+                ? new JobPayloadException($"Payload is not valid: {first.ErrorMessage}")
+                : new JobPayloadException(field, $"Payload field '{field}' is not valid: {first.ErrorMessage}");
         }
 
         return value;
     }
 
+    /// <summary>How a message names the payload as a whole.</summary>
+    private const string WholePayload = "(payload)";
+
     private static string FieldOf(string? path) =>
-        path is null or "$" ? "(payload)" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
+        path is null or "$" ? WholePayload : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path;
 
     // System.Text.Json appends "Path: ... | LineNumber: ..." to its messages; the field is already named.
     private static string FirstSentence(string message) =>

@@ -6,18 +6,22 @@ public static class JobTimeline
     /// <summary>The most jobs in flight at any instant. A job finishing exactly when another starts does not overlap it.</summary>
     public static int MaxInFlight(IEnumerable<JobResult> jobs) => InFlightOverTime(jobs).Select(p => p.InFlight).DefaultIfEmpty(0).Max();
 
-    /// <summary>Every change of the in-flight count, in time order: (instant, count after the change).</summary>
+    /// <summary>Every change of the in-flight count, in time order: (instant, count after the change). Jobs that never ran count for nothing.</summary>
     public static IReadOnlyList<(DateTimeOffset At, int InFlight)> InFlightOverTime(IEnumerable<JobResult> jobs)
     {
         ArgumentNullException.ThrowIfNull(jobs);
+        return InFlightOverTime(jobs.Where(j => j.StartedAt is not null && j.FinishedAt is not null).Select(j => new JobSpan(j.StartedAt!.Value, j.FinishedAt!.Value)));
+    }
+
+    /// <summary>Every change of the in-flight count of <paramref name="spans"/>, in time order: (instant, count after the change).</summary>
+    public static IReadOnlyList<(DateTimeOffset At, int InFlight)> InFlightOverTime(IEnumerable<JobSpan> spans)
+    {
+        ArgumentNullException.ThrowIfNull(spans);
         var events = new List<(DateTimeOffset At, int Delta)>();
-        foreach (JobResult job in jobs)
+        foreach (JobSpan span in spans)
         {
-            if (job.StartedAt is { } start && job.FinishedAt is { } end)
-            {
-                events.Add((start, +1));
-                events.Add((end, -1));
-            }
+            events.Add((span.StartedAt, +1));
+            events.Add((span.FinishedAt, -1));
         }
 
         events.Sort((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : a.Delta.CompareTo(b.Delta));

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Model;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DurableJobs.Core.Validation;
 
@@ -11,18 +12,27 @@ namespace DurableJobs.Core.Validation;
 /// </summary>
 public sealed class BatchValidator
 {
+    // What a handler sees for a job without a payload (the job runner passes the same).
+    private static readonly JsonElement NullPayload = JsonSerializer.SerializeToElement<object?>(null);
+
+    // For handlers built without any service (the built-ins, tests).
+    private static readonly IServiceProvider NoServices = new EmptyServices();
+
     private readonly BatchLimits limits;
-    private readonly Func<string, bool> isKnownType;
+    private readonly JobHandlerRegistry registry;
+    private readonly IServiceScopeFactory? scopes;
 
     /// <summary>Creates a validator.</summary>
     /// <param name="limits">The limits to enforce.</param>
-    /// <param name="registry">The handlers; a job type not registered here is rejected.</param>
-    public BatchValidator(BatchLimits limits, JobHandlerRegistry registry)
+    /// <param name="registry">The handlers; a job type not registered here is rejected, and each handler checks its jobs' payloads.</param>
+    /// <param name="scopes">What a handler with a payload check of its own is created from (a scope per request); none by default.</param>
+    public BatchValidator(BatchLimits limits, JobHandlerRegistry registry, IServiceScopeFactory? scopes = null)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(registry);
         this.limits = limits;
-        isKnownType = registry.Contains;
+        this.registry = registry;
+        this.scopes = scopes;
     }
 
     /// <summary>Validates <paramref name="request"/>.</summary>
@@ -37,7 +47,7 @@ public sealed class BatchValidator
 
         if (request.BatchId is not null)
         {
-            ValidateBatchId(request.BatchId, problems);
+            ValidateId(request.BatchId, "batchId", problems);
         }
 
         ValidateParallelism(request.MaxParallel, problems);
@@ -47,30 +57,22 @@ public sealed class BatchValidator
             ValidateRetry(request.Retry, problems);
         }
 
-        ValidateJobs(request.Jobs, problems);
+        using IServiceScope? scope = scopes?.CreateScope();
+        ValidateJobs(request.Jobs, scope?.ServiceProvider ?? NoServices, problems);
         return new ValidationResult(problems);
     }
 
     /// <summary>
-    /// True when <paramref name="id"/> can name a batch or job: it becomes part of storage keys,
-    /// so only letters, digits, '-', '_' and '.' are allowed. Every other character stays free for the ids the
-    /// service derives itself (a large batch's parts are <c>{batchId}:part-NNNN</c>), which no request can then name.
+    /// True when <paramref name="id"/> can name a batch or job: it becomes part of storage keys and blob paths, so only
+    /// letters, digits, '-', '_' and '.' are allowed, and it may not end with '.' (a blob path segment ending with a
+    /// dot is refused or rewritten by storage, and "." and ".." step out of the batch's folder). Every other character
+    /// stays free for the ids the service derives itself (a large batch's parts are <c>{batchId}:part-NNNN</c>), which
+    /// no request can then name.
     /// </summary>
-    public static bool IsValidIdCharacters(string id) =>
-        id.Length > 0 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+    public static bool IsValidId(string id) =>
+        id.Length > 0 && id[^1] != '.' && id.All(IsIdCharacter);
 
-    private void ValidateBatchId(string id, List<ValidationProblem> problems)
-    {
-        int before = problems.Count;
-        ValidateId(id, "batchId", problems);
-
-        // Blob names are {batchId}/...: a client resolves "." and ".." segments, and Azure Storage drops a segment's
-        // trailing dot (Azurite keeps it), so "x." would store under "x/" and "." under no batch's name at all.
-        if (problems.Count == before && id.EndsWith('.'))
-        {
-            problems.Add(new("batchId", "Must not end with '.': Azure Storage drops a path segment's trailing '.', so the batch would share another batch's storage."));
-        }
-    }
+    private static bool IsIdCharacter(char c) => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.';
 
     private void ValidateId(string id, string path, List<ValidationProblem> problems)
     {
@@ -82,9 +84,13 @@ public sealed class BatchValidator
         {
             problems.Add(new(path, $"Must be at most {limits.MaxIdLength} characters long (got {id.Length})."));
         }
-        else if (!IsValidIdCharacters(id))
+        else if (!id.All(IsIdCharacter))
         {
             problems.Add(new(path, "May contain only ASCII letters, digits, '-', '_' and '.'."));
+        }
+        else if (id[^1] == '.')
+        {
+            problems.Add(new(path, "Must not end with '.' (it becomes a storage path segment)."));
         }
     }
 
@@ -136,7 +142,7 @@ public sealed class BatchValidator
         }
     }
 
-    private void ValidateJobs(IReadOnlyList<JobSpec>? jobs, List<ValidationProblem> problems)
+    private void ValidateJobs(IReadOnlyList<JobSpec>? jobs, IServiceProvider services, List<ValidationProblem> problems)
     {
         if (jobs is null || jobs.Count == 0)
         {
@@ -166,9 +172,13 @@ public sealed class BatchValidator
             {
                 problems.Add(new($"{path}.type", "Is required."));
             }
-            else if (!isKnownType(job.Type))
+            else if (!registry.Contains(job.Type))
             {
-                problems.Add(new($"{path}.type", $"Unknown job type '{job.Type}'."));
+                problems.Add(new($"{path}.type", $"Unknown job type {DisplayText.Quote(job.Type)}."));
+            }
+            else
+            {
+                ValidatePayload(services, job.Type, job.Payload, path, problems);
             }
 
             string id = JobIds.IdOf(job, i);
@@ -179,7 +189,7 @@ public sealed class BatchValidator
 
             if (firstIndexById.TryGetValue(id, out int first))
             {
-                problems.Add(new($"{path}.id", $"Duplicate job id '{id}' (first used by jobs[{first}])."));
+                problems.Add(new($"{path}.id", $"Duplicate job id {DisplayText.Quote(id)} (first used by jobs[{first}])."));
             }
             else
             {
@@ -195,5 +205,23 @@ public sealed class BatchValidator
                 }
             }
         }
+    }
+
+    private void ValidatePayload(IServiceProvider services, string type, JsonElement? payload, string path, List<ValidationProblem> problems)
+    {
+        try
+        {
+            registry.ValidatePayload(services, type, payload ?? NullPayload);
+        }
+        catch (JobPayloadException ex)
+        {
+            problems.Add(new(ex.Field is { } field ? $"{path}.payload.{field}" : $"{path}.payload", ex.Message));
+        }
+    }
+
+    /// <summary>A provider with no services: handlers with parameterless constructors are still created.</summary>
+    private sealed class EmptyServices : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => null;
     }
 }

@@ -6,6 +6,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using DurableJobs.Core.Model;
 using DurableJobs.Core.Serialization;
+using DurableJobs.Core.Validation;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Storage;
 
@@ -18,7 +19,8 @@ namespace DurableJobs.Engine.Storage;
 /// Results: table rows of <see cref="GroupSize"/> consecutive jobs, partition = batch, row = zero-padded group (so a
 /// partition reads back in submission order), one cell per job that is set once and never replaced (optimistic
 /// concurrency), which is what makes a result final exactly once. Outputs too large for a cell go to a blob. The
-/// claim on a batch id (one submission's, see <see cref="TryClaimAsync"/>) is a row of the same partition.
+/// claim on a batch id (one submission's, see <see cref="TryClaimAsync"/>) is a row of the same partition; the same
+/// table holds the index that lists batches newest first.
 /// </summary>
 public sealed class AzureBatchStore : IBatchStore
 {
@@ -36,6 +38,18 @@ public sealed class AzureBatchStore : IBatchStore
     // plus its keys, about 0.8 MB. A result that does not fit sheds its output to a blob, then the end of its error
     // message.
     private const int MaxCellChars = 4_000;
+
+    // A page of results reads at most this many rows (1,000 results) beyond what its size needs; see QueryAsync.
+    private const int ScannedGroups = 10;
+
+    // The most rows a table query returns per request (the service's own limit is 1,000).
+    private const int MaxRowsPerRequest = 100;
+
+    // The batch index lives in the results table, in a partition no batch can have ('~' is not an id character): an
+    // empty row per batch, keyed by inverted submission time, so the newest come first and a page of the list reads
+    // as many rows as it shows, however many batches the hub holds; and a marker row per batch id.
+    private const string IndexPartition = "~batches";
+    private const string IndexMarkerPrefix = "id_";
 
     // The chunks in flight (at most 8 per batch by default) share segments only with their neighbours, so a handful
     // covers them; the byte bound keeps large payloads from multiplying it (a segment of 1 MiB of JSON parses to ~2 MB).
@@ -199,7 +213,7 @@ public sealed class AzureBatchStore : IBatchStore
         await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
         var recorded = new Dictionary<int, JobResult>();
         int end = start + count;
-        await foreach (TableEntity row in QueryGroupsAsync(batchId, start / GroupSize, (end - 1) / GroupSize, cancellationToken).ConfigureAwait(false))
+        await foreach (TableEntity row in QueryGroupsAsync(batchId, start / GroupSize, (end - 1) / GroupSize, MaxRowsPerRequest, cancellationToken).ConfigureAwait(false))
         {
             foreach ((int index, JobResult result) in ReadGroup(row, withOutput: false))
             {
@@ -246,9 +260,22 @@ public sealed class AzureBatchStore : IBatchStore
             throw new FormatException("The continuation token is not one this service issued.");
         }
 
+        // A page reads the rows `top` results need (one more, as `from` may fall inside a row) and at most ScannedGroups
+        // rows when a status filter skips results: a filter that matches little (?status=Failed&top=1 over 100,000
+        // successes) answers a short or empty page with a token where its scan stopped, rather than reading the whole
+        // partition. Rows are fetched as many per request as the page is expected to read.
+        int groupsForTop = ((top + GroupSize - 1) / GroupSize) + 1;
+        int scanLimit = Math.Max(groupsForTop, ScannedGroups);
         var items = new List<JobResult>(Math.Min(top, 1_000));
-        await foreach (TableEntity row in QueryGroupsAsync(batchId, from / GroupSize, int.MaxValue / GroupSize, cancellationToken).ConfigureAwait(false))
+        int scanned = 0;
+        await foreach (TableEntity row in QueryGroupsAsync(batchId, from / GroupSize, int.MaxValue / GroupSize, (status is null ? groupsForTop : scanLimit) + 1, cancellationToken).ConfigureAwait(false))
         {
+            if (scanned++ == scanLimit)
+            {
+                // A row beyond the scan exists: the next page starts there.
+                return new ResultPage(await WithOutputsAsync(items, cancellationToken).ConfigureAwait(false), FirstIndex(row).ToString(CultureInfo.InvariantCulture));
+            }
+
             foreach ((int index, JobResult result) in ReadGroup(row, withOutput: true))
             {
                 if (index < from || (status is { } wanted && result.Status != wanted))
@@ -271,18 +298,99 @@ public sealed class AzureBatchStore : IBatchStore
 
     private static TableEntity ClaimRow(string batchId, string jobsKey) => new(batchId, ClaimRowKey) { [JobsKeyProperty] = jobsKey };
 
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JobSpan>> ReadSpansAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+        var spans = new List<JobSpan>();
+        await foreach (TableEntity row in QueryGroupsAsync(batchId, 0, int.MaxValue / GroupSize, MaxRowsPerRequest, cancellationToken).ConfigureAwait(false))
+        {
+            for (int offset = 0; offset < GroupSize; offset++)
+            {
+                // Outputs kept in blobs stay there: the times are all a timeline needs.
+                if (row.GetString(Cell(offset)) is { } json
+                    && JsonSerializer.Deserialize<StoredSpan>(json, DurableJobsJson.Options)?.Result is { StartedAt: { } started, FinishedAt: { } finished })
+                {
+                    spans.Add(new JobSpan(started, finished));
+                }
+            }
+        }
+
+        return spans;
+    }
+
+    /// <inheritdoc />
+    public async Task IndexBatchAsync(string batchId, DateTimeOffset submittedAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+
+        // The entry and a marker of the id, added in one transaction: concurrent submissions of one id add one entry
+        // (the others find the marker), and no crash leaves a marker without its entry.
+        string entry = (DateTimeOffset.MaxValue.UtcTicks - submittedAt.UtcTicks).ToString("D19", CultureInfo.InvariantCulture) + "_" + batchId;
+        try
+        {
+            await results.SubmitTransactionAsync(
+                [
+                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(IndexPartition, entry)),
+                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(IndexPartition, IndexMarkerPrefix + batchId)),
+                ],
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (TableTransactionFailedException ex) when (ex.Status == 409)
+        {
+            // Indexed by an earlier submission of this id.
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<BatchIdPage> ListBatchesAsync(int count, string? continuationToken, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
+        if (continuationToken is not null && IdOfIndexKey(continuationToken) is null)
+        {
+            throw new FormatException("The continuation token is not one this service issued.");
+        }
+
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+
+        // Entries start with digits; the markers ("id_...") sort after them and are never read here.
+        string filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {IndexPartition} and RowKey gt {continuationToken ?? string.Empty} and RowKey lt {IndexMarkerPrefix}");
+
+        // One entry more than asked for tells whether another page exists.
+        var keys = new List<string>(count + 1);
+        await foreach (TableEntity entry in results.QueryAsync<TableEntity>(filter, maxPerPage: count + 1, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            keys.Add(entry.RowKey);
+            if (keys.Count > count)
+            {
+                break;
+            }
+        }
+
+        IReadOnlyList<string> page = keys.Take(count).ToList();
+        return new BatchIdPage(page.Select(k => IdOfIndexKey(k)!).ToList(), keys.Count > count ? page[^1] : null);
+    }
+
     private static string SegmentName(string batchId, string key, int segment) =>
         $"{batchId}/{key}/{(key.StartsWith(LayoutKeyPrefix, StringComparison.Ordinal) ? "segment" : "jobs")}-{segment.ToString("D6", CultureInfo.InvariantCulture)}.json";
 
     private static string LayoutName(string batchId, string key) => $"{batchId}/{key}/layout.json";
 
+    // The batch id of an index key (19 digits of inverted submission ticks, '_', the id), or null when it is not one.
+    private static string? IdOfIndexKey(string key) =>
+        key.Length > 20 && key[19] == '_' && !key.AsSpan(0, 19).ContainsAnyExcept("0123456789") && BatchValidator.IsValidId(key[20..]) ? key[20..] : null;
+
     private static string RowKey(int group) => group.ToString("D7", CultureInfo.InvariantCulture);
 
     private static string Cell(int index) => "r" + (index % GroupSize).ToString("D2", CultureInfo.InvariantCulture);
 
+    private static int FirstIndex(TableEntity row) => int.Parse(row.RowKey, CultureInfo.InvariantCulture) * GroupSize;
+
     private static IEnumerable<(int Index, JobResult Result)> ReadGroup(TableEntity row, bool withOutput)
     {
-        int first = int.Parse(row.RowKey, CultureInfo.InvariantCulture) * GroupSize;
+        int first = FirstIndex(row);
         for (int offset = 0; offset < GroupSize; offset++)
         {
             if (row.GetString("r" + offset.ToString("D2", CultureInfo.InvariantCulture)) is not { } json)
@@ -306,10 +414,10 @@ public sealed class AzureBatchStore : IBatchStore
         }
     }
 
-    private IAsyncEnumerable<TableEntity> QueryGroupsAsync(string batchId, int firstGroup, int lastGroup, CancellationToken cancellationToken) =>
+    private IAsyncEnumerable<TableEntity> QueryGroupsAsync(string batchId, int firstGroup, int lastGroup, int rowsPerRequest, CancellationToken cancellationToken) =>
         results.QueryAsync<TableEntity>(
             TableClient.CreateQueryFilter($"PartitionKey eq {batchId} and RowKey ge {RowKey(firstGroup)} and RowKey le {RowKey(lastGroup)}"),
-            maxPerPage: 100,
+            maxPerPage: rowsPerRequest,
             cancellationToken: cancellationToken);
 
     private async Task MergeGroupAsync(string batchId, int group, Dictionary<string, IndexedJobResult> pending, CancellationToken cancellationToken)

@@ -100,7 +100,7 @@ internal static class RemoteCommands
         cancel.SetAction(async (parse, cancellationToken) =>
         {
             using ApiClient api = Open(parse);
-            await api.PostAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}/cancel");
+            await api.PostAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}/cancel", "{}");
             AnsiConsole.MarkupLine($"Cancel accepted for batch [bold]{Markup.Escape(parse.GetValue(id)!)}[/]: running jobs stop within about a second.");
             return ExitCodes.Success;
         });

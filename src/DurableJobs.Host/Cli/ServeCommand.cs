@@ -77,7 +77,15 @@ internal static class ServeCommand
 
         await using (app)
         {
-            await app.StartAsync();
+            try
+            {
+                await app.StartAsync();
+            }
+            catch (InvalidOperationException ex) when (ex.Message.Contains(EmbeddedWebHost.ApiKeySetting, StringComparison.Ordinal))
+            {
+                throw new CliException(ex.Message);
+            }
+
             AnsiConsole.MarkupLine($"[bold]durablejobs[/] {(apiOnly ? "API" : "host")} listening on {Markup.Escape(string.Join(", ", app.Urls))} (dashboard at /, API under /api). Ctrl+C stops.");
             await app.WaitForShutdownAsync();
         }

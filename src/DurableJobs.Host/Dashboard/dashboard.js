@@ -5,8 +5,22 @@
   const POLL_MS = 2000;
   const FINISHED = ['Completed', 'TimedOut', 'Cancelled', 'Failed'];
   const JOB_STATUSES = ['Succeeded', 'Failed', 'TimedOut', 'Cancelled'];
-  // The API key, when the host requires one, rides in the page URL (?code=) as Azure Functions takes it.
-  const apiKey = new URLSearchParams(location.search).get('code');
+  const STATUS_COUNT = { Succeeded: 'succeeded', Failed: 'failed', TimedOut: 'timedOut', Cancelled: 'cancelled' };
+  // The API key, when the host requires one, arrives in the page URL (?code=) as Azure Functions takes it. It is kept
+  // for this tab only and taken out of the address bar at once, so it stays off the screen, the history and bookmarks.
+  const KEY_ITEM = 'durableJobs.apiKey';
+  const apiKey = (() => {
+    const params = new URLSearchParams(location.search);
+    const fromUrl = params.get('code');
+    if (fromUrl === null) {
+      try { return sessionStorage.getItem(KEY_ITEM); } catch { return null; }
+    }
+    params.delete('code');
+    const rest = params.toString();
+    history.replaceState(history.state, '', location.pathname + (rest ? '?' + rest : '') + location.hash);
+    try { sessionStorage.setItem(KEY_ITEM, fromUrl); } catch { /* storage disabled: the key lasts as long as this page */ }
+    return fromUrl;
+  })();
   const view = document.getElementById('view');
   const errorBox = document.getElementById('error');
   const refreshLabel = document.getElementById('refresh');
@@ -24,8 +38,10 @@
   async function api(path, init) {
     const headers = { Accept: 'application/json' };
     if (apiKey) headers['x-functions-key'] = apiKey;
+    // State changes carry a JSON body: the API refuses anything else, which is what keeps cross-site forms out.
+    if (init && init.body !== undefined) headers['Content-Type'] = 'application/json';
     // Relative to the page, so the dashboard also works under a path prefix.
-    const response = await fetch('api' + path, Object.assign({ headers, cache: 'no-store' }, init || {}));
+    const response = await fetch('api' + path, Object.assign({ cache: 'no-store' }, init || {}, { headers }));
     const text = await response.text();
     let body = null;
     try { body = text ? JSON.parse(text) : null; } catch { body = null; }
@@ -138,7 +154,7 @@
       cancelRequested = true;
       document.getElementById('cancel').disabled = true;
       try {
-        await api(`/batches/${enc(id)}/cancel`, { method: 'POST' });
+        await api(`/batches/${enc(id)}/cancel`, { method: 'POST', body: JSON.stringify({ reason: 'Cancelled from the dashboard.' }) });
         document.getElementById('cancel').textContent = 'Cancelling…';
       } catch (error) {
         showError(error.message);
@@ -196,21 +212,32 @@
   }
 
   async function loadJobs(id, jobs, more, gen) {
-    const query = new URLSearchParams({ top: '100' });
-    if (jobs.status) query.set('status', jobs.status);
-    if (more && jobs.token) query.set('continuationToken', jobs.token);
     const statusAsked = jobs.status;
-    let page;
-    try {
-      page = await api(`/batches/${enc(id)}/jobs?${query}`);
-    } catch (error) {
-      showError(error.message);
-      return;
+    let token = more ? jobs.token : null;
+    let items = [];
+    // With a status filter a page covers a bounded stretch of the batch, so it can come back empty with a token:
+    // follow a few tokens until something shows; "Load more" carries on from there. A status the batch's counts
+    // say no job has is not looked for at all (this runs on every poll).
+    const counted = exposed.batch && exposed.batch.id === id ? exposed.batch[STATUS_COUNT[jobs.status]] : undefined;
+    for (let request = 0; request < 20 && counted !== 0; request++) {
+      const query = new URLSearchParams({ top: '100' });
+      if (jobs.status) query.set('status', jobs.status);
+      if (token) query.set('continuationToken', token);
+      let page;
+      try {
+        page = await api(`/batches/${enc(id)}/jobs?${query}`);
+      } catch (error) {
+        showError(error.message);
+        return;
+      }
+      // A newer filter or another page may have replaced this request meanwhile.
+      if (gen !== generation || statusAsked !== jobs.status) return;
+      items = items.concat(page.items);
+      token = page.continuationToken;
+      if (items.length > 0 || !token) break;
     }
-    // A newer filter or another page may have replaced this request meanwhile.
-    if (gen !== generation || statusAsked !== jobs.status) return;
     const body = document.querySelector('#jobs tbody');
-    const rows = page.items.map((j) => {
+    const rows = items.map((j) => {
       const ms = j.startedAt && j.finishedAt ? new Date(j.finishedAt) - new Date(j.startedAt) : null;
       return `<tr data-job-id="${esc(j.id)}" data-status="${esc(j.status)}">
         <td class="mono">${esc(j.id)}</td><td>${esc(j.type)}</td><td>${badge(j.status)}</td>
@@ -224,8 +251,8 @@
       body.innerHTML = rows || '<tr><td colspan="7" class="empty">No finished jobs' + (jobs.status ? ' with this status' : '') + ' yet.</td></tr>';
       jobs.pagesLoaded = 1;
     }
-    jobs.token = page.continuationToken;
-    document.getElementById('more').hidden = !page.continuationToken;
+    jobs.token = token;
+    document.getElementById('more').hidden = !token;
   }
 
   // ---- the chart: a step line of jobs in flight and the cap as a dashed line, drawn as SVG --------------------

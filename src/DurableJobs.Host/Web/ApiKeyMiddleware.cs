@@ -43,6 +43,27 @@ public sealed class ApiKeyMiddleware
             $"Send the key configured in DurableJobs:ApiKey in the '{HeaderName}' header or the '{QueryName}' query parameter.").ToResult().ExecuteAsync(context);
     }
 
+    /// <summary><paramref name="query"/> with the value of every <see cref="QueryName"/> parameter (matched as the key check matches it, ignoring case) replaced by <c>***</c>.</summary>
+    internal static string WithoutKey(QueryString query)
+    {
+        if (!query.HasValue || query.Value!.Length <= 1)
+        {
+            return query.Value ?? string.Empty;
+        }
+
+        string[] parameters = query.Value[1..].Split('&');
+        for (int i = 0; i < parameters.Length; i++)
+        {
+            string name = parameters[i].Split('=', 2)[0];
+            if (Uri.UnescapeDataString(name.Replace('+', ' ')).Equals(QueryName, StringComparison.OrdinalIgnoreCase))
+            {
+                parameters[i] = name + "=***";
+            }
+        }
+
+        return "?" + string.Join('&', parameters);
+    }
+
     private bool Matches(StringValues provided) =>
         provided.Count == 1 && provided[0] is { Length: > 0 } value
         && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(value), key);

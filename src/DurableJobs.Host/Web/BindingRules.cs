@@ -17,12 +17,19 @@ public static class BindingRules
             return false;
         }
 
-        if (uri.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        return IsLoopbackHost(uri.Host);
+    }
+
+    /// <summary>True when the host name <paramref name="host"/> (no port) names this machine's loopback: localhost, 127.0.0.0/8 or [::1].</summary>
+    public static bool IsLoopbackHost(string host)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
         {
             return true;
         }
 
-        return IPAddress.TryParse(uri.Host.Trim('[', ']'), out IPAddress? address) && IPAddress.IsLoopback(address);
+        return IPAddress.TryParse(host.Trim('[', ']'), out IPAddress? address) && IPAddress.IsLoopback(address);
     }
 
     /// <summary>True when every one of <paramref name="urls"/> is loopback.</summary>

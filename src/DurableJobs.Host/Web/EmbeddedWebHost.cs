@@ -26,7 +26,7 @@ public static class EmbeddedWebHost
     /// <summary>Builds the server; <c>RunAsync</c> (or <c>StartAsync</c>) on the result serves it.</summary>
     /// <param name="args">Command-line arguments, read as configuration (<c>--urls http://0.0.0.0:7071</c>, <c>--DurableJobs:HubName X</c>).</param>
     /// <param name="settings">Settings that override every other source (tests, the CLI's own options).</param>
-    /// <exception cref="InvalidOperationException">Listening beyond loopback without <c>DurableJobs:ApiKey</c>, or a malformed settings file.</exception>
+    /// <exception cref="InvalidOperationException">Listening beyond loopback without <c>DurableJobs:ApiKey</c>, or a malformed settings file. (Starting the result throws it too when the addresses the server bound are beyond loopback without a key.)</exception>
     public static WebApplication Build(string[] args, IDictionary<string, string?>? settings = null)
     {
         ArgumentNullException.ThrowIfNull(args);
@@ -42,16 +42,22 @@ public static class EmbeddedWebHost
         string? apiKey = configuration[ApiKeySetting] is { Length: > 0 } key ? key : null;
         if (apiKey is null && !BindingRules.AllLoopback(urls))
         {
-            throw new InvalidOperationException(
-                $"Refusing to listen on {string.Join(", ", urls)} without an API key: anything beyond loopback could start jobs. " +
-                $"Set {ApiKeySetting} (environment variable DurableJobs__ApiKey), or listen on 127.0.0.1.");
+            throw KeyRequiredBeyondLoopback(urls);
         }
 
         builder.WebHost.UseUrls(urls);
+        if (apiKey is null)
+        {
+            builder.Services.AddHostedService<ListenAddressCheck>();
+        }
 
         // Durable Task and the Azure SDK are chatty at Information; keep the console for what matters.
         builder.Logging.AddFilter("DurableTask", LogLevel.Warning);
         builder.Logging.AddFilter("Azure", LogLevel.Warning);
+
+        // Its request lines print the full URL, API key included; RequestLogMiddleware writes them without it.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+
         builder.Services.AddDurableJobs().AddBuiltInHandlers().AddWorker();
         builder.Services.AddDurableJobsApi(configuration);
         builder.Services.AddDurableJobsTelemetry(configuration);
@@ -64,13 +70,20 @@ public static class EmbeddedWebHost
         }
 
         WebApplication app = builder.Build();
+        app.UseMiddleware<RequestLogMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        app.UseBrowserProtection(keyless: apiKey is null);
         app.UseDashboard();
         app.UseMiddleware<ApiKeyMiddleware>(apiKey ?? string.Empty);
         app.MapDurableJobsApi();
         return app;
     }
+
+    /// <summary>Why the host will not serve <paramref name="addresses"/>: they reach beyond loopback and no key is set.</summary>
+    internal static InvalidOperationException KeyRequiredBeyondLoopback(IEnumerable<string> addresses) =>
+        new($"Refusing to listen on {string.Join(", ", addresses)} without an API key: anything beyond loopback could start jobs. " +
+            $"Set {ApiKeySetting} (environment variable DurableJobs__ApiKey), or listen on 127.0.0.1.");
 
     /// <summary>The addresses the host will listen on: <c>urls</c> and any <c>Kestrel:Endpoints:*:Url</c>, else <see cref="DefaultUrl"/>.</summary>
     internal static string[] ListenUrls(IConfiguration configuration)

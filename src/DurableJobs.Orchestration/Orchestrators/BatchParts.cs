@@ -159,7 +159,7 @@ internal static class BatchParts
 
     /// <summary>
     /// The instance id of part <paramref name="part"/> of batch <paramref name="batchId"/>. The ':' keeps it out of
-    /// the ids a request may use (<see cref="Core.Validation.BatchValidator.IsValidIdCharacters"/>): a user batch
+    /// the ids a request may use (<see cref="Core.Validation.BatchValidator.IsValidId"/>): a user batch
     /// can never take a part's name, nor receive what is meant for it.
     /// </summary>
     internal static string InstanceId(string batchId, int part) => $"{batchId}:part-{part:D4}";

@@ -43,6 +43,24 @@ public interface IBatchStore
     /// </summary>
     Task RecordAsync(string batchId, IReadOnlyList<IndexedJobResult> results, CancellationToken cancellationToken = default);
 
-    /// <summary>A page of recorded results in submission order, optionally of one status.</summary>
+    /// <summary>
+    /// A page of recorded results in submission order, optionally of one status. A page reads a bounded part of the
+    /// batch: with a status filter it may hold fewer than <paramref name="top"/> results (even none) and still have a
+    /// continuation token.
+    /// </summary>
+    /// <exception cref="FormatException"><paramref name="continuationToken"/> is not one this store issued.</exception>
     Task<ResultPage> QueryAsync(string batchId, JobStatus? status, int top, string? continuationToken, CancellationToken cancellationToken = default);
+
+    /// <summary>When each recorded job that ran was in flight, in no particular order: what a timeline needs, without outputs.</summary>
+    Task<IReadOnlyList<JobSpan>> ReadSpansAsync(string batchId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adds a batch to the index that lists batches newest first, once: a later or concurrent call for the same id
+    /// changes nothing. An entry whose batch never started is skipped by the list.
+    /// </summary>
+    Task IndexBatchAsync(string batchId, DateTimeOffset submittedAt, CancellationToken cancellationToken = default);
+
+    /// <summary>Up to <paramref name="count"/> indexed batch ids, newest first, from where <paramref name="continuationToken"/> left off.</summary>
+    /// <exception cref="FormatException"><paramref name="continuationToken"/> is not one this store issued.</exception>
+    Task<BatchIdPage> ListBatchesAsync(int count, string? continuationToken, CancellationToken cancellationToken = default);
 }

@@ -84,8 +84,45 @@ public sealed class BuiltInHandlerTests
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
         var sw = Stopwatch.StartNew();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Run("hash", """{"iterations":10000000000}""", cancellationToken: cts.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Run("hash", $$"""{"iterations":{{HashJobHandler.MaxIterations}}}""", cancellationToken: cts.Token));
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5));
+    }
+
+    public static TheoryData<string, string, string, string> InputsBeyondTheBounds() => new()
+    {
+        { "hash", """{"iterations":9000000000000000000}""", "iterations", "at most 100000000" },
+        { "hash", """{"iterations":100000001}""", "iterations", "at most 100000000" },
+        { "delay", """{"ms":604800001}""", "ms", "at most 604800000" },
+        { "delay", """{"ms":9000000000000000000}""", "ms", "at most 604800000" },
+        { "fail", """{"failTimes":1001}""", "failTimes", "at most 1000" },
+        { "fail", $$"""{"message":"{{new string('x', 1001)}}"}""", "message", "at most 1000 characters" },
+    };
+
+    [Theory]
+    [MemberData(nameof(InputsBeyondTheBounds))]
+    public async Task Inputs_beyond_a_built_in_handlers_bound_are_refused_before_any_work(string type, string payload, string field, string words)
+    {
+        // A 2 s token: an unbounded handler would start the work (hashing, waiting) and be cancelled instead.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        using JsonDocument doc = JsonDocument.Parse(payload);
+        JobPayloadException checkedAtSubmission = Assert.Throws<JobPayloadException>(() => registry.ValidatePayload(NoServices, type, doc.RootElement));
+        JobPayloadException checkedAtRun = await Assert.ThrowsAsync<JobPayloadException>(() => Run(type, payload, cancellationToken: cts.Token));
+
+        Assert.Equal(field, checkedAtSubmission.Field);
+        Assert.Contains(words, checkedAtSubmission.Message, StringComparison.Ordinal);
+        Assert.Equal(checkedAtSubmission.Message, checkedAtRun.Message);
+    }
+
+    [Theory]
+    [InlineData("hash", """{"iterations":100000000}""")]
+    [InlineData("delay", """{"ms":604800000}""")]
+    [InlineData("fail", """{"failTimes":1000,"message":"ok"}""")]
+    [InlineData("echo", """{"anything":[1,2,3]}""")]
+    [InlineData("hash", "null")]
+    public void Inputs_at_a_built_in_handlers_bound_pass_the_submission_check(string type, string payload)
+    {
+        using JsonDocument doc = JsonDocument.Parse(payload);
+        registry.ValidatePayload(NoServices, type, doc.RootElement);
     }
 
     [Fact]

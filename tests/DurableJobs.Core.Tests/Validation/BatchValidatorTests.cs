@@ -40,6 +40,13 @@ public sealed class BatchValidatorTests
     [InlineData("""{"retry":{"maxAttempts":0},"jobs":[{"type":"echo"}]}""", "retry.maxAttempts", "Must be between 1 and 100 (got 0).")]
     [InlineData("""{"retry":{"backoffCoefficient":0.5},"jobs":[{"type":"echo"}]}""", "retry.backoffCoefficient", "Must be 1 or more (got 0.5).")]
     [InlineData("""{"jobs":[null]}""", "jobs[0]", "Must be a job object, not null.")]
+    [InlineData("""{"batchId":"..","jobs":[{"type":"echo"}]}""", "batchId", "Must not end with '.' (it becomes a storage path segment).")]
+    [InlineData("""{"batchId":".","jobs":[{"type":"echo"}]}""", "batchId", "Must not end with '.' (it becomes a storage path segment).")]
+    [InlineData("""{"batchId":"nightly.","jobs":[{"type":"echo"}]}""", "batchId", "Must not end with '.' (it becomes a storage path segment).")]
+    [InlineData("""{"jobs":[{"id":".","type":"echo"}]}""", "jobs[0].id", "Must not end with '.' (it becomes a storage path segment).")]
+    [InlineData("""{"jobs":[{"type":"hash","payload":{"iterations":9000000000000000000}}]}""", "jobs[0].payload.iterations", "Payload field 'iterations' must be at most 100000000 (got 9000000000000000000).")]
+    [InlineData("""{"jobs":[{"type":"echo"},{"type":"delay","payload":{"ms":"soon"}}]}""", "jobs[1].payload.ms", "Payload field 'ms' must be a non-negative whole number.")]
+    [InlineData("""{"jobs":[{"type":"rm -rf /\n03:00:00 info: forged line"}]}""", "jobs[0].type", "Unknown job type 'rm -rf /\\u000A03:00:00 info: forged line'.")]
     public void EachRule_ReportsItsFieldPathAndMessage(string json, string path, string message)
     {
         ValidationResult result = Validate(json);
@@ -75,6 +82,19 @@ public sealed class BatchValidatorTests
     [Fact]
     public void JobIdsEndingInADot_AreAccepted_TheyNameNoStorage() =>
         Assert.True(validator.Validate(new BatchRequest { BatchId = "b", Jobs = [new JobSpec { Id = "a.", Type = "echo" }] }).IsValid);
+
+    [Fact]
+    public void An_unknown_type_is_echoed_escaped_and_cut_to_100_characters()
+    {
+        string type = "\u001b[31m" + new string('t', 10_000) + "\r\n";
+        ValidationProblem problem = Assert.Single(validator.Validate(new BatchRequest { Jobs = [new JobSpec { Type = type }] }).Problems);
+
+        Assert.Equal("jobs[0].type", problem.Path);
+        Assert.StartsWith("Unknown job type '\\u001B[31mttt", problem.Message, StringComparison.Ordinal);
+        Assert.EndsWith("…' (10007 characters).", problem.Message, StringComparison.Ordinal);
+        Assert.True(problem.Message.Length < 160, problem.Message);
+        Assert.DoesNotContain(problem.Message, c => char.IsControl(c));
+    }
 
     [Fact]
     public void TooManyJobs_IsOneProblem_AtTheConfiguredLimit()

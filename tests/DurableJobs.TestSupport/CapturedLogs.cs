@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace DurableJobs.Telemetry.Tests;
+namespace DurableJobs.Testing;
 
 /// <summary>A logger provider that keeps every line with its category, level and the properties of its scopes.</summary>
 public sealed class CapturedLogs : ILoggerProvider, ISupportExternalScope

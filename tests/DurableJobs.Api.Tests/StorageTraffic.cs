@@ -1,0 +1,52 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Tracing;
+using Azure.Core.Diagnostics;
+
+namespace DurableJobs.Api.Tests;
+
+/// <summary>
+/// Every storage request the test process makes while this is alive (the hosts run in process), from the Azure
+/// SDK's own event source: how much storage work an API call costs.
+/// </summary>
+public sealed class StorageTraffic : IDisposable
+{
+    private readonly ConcurrentQueue<StorageRequest> requests = new();
+    private readonly AzureEventSourceListener listener;
+
+    public StorageTraffic()
+    {
+        listener = new AzureEventSourceListener(
+            (e, _) =>
+            {
+                if (e.EventSource.Name == "Azure-Core" && e.EventName == "Request" && e.PayloadNames is { } names && e.Payload is { } payload)
+                {
+                    string? method = payload[names.IndexOf("method")] as string;
+                    string? uri = payload[names.IndexOf("uri")] as string;
+                    if (method is not null && uri is not null)
+                    {
+                        requests.Enqueue(new StorageRequest(method, new Uri(uri)));
+                    }
+                }
+            },
+            EventLevel.Informational);
+    }
+
+    public IReadOnlyList<StorageRequest> Requests => requests.ToArray();
+
+    public void Clear() => requests.Clear();
+
+    /// <summary>The requests whose path (table or container, then the rest) contains <paramref name="fragment"/>, ignoring case.</summary>
+    public StorageRequest[] To(string fragment) =>
+        requests.Where(r => Uri.UnescapeDataString(r.Uri.AbsolutePath).Contains(fragment, StringComparison.OrdinalIgnoreCase)).ToArray();
+
+    public void Dispose() => listener.Dispose();
+}
+
+/// <summary>One request to storage.</summary>
+public sealed record StorageRequest(string Method, Uri Uri)
+{
+    /// <summary>A table query without a filter: it reads the whole table. (The SDK may redact a filter's value, never its presence.)</summary>
+    public bool IsTableScan => Method == "GET" && Uri.AbsolutePath.EndsWith("()", StringComparison.Ordinal) && !Uri.Query.Contains("$filter=", StringComparison.Ordinal);
+
+    public override string ToString() => $"{Method} {Uri.PathAndQuery}";
+}
