@@ -95,11 +95,18 @@ public sealed class DurableJobsTestEnvironment : IAsyncDisposable
 
     /// <summary>Submits <paramref name="request"/> and waits until it has finished (any final status); returns its view and every job's result.</summary>
     /// <exception cref="TimeoutException">It had not finished within <paramref name="timeout"/> (default two minutes).</exception>
+    /// <exception cref="ArgumentException">The request is invalid (the message lists every problem, by field).</exception>
     public async Task<BatchOutcome> RunAsync(BatchRequest request, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        string id = (await Client.SubmitAsync(request, cancellationToken).ConfigureAwait(false)).BatchId!;
-        return await WaitAsync(id, timeout, cancellationToken).ConfigureAwait(false);
+        SubmitOutcome submitted = await Client.SubmitAsync(request, cancellationToken).ConfigureAwait(false);
+        if (!submitted.Accepted)
+        {
+            throw new ArgumentException(
+                "The batch was refused: " + string.Join("; ", submitted.Validation.Problems.Select(p => $"{p.Path}: {p.Message}")), nameof(request));
+        }
+
+        return await WaitAsync(submitted.BatchId!, timeout, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Waits until batch <paramref name="batchId"/> has finished; returns its view and every job's result.</summary>

@@ -67,23 +67,23 @@ public sealed class HandlerActivationTests(EmulatorFixture fixture) : IAsyncLife
     }
 
     [Fact]
-    public async Task A_payload_that_does_not_bind_fails_its_job_once_with_the_field_named_and_the_handler_never_runs()
+    public async Task A_typed_payload_that_does_not_bind_is_refused_at_submission_naming_the_field_and_nothing_starts()
     {
         BatchRequest request = Batch(
             [
+                Job("flaky-scoped", new { label = "fine" }, "fine"),
                 Job("flaky-scoped", new { label = 7 }, "wrong-type"),
                 Job("flaky-scoped", new { label = "x", lable = "typo" }, "unknown-field"),
                 Job("flaky-scoped", new { label = "" }, "fails-validation"),
             ],
             new RetrySpec { MaxAttempts = 3, FirstRetryDelaySeconds = 0.05 });
-        (BatchView view, JobPage jobs) = await RunToEndAsync(request);
+        SubmitOutcome outcome = await Client.SubmitAsync(request);
 
-        Assert.Equal(BatchStatus.Completed, view.Status);
-        Assert.All(jobs.Items, j => Assert.Equal((JobStatus.Failed, 1), (j.Status, j.Attempts)));
-        Assert.All(jobs.Items, j => Assert.Equal(nameof(JobPayloadException), j.Error!.Type));
-        Assert.Contains("'label'", jobs.Items.Single(j => j.Id == "wrong-type").Error!.Message, StringComparison.Ordinal);
-        Assert.Contains("lable", jobs.Items.Single(j => j.Id == "unknown-field").Error!.Message, StringComparison.Ordinal);
-        Assert.Contains("'label'", jobs.Items.Single(j => j.Id == "fails-validation").Error!.Message, StringComparison.Ordinal);
+        Assert.False(outcome.Accepted);
+        Assert.Null(outcome.BatchId);
+        Dictionary<string, string> problems = outcome.Validation.Problems.ToDictionary(p => p.Path, p => p.Message);
+        Assert.Equal(["jobs[1].payload.label", "jobs[2].payload.lable", "jobs[3].payload.label"], problems.Keys.Order(StringComparer.Ordinal));
+        Assert.Contains("could not be mapped", problems["jobs[2].payload.lable"], StringComparison.Ordinal);
         Assert.Empty(ledger.Uses);
     }
 

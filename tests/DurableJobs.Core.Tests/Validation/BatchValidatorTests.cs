@@ -80,10 +80,6 @@ public sealed class BatchValidatorTests
         Assert.True(validator.Validate(new BatchRequest { BatchId = batchId, Jobs = [new JobSpec { Type = "echo" }] }).IsValid);
 
     [Fact]
-    public void JobIdsEndingInADot_AreAccepted_TheyNameNoStorage() =>
-        Assert.True(validator.Validate(new BatchRequest { BatchId = "b", Jobs = [new JobSpec { Id = "a.", Type = "echo" }] }).IsValid);
-
-    [Fact]
     public void An_unknown_type_is_echoed_escaped_and_cut_to_100_characters()
     {
         string type = "\u001b[31m" + new string('t', 10_000) + "\r\n";
