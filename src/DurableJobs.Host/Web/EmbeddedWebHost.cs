@@ -74,8 +74,8 @@ public static class EmbeddedWebHost
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseBrowserProtection(keyless: apiKey is null);
-        app.UseDashboard();
         app.UseMiddleware<ApiKeyMiddleware>(apiKey ?? string.Empty);
+        app.MapDurableJobsDashboard();
         app.MapDurableJobsApi();
         return app;
     }
