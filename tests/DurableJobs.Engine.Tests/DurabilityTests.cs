@@ -65,4 +65,65 @@ public sealed class DurabilityTests(EmulatorFixture fixture, ITestOutputHelper o
             Assert.Contains(probe.For(id), r => r.JobId == stopped.JobId && r.CancelledAt is null && r.StartedAt > stopped.StartedAt);
         }
     }
+
+    /// <summary>
+    /// Azure answers 503 (ServerBusy) when it throttles, for as long as the load lasts. The chunks' infrastructure
+    /// failures were retried 5 times over about 15 s, so 40 s of throttling marked every job Failed although nothing
+    /// was wrong with them; they are retried until the batch's deadline now.
+    /// </summary>
+    [Fact]
+    public async Task Result_store_throttled_for_40_s_chunks_are_retried_until_it_answers_and_all_8_jobs_succeed()
+    {
+        string hub = "thrl" + Guid.NewGuid().ToString("N")[..12];
+        TroubledBatchStore? store = null;
+        var request = new BatchRequest
+        {
+            Jobs = Enumerable.Range(0, 8).Select(i => new JobSpec { Id = $"job-{i}", Type = "delay", Payload = JsonSerializer.SerializeToElement(new { ms = 100 }) }).ToList(),
+            MaxParallel = 4,
+            DeadlineSeconds = 600,
+        };
+
+        await using EngineHost host = await EngineHost.StartAsync(
+            fixture.Emulator.ConnectionString, hub, new ProbeJobHandler(), configure: s => TroubledBatchStore.Wrap(s, inner => store = new TroubledBatchStore(inner) { ThrottleFor = TimeSpan.FromSeconds(40) }));
+        var clock = Stopwatch.StartNew();
+        string id = (await host.Client.SubmitAsync(request)).BatchId!;
+        BatchView view = await Eventually.MatchAsync(async () => (await host.Client.GetAsync(id))!, v => v.IsFinished, TimeSpan.FromMinutes(4), TimeSpan.FromMilliseconds(250), "batch finished");
+        JobPage jobs = (await host.Client.GetJobsAsync(id, top: 100))!;
+        TimeSpan[] refused = store!.Refusals.Order().ToArray();
+        output.WriteLine($"{view.Status} after {clock.Elapsed.TotalSeconds:0.0} s: {view.Succeeded} succeeded, {view.Failed} failed; {refused.Length} refused store calls from {refused.FirstOrDefault().TotalSeconds:0.0} s to {refused.LastOrDefault().TotalSeconds:0.0} s");
+
+        Assert.True(refused.Length > 0 && refused[^1] >= TimeSpan.FromSeconds(20), "the store refused nothing after the old 15 s of retries: the test proves nothing");
+        Assert.Equal(BatchStatus.Completed, view.Status);
+        Assert.Equal(8, view.Succeeded);
+        Assert.All(jobs.Items, j => Assert.Equal(JobStatus.Succeeded, j.Status));
+    }
+
+    /// <summary>
+    /// Throttled past the batch's deadline: the chunks could not run before it, so their jobs end TimedOut like every
+    /// other job the deadline stops, not Failed as if they had run and failed.
+    /// </summary>
+    [Fact]
+    public async Task Result_store_throttled_for_60_s_past_a_20_s_deadline_the_8_jobs_end_TimedOut_not_Failed()
+    {
+        string hub = "thrd" + Guid.NewGuid().ToString("N")[..12];
+        TroubledBatchStore? store = null;
+        var request = new BatchRequest
+        {
+            Jobs = Enumerable.Range(0, 8).Select(i => new JobSpec { Id = $"job-{i}", Type = "delay", Payload = JsonSerializer.SerializeToElement(new { ms = 100 }) }).ToList(),
+            MaxParallel = 4,
+            DeadlineSeconds = 20,
+        };
+
+        await using EngineHost host = await EngineHost.StartAsync(
+            fixture.Emulator.ConnectionString, hub, new ProbeJobHandler(), configure: s => TroubledBatchStore.Wrap(s, inner => store = new TroubledBatchStore(inner) { ThrottleFor = TimeSpan.FromSeconds(60) }));
+        string id = (await host.Client.SubmitAsync(request)).BatchId!;
+        BatchView view = await Eventually.MatchAsync(async () => (await host.Client.GetAsync(id))!, v => v.IsFinished, TimeSpan.FromMinutes(4), TimeSpan.FromMilliseconds(250), "batch finished");
+        JobPage jobs = (await host.Client.GetJobsAsync(id, top: 100))!;
+        output.WriteLine($"{view.Status}: {view.Succeeded} succeeded, {view.Failed} failed, {view.TimedOut} timed out; recorded: {string.Join(", ", jobs.Items.GroupBy(j => j.Status).Select(g => $"{g.Key} {g.Count()}"))}; {store!.Refusals.Count} refused store calls");
+
+        Assert.Equal(BatchStatus.TimedOut, view.Status);
+        Assert.Equal(8, view.TimedOut);
+        Assert.Equal(8, jobs.Items.Count);
+        Assert.All(jobs.Items, j => Assert.Equal(JobStatus.TimedOut, j.Status));
+    }
 }

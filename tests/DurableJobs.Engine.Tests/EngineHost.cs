@@ -21,7 +21,9 @@ public sealed class EngineHost : IAsyncDisposable
 
     public IServiceProvider Services => host.Services;
 
-    public static async Task<EngineHost> StartAsync(string connectionString, string hubName, ProbeJobHandler probe, IDictionary<string, string?>? settings = null)
+    /// <summary>Starts a host; <paramref name="configure"/> runs after the engine's registrations, to replace or wrap one of them.</summary>
+    public static async Task<EngineHost> StartAsync(
+        string connectionString, string hubName, ProbeJobHandler probe, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
     {
         var config = new Dictionary<string, string?>
         {
@@ -42,6 +44,7 @@ public sealed class EngineHost : IAsyncDisposable
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton(JobHandlerRegistry.CreateWithBuiltIns().Register(probe));
         builder.Services.AddDurableJobsEngine(builder.Configuration);
+        configure?.Invoke(builder.Services);
         IHost host = builder.Build();
         await host.StartAsync();
         return new EngineHost(host);
