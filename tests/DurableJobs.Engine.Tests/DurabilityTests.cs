@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Azure.Data.Tables;
 using DurableJobs.Client;
 using DurableJobs.Core.Model;
 using DurableJobs.Orchestration.Model;
@@ -125,5 +126,59 @@ public sealed class DurabilityTests(EmulatorFixture fixture, ITestOutputHelper o
         Assert.Equal(8, view.TimedOut);
         Assert.Equal(8, jobs.Items.Count);
         Assert.All(jobs.Items, j => Assert.Equal(JobStatus.TimedOut, j.Status));
+    }
+
+    /// <summary>
+    /// A host told to stop while a chunk waits on storage: the wait ends with the shutdown's cancellation, which must
+    /// hand the chunk back like any other shutdown, not fail it (a failed chunk used up one of its retries and is an
+    /// error in the batch's history and traces).
+    /// </summary>
+    [Fact]
+    public async Task Host_stopped_while_chunks_wait_on_storage_hands_them_back_with_no_failed_chunk_in_the_history_and_the_next_host_succeeds_all_4_jobs()
+    {
+        string hub = "hang" + Guid.NewGuid().ToString("N")[..12];
+        var probe = new ProbeJobHandler();
+        var request = new BatchRequest
+        {
+            Jobs = Enumerable.Range(0, 4).Select(i => new JobSpec { Id = $"job-{i}", Type = "probe", Payload = JsonSerializer.SerializeToElement(new { ms = 100 }) }).ToList(),
+            MaxParallel = 4,
+            DeadlineSeconds = 600,
+        };
+
+        string id;
+        TroubledBatchStore? store = null;
+        await using (EngineHost first = await EngineHost.StartAsync(
+            fixture.Emulator.ConnectionString, hub, probe, FastFailover, s => TroubledBatchStore.Wrap(s, inner => store = new TroubledBatchStore(inner) { Hang = true })))
+        {
+            id = (await first.Client.SubmitAsync(request)).BatchId!;
+            await Eventually.MatchAsync(() => Task.FromResult(store!.Hung), n => n >= 4, TimeSpan.FromSeconds(60), what: "chunks waiting on storage");
+            await first.StopAsync();
+        }
+
+        await using EngineHost second = await EngineHost.StartAsync(fixture.Emulator.ConnectionString, hub, probe, FastFailover);
+        BatchView view = await Eventually.MatchAsync(async () => (await second.Client.GetAsync(id))!, v => v.IsFinished, TimeSpan.FromSeconds(120), TimeSpan.FromMilliseconds(250), "batch finished on the second host");
+        Dictionary<string, int> history = await HistoryEventsAsync(hub, id);
+        output.WriteLine($"{view.Status}: {view.Succeeded} succeeded; history: {string.Join(", ", history.Select(e => $"{e.Key} {e.Value}"))}");
+
+        Assert.Equal(BatchStatus.Completed, view.Status);
+        Assert.Equal(4, view.Succeeded);
+        Assert.True(history.GetValueOrDefault("TaskCompleted") >= 4, "the history holds no completed chunks: it is not the history this test means to read");
+        Assert.Equal(0, history.GetValueOrDefault("TaskFailed"));
+    }
+
+    /// <summary>How many events of each type the orchestration's history table holds.</summary>
+    private async Task<Dictionary<string, int>> HistoryEventsAsync(string hub, string instanceId)
+    {
+        var history = new TableClient(fixture.Emulator.ConnectionString, hub + "History");
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        await foreach (TableEntity row in history.QueryAsync<TableEntity>(e => e.PartitionKey == instanceId))
+        {
+            if (row.GetString("EventType") is { } type)
+            {
+                counts[type] = counts.GetValueOrDefault(type) + 1;
+            }
+        }
+
+        return counts;
     }
 }
