@@ -3,8 +3,11 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using DurableJobs.Client;
 using DurableJobs.Core.Model;
+using DurableJobs.Engine.Signals;
 using DurableJobs.Orchestration.Model;
+using DurableJobs.Orchestration.Signals;
 using DurableJobs.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
 using Xunit.Abstractions;
 
 namespace DurableJobs.Engine.Tests;
@@ -164,6 +167,75 @@ public sealed class DurabilityTests(EmulatorFixture fixture, ITestOutputHelper o
         Assert.Equal(4, view.Succeeded);
         Assert.True(history.GetValueOrDefault("TaskCompleted") >= 4, "the history holds no completed chunks: it is not the history this test means to read");
         Assert.Equal(0, history.GetValueOrDefault("TaskFailed"));
+    }
+
+    /// <summary>
+    /// The poll loop that carries a cancel from another process to running jobs, across an outage longer than the
+    /// Azure SDK's retries: the SDK's AggregateException ended the loop for good, so cancels stopped reaching this
+    /// process, and disposing the signals threw it (run died with it, exit 134).
+    /// </summary>
+    [Fact]
+    public async Task Cancel_signals_ride_out_a_15_s_storage_outage_and_a_cancel_from_another_process_after_it_fires_the_watch_within_8_s()
+    {
+        // Its own emulator: this test stops it.
+        await using StorageEmulator storage = await StorageEmulator.StartAsync();
+        var worker = new TableBatchCancellationSignals(new TableClient(storage.ConnectionString, "OutageSignals"), TimeSpan.FromMilliseconds(250), NullLogger<TableBatchCancellationSignals>.Instance);
+        await using var client = new TableBatchCancellationSignals(new TableClient(storage.ConnectionString, "OutageSignals"), TimeSpan.FromMilliseconds(250), NullLogger<TableBatchCancellationSignals>.Instance);
+        using IBatchCancellationWatch watch = await worker.WatchAsync("across-outage");
+
+        await storage.StopAndRestartAsync(TimeSpan.FromSeconds(15));
+        await client.SignalCancelAsync("across-outage");
+        var clock = Stopwatch.StartNew();
+        var fired = new TaskCompletionSource<TimeSpan>();
+        TimeSpan? firedAfter = null;
+        using (watch.Token.Register(() => fired.TrySetResult(clock.Elapsed)))
+        {
+            if (await Task.WhenAny(fired.Task, Task.Delay(TimeSpan.FromSeconds(30))) == fired.Task)
+            {
+                firedAfter = await fired.Task;
+            }
+        }
+
+        Exception? disposing = await Record.ExceptionAsync(() => worker.DisposeAsync().AsTask());
+        output.WriteLine((firedAfter is { } after ? $"the watch fired {after.TotalSeconds:0.00} s after the cancel" : "the watch did not fire within 30 s")
+            + $"; disposing the signals {(disposing is null ? "threw nothing" : $"threw {disposing.GetType().Name}: {disposing.Message}")}");
+        Assert.True(firedAfter is not null, "a cancel written after the outage never reached the watch");
+        // Polls back off to 5 s while storage fails; the first round after it reads the cancel.
+        Assert.True(firedAfter < TimeSpan.FromSeconds(8), $"the watch fired {firedAfter?.TotalSeconds:0.0} s after the cancel");
+        Assert.Null(disposing);
+    }
+
+    /// <summary>
+    /// Chunks that finish while storage is down can report nothing: Durable Task's attempts to complete their work
+    /// items, then to abandon them, fail, and it kept tracking them, refusing every later delivery as "being processed
+    /// multiple times concurrently". The batch hung for the life of the process; it must finish once storage is back.
+    /// </summary>
+    [Fact]
+    public async Task Chunks_finishing_during_a_60_s_storage_outage_run_again_after_it_and_all_4_jobs_succeed_within_2_minutes()
+    {
+        // Its own emulator: this test stops it.
+        await using StorageEmulator storage = await StorageEmulator.StartAsync();
+        string hub = "outg" + Guid.NewGuid().ToString("N")[..12];
+        var probe = new ProbeJobHandler();
+        var request = new BatchRequest
+        {
+            Jobs = Enumerable.Range(0, 4).Select(i => new JobSpec { Id = $"job-{i}", Type = "probe", Payload = JsonSerializer.SerializeToElement(new { ms = 5_000 }) }).ToList(),
+            MaxParallel = 4,
+            DeadlineSeconds = 900,
+        };
+
+        await using EngineHost host = await EngineHost.StartAsync(storage.ConnectionString, hub, probe, FastFailover);
+        string id = (await host.Client.SubmitAsync(request)).BatchId!;
+        await Eventually.MatchAsync(() => Task.FromResult(probe.For(id).Count), n => n >= 4, TimeSpan.FromSeconds(60), what: "jobs running");
+
+        // The jobs end 5 s into the outage; recording their results and reporting their chunks fail until it is over.
+        await storage.StopAndRestartAsync(TimeSpan.FromSeconds(60));
+        var clock = Stopwatch.StartNew();
+        BatchView view = await Eventually.MatchAsync(async () => (await host.Client.GetAsync(id))!, v => v.IsFinished, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(500), "batch finished after the outage");
+        output.WriteLine($"{view.Status} {clock.Elapsed.TotalSeconds:0.0} s after storage was back: {view.Succeeded} succeeded; {probe.For(id).Count} executions");
+
+        Assert.Equal(BatchStatus.Completed, view.Status);
+        Assert.Equal(4, view.Succeeded);
     }
 
     /// <summary>How many events of each type the orchestration's history table holds.</summary>
