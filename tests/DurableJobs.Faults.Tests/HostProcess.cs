@@ -233,7 +233,7 @@ public sealed class HostProcess : IAsyncDisposable
     }
 
     /// <summary><c>dotnet durablejobs.dll ARGUMENTS</c> in <paramref name="folder"/>, with the runner's own settings removed.</summary>
-    private static ProcessStartInfo StartInfo(string folder, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
+    internal static ProcessStartInfo StartInfo(string folder, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "durablejobs.dll");
         if (!File.Exists(dll))
