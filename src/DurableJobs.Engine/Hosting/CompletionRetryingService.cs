@@ -10,12 +10,13 @@ namespace DurableJobs.Engine.Hosting;
 /// processed multiple times concurrently"). When storage is down as a chunk finishes, both calls fail once and the
 /// item is tracked for the rest of the process's life: its chunk never runs again and the batch hangs for good. Retried,
 /// the call goes through once storage is back, and the chunk's next delivery runs (skipping the jobs already recorded).
-/// Everything else is passed through.
+/// The back-off stops at 5 s: each attempt already spends the SDK's own retries, and a longer wait only delays the
+/// batch once storage answers. Everything else is passed through.
 /// </summary>
 internal sealed class CompletionRetryingService(IOrchestrationService inner, CancellationToken stopping, ILogger logger) : IOrchestrationService
 {
     private static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(5);
 
     public int TaskOrchestrationDispatcherCount => inner.TaskOrchestrationDispatcherCount;
 
