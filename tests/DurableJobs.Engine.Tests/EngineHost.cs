@@ -21,8 +21,13 @@ public sealed class EngineHost : IAsyncDisposable
 
     public IServiceProvider Services => host.Services;
 
+    /// <summary>
+    /// Starts a host with the built-in handlers and the probe; <paramref name="jobs"/> adds handlers and services, and
+    /// <paramref name="configure"/> runs after every registration, to replace or wrap one of them.
+    /// </summary>
     public static async Task<EngineHost> StartAsync(
-        string connectionString, string hubName, ProbeJobHandler probe, IDictionary<string, string?>? settings = null, Action<DurableJobsBuilder>? jobs = null)
+        string connectionString, string hubName, ProbeJobHandler probe, IDictionary<string, string?>? settings = null,
+        Action<DurableJobsBuilder>? jobs = null, Action<IServiceCollection>? configure = null)
     {
         var config = new Dictionary<string, string?>
         {
@@ -43,6 +48,7 @@ public sealed class EngineHost : IAsyncDisposable
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         DurableJobsBuilder durableJobs = builder.Services.AddDurableJobs().AddBuiltInHandlers().AddHandler("probe", probe).AddWorker();
         jobs?.Invoke(durableJobs);
+        configure?.Invoke(builder.Services);
         IHost host = builder.Build();
         await host.StartAsync();
         return new EngineHost(host);

@@ -81,19 +81,32 @@ public sealed class HostProcess : IAsyncDisposable
 
     /// <summary>
     /// Runs a one-shot <c>durablejobs</c> command (such as <c>run FILE</c>) in <paramref name="workingDirectory"/> to its
-    /// end; returns its exit code and output. Killed (tree) if it outlives <paramref name="timeout"/>.
+    /// end; returns its exit code and output. Killed (tree) if it outlives <paramref name="timeout"/> or
+    /// <paramref name="cancellationToken"/> fires first (a test that failed meanwhile). Each line also goes to
+    /// <paramref name="onLine"/> as it arrives, for tests that act while the command runs.
     /// </summary>
     public static async Task<(int ExitCode, string Output)> RunToEndAsync(
-        IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory, TimeSpan timeout)
+        IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory, TimeSpan timeout,
+        Action<string>? onLine = null, CancellationToken cancellationToken = default)
     {
         using var process = new Process { StartInfo = StartInfo(workingDirectory, arguments, environment) };
         var output = new ConcurrentQueue<string>();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { output.Enqueue(e.Data); } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { output.Enqueue(e.Data); } };
+        void Add(string? line)
+        {
+            if (line is not null)
+            {
+                output.Enqueue(line);
+                onLine?.Invoke(line);
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Add(e.Data);
+        process.ErrorDataReceived += (_, e) => Add(e.Data);
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        using var cts = new CancellationTokenSource(timeout);
+        using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        cts.CancelAfter(timeout);
         try
         {
             await process.WaitForExitAsync(cts.Token);
@@ -102,6 +115,7 @@ public sealed class HostProcess : IAsyncDisposable
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
+            cancellationToken.ThrowIfCancellationRequested();
             throw new TimeoutException($"durablejobs {string.Join(' ', arguments)} did not end within {timeout.TotalSeconds:0} s:{Environment.NewLine}{string.Join(Environment.NewLine, output)}");
         }
 
@@ -219,7 +233,7 @@ public sealed class HostProcess : IAsyncDisposable
     }
 
     /// <summary><c>dotnet durablejobs.dll ARGUMENTS</c> in <paramref name="folder"/>, with the runner's own settings removed.</summary>
-    private static ProcessStartInfo StartInfo(string folder, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
+    internal static ProcessStartInfo StartInfo(string folder, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "durablejobs.dll");
         if (!File.Exists(dll))

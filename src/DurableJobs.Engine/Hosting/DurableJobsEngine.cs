@@ -121,7 +121,7 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
         }
 
         var shims = new DurableTaskShimFactory(new DurableTaskWorkerOptions { DataConverter = Converter }, loggerFactory);
-        worker = new TaskHubWorker(service, loggerFactory);
+        worker = new TaskHubWorker(new CompletionRetryingService(service, shutdown.Token, loggerFactory.CreateLogger<CompletionRetryingService>()), loggerFactory);
         foreach ((TaskName name, Func<IServiceProvider, ITaskOrchestrator> factory) in registry.GetOrchestrators())
         {
             worker.AddTaskOrchestrations(new ShimOrchestrationCreator(name, factory, shims, services));

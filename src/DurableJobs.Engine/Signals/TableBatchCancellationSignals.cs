@@ -14,6 +14,9 @@ public sealed class TableBatchCancellationSignals : IBatchCancellationSignals, I
 {
     private const string CancelRowKey = "cancel";
 
+    /// <summary>The longest wait between poll rounds while storage fails: a cancel still lands within it once storage is back.</summary>
+    private static readonly TimeSpan MaxPollBackoff = TimeSpan.FromSeconds(5);
+
     private readonly TableClient table;
     private readonly TimeSpan pollInterval;
     private readonly ILogger logger;
@@ -126,39 +129,59 @@ public sealed class TableBatchCancellationSignals : IBatchCancellationSignals, I
 
     private async Task PollAsync(CancellationToken cancellationToken)
     {
-        using var timer = new PeriodicTimer(pollInterval);
+        // The loop outlives any failure: storage down for longer than the SDK's own retries surfaces as an
+        // AggregateException, not a RequestFailedException, and a loop that died of it would leave every later cancel
+        // unseen by this process for good. A failed round backs off (doubling, at most MaxPollBackoff) so an outage
+        // costs a few requests, not one per batch per interval; the first success returns to the normal interval.
+        TimeSpan delay = pollInterval;
+        int failedRounds = 0;
         try
         {
-            do
+            while (true)
             {
-                KeyValuePair<string, WatchedBatch>[] snapshot;
-                lock (watchedLock)
+                try
                 {
-                    snapshot = watched.Where(kv => !kv.Value.IsCancelled).ToArray();
+                    await PollOnceAsync(cancellationToken).ConfigureAwait(false);
+                    if (failedRounds > 0)
+                    {
+                        logger.LogInformation("Cancel signals readable again after {Rounds} failed rounds", failedRounds);
+                    }
+
+                    failedRounds = 0;
+                    delay = pollInterval;
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // Warn once per outage; the rounds after it are the same story.
+                    failedRounds++;
+                    logger.Log(failedRounds == 1 ? LogLevel.Warning : LogLevel.Debug, ex, "Could not read batch cancel signals (round {Rounds}); retrying in {Delay}", failedRounds, delay);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Math.Max(pollInterval.Ticks, MaxPollBackoff.Ticks)));
                 }
 
-                foreach ((string batchId, WatchedBatch batch) in snapshot)
-                {
-                    try
-                    {
-                        if (await IsSignalledAsync(batchId, cancellationToken).ConfigureAwait(false))
-                        {
-                            logger.LogInformation("Batch {BatchId} was cancelled: stopping its running jobs", batchId);
-                            batch.Cancel();
-                        }
-                    }
-                    catch (RequestFailedException ex)
-                    {
-                        // Storage hiccup: try again next round rather than kill the loop.
-                        logger.LogWarning(ex, "Could not read the cancel signal of batch {BatchId}", batchId);
-                    }
-                }
+                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
             }
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Disposed.
+        }
+    }
+
+    private async Task PollOnceAsync(CancellationToken cancellationToken)
+    {
+        KeyValuePair<string, WatchedBatch>[] snapshot;
+        lock (watchedLock)
+        {
+            snapshot = watched.Where(kv => !kv.Value.IsCancelled).ToArray();
+        }
+
+        foreach ((string batchId, WatchedBatch batch) in snapshot)
+        {
+            if (await IsSignalledAsync(batchId, cancellationToken).ConfigureAwait(false))
+            {
+                logger.LogInformation("Batch {BatchId} was cancelled: stopping its running jobs", batchId);
+                batch.Cancel();
+            }
         }
     }
 

@@ -17,7 +17,8 @@ namespace DurableJobs.Host.Cli;
 /// <summary>
 /// <c>durablejobs run FILE</c>: the main job. Starts the embedded engine (and Azurite when needed) in this
 /// process, submits the batch, shows live progress, prints a summary, and exits 0 only if every job
-/// succeeded. Ctrl+C cancels the batch gracefully; a second Ctrl+C quits at once.
+/// succeeded. Ctrl+C cancels the batch gracefully (exit 130, after the summary of what was cancelled); a second
+/// Ctrl+C quits at once.
 /// </summary>
 internal static class RunCommand
 {
@@ -35,14 +36,18 @@ internal static class RunCommand
         BatchRequest request = BatchFile.Load(file.FullName);
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         HostConfiguration.AddSources(builder.Configuration);
-        ConfigureQuietLogging(builder.Logging, verbose);
+        var ownLogs = new OwnBatchLogs();
+        ConfigureQuietLogging(builder.Logging, verbose, ownLogs);
         builder.Services.AddDurableJobs().AddBuiltInHandlers().AddWorker();
         builder.Services.AddDurableJobsTelemetry(builder.Configuration);
         IHost host = builder.Build();
         Func<int> report;
+
+        // From before the engine starts: a Ctrl+C while it starts must stop run, not go unnoticed (or crash it).
+        using var interrupt = new ConsoleInterrupt();
         try
         {
-            report = await RunAsync(host, request, file);
+            report = await RunAsync(host, request, file, interrupt, ownLogs);
         }
         finally
         {
@@ -57,7 +62,7 @@ internal static class RunCommand
     }
 
     /// <summary>Runs the batch; returns what prints the summary and gives the exit code, called once storage is stopped.</summary>
-    private static async Task<Func<int>> RunAsync(IHost host, BatchRequest request, FileInfo file)
+    private static async Task<Func<int>> RunAsync(IHost host, BatchRequest request, FileInfo file, ConsoleInterrupt interrupt, OwnBatchLogs ownLogs)
     {
         // Check the request before anything starts: bad input is a message, not a half-started batch.
         ValidationResult validation = host.Services.GetRequiredService<BatchValidator>().Validate(request);
@@ -72,21 +77,42 @@ internal static class RunCommand
             return () => ExitCodes.InvalidInput;
         }
 
-        await AnsiConsole.Status().StartAsync("Starting the engine (and the Azurite storage emulator if needed)...", _ => host.StartAsync());
         try
         {
+            // The host's own Ctrl+C handling stops a start in progress; either way nothing is submitted after a Ctrl+C.
+            await AnsiConsole.Status().StartAsync("Starting the engine (and the Azurite storage emulator if needed)...", _ => host.StartAsync());
+        }
+        catch (OperationCanceledException) when (interrupt.Requested.IsCompleted)
+        {
+            // Told below; the engine stops as usual.
+        }
+
+        try
+        {
+            if (interrupt.Requested.IsCompleted)
+            {
+                AnsiConsole.MarkupLine("[yellow]Ctrl+C while the engine started: nothing was submitted.[/]");
+                return () => ExitCodes.Interrupted;
+            }
+
             BatchClient client = host.Services.GetRequiredService<BatchClient>();
             SubmitOutcome outcome = await client.SubmitAsync(request);
             string id = outcome.BatchId!;
+            ownLogs.Show(id);
             AnsiConsole.MarkupLine(outcome.AlreadyExisted
                 ? $"Batch [bold]{id}[/] already exists: showing it (a batch id is an idempotency key)."
                 : $"Batch [bold]{id}[/]: {request.Jobs!.Count} jobs, at most {request.MaxParallel ?? host.Services.GetRequiredService<BatchLimits>().DefaultMaxParallel} at once.");
 
             var clock = Stopwatch.StartNew();
-            using var interrupt = new ConsoleInterrupt();
+            bool cancelling = false;
             BatchView view = await BatchProgressView.FollowAsync(client, id, interrupt, async () =>
             {
-                AnsiConsole.MarkupLine("[yellow]Ctrl+C: cancelling the batch (press again to quit at once)...[/]");
+                if (!cancelling)
+                {
+                    AnsiConsole.MarkupLine("[yellow]Ctrl+C: cancelling the batch (press again to quit at once)...[/]");
+                    cancelling = true;
+                }
+
                 await client.CancelAsync(id, "Ctrl+C in durablejobs run");
             });
             clock.Stop();
@@ -95,7 +121,9 @@ internal static class RunCommand
             return () =>
             {
                 BatchReport.Print(view, digest, clock.Elapsed);
-                return ExitCodes.For(view);
+
+                // A run the user interrupted says so, whatever the batch's jobs did before the cancel reached them.
+                return interrupt.Requested.IsCompleted ? ExitCodes.Interrupted : ExitCodes.For(view);
             };
         }
         finally
@@ -104,7 +132,7 @@ internal static class RunCommand
         }
     }
 
-    internal static void ConfigureQuietLogging(ILoggingBuilder logging, bool verbose)
+    internal static void ConfigureQuietLogging(ILoggingBuilder logging, bool verbose, OwnBatchLogs ownLogs)
     {
         // The progress view is the interface; logs go to stderr and only when something is wrong, or with --verbose.
         logging.ClearProviders();
@@ -120,6 +148,13 @@ internal static class RunCommand
             // Durable Task logs expected events (an abandoned work item on shutdown) at error level; we report outcomes ourselves.
             logging.AddFilter("DurableTask", LogLevel.Critical);
             logging.AddFilter("Azure", LogLevel.Error);
+
+            // A start stopped by Ctrl+C is "Hosting failed to start" to the host; run says what happened itself, and a
+            // start that fails for real ends run with its own error.
+            logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical);
+
+            // The engine runs the hub's other batches too; the progress view is about this one.
+            ownLogs.FilterConsole(logging);
         }
         else
         {

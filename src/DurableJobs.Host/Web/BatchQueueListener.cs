@@ -1,4 +1,3 @@
-using Azure;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 using DurableJobs.Api.Queue;
@@ -15,8 +14,9 @@ namespace DurableJobs.Host.Web;
 /// The embedded host's counterpart of the Functions queue trigger: polls the batch queue, hands each message to
 /// <see cref="BatchQueueMessageProcessor"/>, deletes it once its batch exists, and moves it to the poison queue
 /// with the reason when it can never become a batch or has failed <see cref="BatchQueueListenerOptions.MaxDequeueCount"/>
-/// times. Polls back off while the queue is idle and stop with the host; a message being processed when the host
-/// stops simply reappears after its visibility timeout (its batch id makes the retry harmless).
+/// times. Polls back off while the queue is idle or storage fails, and the loop survives any exception (it stops only
+/// with the host); a message being processed when the host stops simply reappears after its visibility timeout (its
+/// batch id makes the retry harmless).
 /// </summary>
 public sealed class BatchQueueListener : BackgroundService
 {
@@ -80,9 +80,11 @@ public sealed class BatchQueueListener : BackgroundService
             {
                 break;
             }
-            catch (RequestFailedException ex)
+            catch (Exception ex)
             {
-                // Storage unreachable for a moment: poll again after the idle back-off rather than stop listening.
+                // Storage unreachable: poll again after the idle back-off rather than stop listening. Any exception,
+                // not only RequestFailedException: past the SDK's own retries an outage surfaces as an
+                // AggregateException, and a listener that let it escape stopped the whole host with it.
                 logger.LogWarning(ex, "Could not poll queue {Queue}", queueName);
                 messages = [];
             }
@@ -159,7 +161,7 @@ public sealed class BatchQueueListener : BackgroundService
         {
             await MoveToPoisonAsync(queue, poison, message, reason, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RequestFailedException or OperationCanceledException)
+        catch (Exception ex)
         {
             // It stays in the queue and comes back: the next delivery tries again.
             logger.LogWarning(ex, "Could not move queue message {MessageId} to the poison queue", message.MessageId);

@@ -65,6 +65,12 @@ public sealed class JobChunkExecutor
             span?.SetTag(TelemetryTags.ChunkRecordedBefore, summary.AlreadyRecorded);
             return summary;
         }
+        catch (OperationCanceledException ex) when (ex is not WorkerShuttingDownException && options.HostStopping.IsCancellationRequested)
+        {
+            // Whatever wait the shutdown ended (the cancel watch, reading the jobs or the recorded results before any
+            // job ran) hands the chunk back like a stop mid-run does: failing it would cost a retry and read as an error.
+            throw new WorkerShuttingDownException("The worker stopped before the chunk's jobs ran; it will be delivered again.", ex);
+        }
         catch (Exception ex) when (span is not null && ex is not WorkerShuttingDownException)
         {
             span.SetStatus(ActivityStatusCode.Error, ex.Message);

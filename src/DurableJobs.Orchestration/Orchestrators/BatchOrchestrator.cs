@@ -15,10 +15,6 @@ namespace DurableJobs.Orchestration.Orchestrators;
 /// <remarks>Replay-safe: time comes from the context, logging goes through the replay-safe logger, no I/O.</remarks>
 public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput, BatchResult>
 {
-    // Infrastructure failures of a chunk (storage hiccups) are retried; job failures never reach here.
-    internal static readonly TaskOptions ChunkRetry = TaskOptions.FromRetryPolicy(new RetryPolicy(
-        maxNumberOfAttempts: 5, firstRetryInterval: TimeSpan.FromSeconds(1), backoffCoefficient: 2, maxRetryInterval: TimeSpan.FromSeconds(30)));
-
     /// <inheritdoc />
     public override async Task<BatchResult> RunAsync(TaskOrchestrationContext context, BatchOrchestrationInput input)
     {
@@ -73,7 +69,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
                         Retry = input.Retry,
                         TraceParent = input.TraceParent,
                     },
-                    ChunkRetry);
+                    InfrastructureRetry.UntilDeadline(context, deadline));
                 inFlight.Add((call, plan));
             }
 
@@ -128,9 +124,18 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
             }
             catch (TaskFailedException ex)
             {
-                logger.LogError("Batch {BatchId}: chunk {Start}+{Count} failed after retries: {Error}", input.BatchId, finishedPlan.Start, finishedPlan.Count, ex.FailureDetails.ErrorMessage);
                 planner.Finished(finishedPlan, null);
-                state.FailChunk(finishedPlan);
+                if (state.StopStatus is not null || context.CurrentUtcDateTime >= deadline)
+                {
+                    // Retried until the batch stopped: its jobs did not fail, the deadline (or a cancel) came first.
+                    logger.LogWarning("Batch {BatchId}: chunk {Start}+{Count} could not run before the batch stopped: {Error}", input.BatchId, finishedPlan.Start, finishedPlan.Count, ex.FailureDetails.ErrorMessage);
+                    state.WriteOff(finishedPlan);
+                }
+                else
+                {
+                    logger.LogError("Batch {BatchId}: chunk {Start}+{Count} failed after retries: {Error}", input.BatchId, finishedPlan.Start, finishedPlan.Count, ex.FailureDetails.ErrorMessage);
+                    state.FailChunk(finishedPlan);
+                }
             }
         }
 
@@ -165,7 +170,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
             await context.CallActivityAsync<int>(
                 BatchNames.RecordUnstartedActivity,
                 new UnstartedJobs { BatchId = input.BatchId, JobsKey = input.JobsKey, Ranges = stopped, Status = state.StopStatus ?? JobStatus.TimedOut, StoppedAtUtc = state.StoppedAt ?? now },
-                ChunkRetry);
+                InfrastructureRetry.ForRecords);
         }
 
         if (state.FailedRanges.Count > 0)
@@ -173,7 +178,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
             await context.CallActivityAsync<int>(
                 BatchNames.RecordUnstartedActivity,
                 new UnstartedJobs { BatchId = input.BatchId, JobsKey = input.JobsKey, Ranges = state.FailedRanges, Status = JobStatus.Failed, StoppedAtUtc = now },
-                ChunkRetry);
+                InfrastructureRetry.ForRecords);
         }
     }
 

@@ -84,7 +84,7 @@ internal static class BatchParts
                 await context.CallActivityAsync<int>(
                     BatchNames.RecordUnstartedActivity,
                     new UnstartedJobs { BatchId = input.BatchId, JobsKey = input.JobsKey, Ranges = [new JobRange(next, count)], Status = JobStatus.Failed, StoppedAtUtc = context.CurrentUtcDateTime },
-                    BatchOrchestrator.ChunkRetry);
+                    InfrastructureRetry.ForRecords);
             }
             else
             {
@@ -109,7 +109,7 @@ internal static class BatchParts
             await context.CallActivityAsync<int>(
                 BatchNames.RecordUnstartedActivity,
                 new UnstartedJobs { BatchId = input.BatchId, JobsKey = input.JobsKey, Ranges = [new JobRange(next, end - next)], Status = status, StoppedAtUtc = stoppedAt ?? context.CurrentUtcDateTime },
-                BatchOrchestrator.ChunkRetry);
+                InfrastructureRetry.ForRecords);
             totals = totals.Plus(status == JobStatus.Cancelled ? new BatchSummary { Cancelled = end - next } : new BatchSummary { TimedOut = end - next });
         }
 
