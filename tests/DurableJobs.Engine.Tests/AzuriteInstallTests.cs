@@ -5,8 +5,11 @@ namespace DurableJobs.Engine.Tests;
 
 /// <summary>
 /// Issue 12: an app built on the packages, or the <c>durablejobs</c> .NET tool, runs outside the repository, where no
-/// npm manifest pins Azurite; it used to stop with "no npm manifest pinning it was found".
+/// npm manifest pins Azurite; it used to stop with "no npm manifest pinning it was found". In the emulator collection
+/// though it needs no shared emulator: its npm install is heavy, and the collection's timing tests must not share the
+/// two cores with it.
 /// </summary>
+[Collection(EmulatorCollection.Name)]
 public sealed class AzuriteInstallTests : IDisposable
 {
     private readonly string root = Directory.CreateTempSubdirectory("durablejobs-cache-").FullName;

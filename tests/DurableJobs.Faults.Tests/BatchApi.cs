@@ -42,6 +42,14 @@ public sealed class BatchApi : IDisposable
         return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
     }
 
+    /// <summary>Asks for a cancel as every client must: a JSON body (a form post or no body at all is refused with 415).</summary>
+    public Task<HttpResponseMessage> CancelAsync(string batchId, string? reason = null)
+    {
+        var content = new StringContent(reason is null ? "{}" : JsonSerializer.Serialize(new { reason }), Encoding.UTF8);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return Http.PostAsync($"/api/batches/{Uri.EscapeDataString(batchId)}/cancel", content);
+    }
+
     /// <summary>Submits and asserts the batch was accepted as new.</summary>
     public async Task SubmitAsync(string json)
     {

@@ -141,7 +141,7 @@ public sealed partial class StorageOutageTests(EmulatorFixture storage, ITestOut
 
                 // A cancel written by this API process must reach the jobs running in the worker process through its poll loop.
                 var cancelClock = Stopwatch.StartNew();
-                using (HttpResponseMessage cancel = await client.Http.PostAsync($"/api/batches/{cancelId}/cancel", null))
+                using (HttpResponseMessage cancel = await client.CancelAsync(cancelId))
                 {
                     Assert.Equal(HttpStatusCode.Accepted, cancel.StatusCode);
                 }
