@@ -61,6 +61,13 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
     /// <summary>The converter every input, output and event goes through (the SDK's JSON converter).</summary>
     public static DataConverter Converter { get; } = JsonDataConverter.Default;
 
+    /// <summary>
+    /// The SDK shims the worker runs the orchestrator and activities through; the replay tests use the same, so they
+    /// replay recorded histories exactly as this engine would.
+    /// </summary>
+    internal static DurableTaskShimFactory CreateShims(ILoggerFactory loggerFactory) =>
+        new(new DurableTaskWorkerOptions { DataConverter = Converter }, loggerFactory);
+
     /// <summary>The client over this engine's task hub. Available once started.</summary>
     public EngineDurableTaskClient Client => client ?? throw new InvalidOperationException("The engine has not started.");
 
@@ -120,7 +127,7 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
             return;
         }
 
-        var shims = new DurableTaskShimFactory(new DurableTaskWorkerOptions { DataConverter = Converter }, loggerFactory);
+        DurableTaskShimFactory shims = CreateShims(loggerFactory);
         worker = new TaskHubWorker(new CompletionRetryingService(service, shutdown.Token, loggerFactory.CreateLogger<CompletionRetryingService>()), loggerFactory);
         foreach ((TaskName name, Func<IServiceProvider, ITaskOrchestrator> factory) in registry.GetOrchestrators())
         {
