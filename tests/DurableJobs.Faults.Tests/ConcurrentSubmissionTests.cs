@@ -126,7 +126,8 @@ public sealed class ConcurrentSubmissionTests(EmulatorFixture storage, ITestOutp
         await foreach (BlobItem blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, batchId + "/", CancellationToken.None))
         {
             string[] segments = blob.Name.Split('/');
-            if (segments.Length == 3 && segments[2].StartsWith("jobs-", StringComparison.Ordinal))
+            // Segments are jobs-NNNNNN.json (1,000-job segments) or segment-NNNNNN.json beside a layout.json (sized by bytes).
+            if (segments.Length == 3 && (segments[2].StartsWith("jobs-", StringComparison.Ordinal) || segments[2].StartsWith("segment-", StringComparison.Ordinal)))
             {
                 keys.Add(segments[1]);
             }
