@@ -11,8 +11,8 @@ namespace DurableJobs.Benchmarks.Engine;
 internal static class BenchmarkEngineHost
 {
     /// <summary>
-    /// Builds and starts an engine host on task hub <paramref name="hub"/>. With a <paramref name="registry"/> it runs
-    /// those orchestrations and activities; with <c>DurableJobs:RunWorker=false</c> in <paramref name="settings"/> it is
+    /// Builds and starts an engine host on task hub <paramref name="hub"/> with the built-in job handlers. With a
+    /// <paramref name="registry"/> it runs those orchestrations and activities; with <c>DurableJobs:RunWorker=false</c> in <paramref name="settings"/> it is
     /// a client only.
     /// </summary>
     public static async Task<IHost> StartAsync(string connection, string hub, IReadOnlyDictionary<string, string?> settings, DurableTaskRegistry? registry, CancellationToken cancellationToken)
@@ -31,13 +31,9 @@ internal static class BenchmarkEngineHost
             builder.Services.AddSingleton(registry);
         }
 
-        DurableJobsBuilder jobs = builder.Services.AddDurableJobs();
-        if (registry is null)
-        {
-            jobs.AddBuiltInHandlers();
-        }
-
-        jobs.AddWorker();
+        // Every benchmark batch runs the built-in job types (echo, delay); a registry adds the baselines' own
+        // orchestrations beside the batch orchestrator, it does not replace the job handlers.
+        builder.Services.AddDurableJobs().AddBuiltInHandlers().AddWorker();
         IHost host = builder.Build();
         try
         {
