@@ -14,8 +14,17 @@ public sealed class BatchClientOptions
     /// <summary>Most jobs in one chunk.</summary>
     public int MaxJobsPerChunk { get; set; } = 1_000;
 
-    /// <summary>Most chunks of one batch in flight.</summary>
-    public int MaxChunksInFlight { get; set; } = 8;
+    /// <summary>Fewest lanes a batch's cap splits into (see <see cref="ChunkingOptions.MinLanes"/>).</summary>
+    public int MinLanes { get; set; } = 8;
+
+    /// <summary>Slots a lane aims at once the cap is large (see <see cref="ChunkingOptions.SlotsPerLane"/>).</summary>
+    public int SlotsPerLane { get; set; } = 50;
+
+    /// <summary>Most lanes of one batch (see <see cref="ChunkingOptions.MaxLanes"/>).</summary>
+    public int MaxLanes { get; set; } = 64;
+
+    /// <summary>Chunks granted to a lane beyond the one it runs; 0 is chunk-at-a-time (see <see cref="ChunkingOptions.ChunksAheadPerLane"/>).</summary>
+    public int ChunksAheadPerLane { get; set; } = 1;
 
     /// <summary>Most jobs one orchestration runs itself; larger batches run as consecutive parts (sub-orchestrations).</summary>
     public int MaxJobsPerOrchestration { get; set; } = 20_000;
@@ -37,7 +46,10 @@ public sealed class BatchClientOptions
     {
         TargetChunkSeconds = TargetChunkSeconds,
         MaxJobsPerChunk = Math.Max(1, MaxJobsPerChunk),
-        MaxChunksInFlight = Math.Max(1, MaxChunksInFlight),
+        MinLanes = Math.Max(1, MinLanes),
+        SlotsPerLane = Math.Max(1, SlotsPerLane),
+        MaxLanes = Math.Max(1, MaxLanes),
+        ChunksAheadPerLane = Math.Max(0, ChunksAheadPerLane),
         FixedJobsPerChunk = Math.Max(0, FixedJobsPerChunk),
         MaxJobsPerOrchestration = Math.Max(1, MaxJobsPerOrchestration),
     };

@@ -43,6 +43,29 @@ public sealed class BatchOrchestrationTests(EmulatorFixture fixture, ITestOutput
         Assert.InRange(overlap, 4, 5);
     }
 
+    /// <summary>
+    /// Issue 14's regression guard: a lane's next chunk takes over its slots as the jobs before it finish, so the cap is
+    /// held, not just touched. With chunk-at-a-time lanes each lane idled for its chunk's tail and an orchestration round
+    /// trip, and fewer than 18 of 20 ran for about half of the run.
+    /// </summary>
+    [Fact]
+    public async Task HoldTheCap_1000JobsOf100MsAtCap20_FewerThan18RunForUnder20PercentOfTheSteadyPart_NeverMoreThan20()
+    {
+        BatchRequest request = Batch(Enumerable.Range(0, 1_000).Select(_ => Job("delay", new { ms = 100 })), maxParallel: 20, deadlineSeconds: 600);
+
+        (BatchView view, JobPage jobs) = await RunToEndAsync(request);
+
+        Assert.Equal((BatchStatus.Completed, 1_000), (view.Status, view.Succeeded));
+        (DateTimeOffset Start, DateTimeOffset End)[] spans = [.. jobs.Items.Select(j => (j.StartedAt!.Value, j.FinishedAt!.Value))];
+        DateTimeOffset first = spans.Min(s => s.Start), last = spans.Max(s => s.End);
+        DateTimeOffset from = first.AddSeconds(1), to = last.AddSeconds(-1);
+        TimeSpan below = Intervals.TimeBelow(spans, 18, from, to);
+        double share = below / (to - from);
+        output.WriteLine($"run {(last - first).TotalSeconds:0.00} s (limit 5.00 s); fewer than 18 running for {below.TotalSeconds:0.00} s of the {(to - from).TotalSeconds:0.00} s steady part ({share:P0}); max overlap {Intervals.MaxOverlap(spans)}");
+        Assert.True(Intervals.MaxOverlap(spans) <= 20, "more jobs ran at once than the cap");
+        Assert.True(share < 0.2, $"fewer than 18 of 20 ran for {share:P0} of the steady part");
+    }
+
     [Fact]
     public async Task Deadline_StopsRunningJobs_AndTimesOutTheRest_WithinDeadlinePlusTwoSeconds()
     {
@@ -193,7 +216,16 @@ public sealed class BatchOrchestrationTests(EmulatorFixture fixture, ITestOutput
     {
         string id = await SubmitAsync(request);
         BatchView view = await WaitFinishedAsync(id);
-        JobPage jobs = (await Client.GetJobsAsync(id, top: 1_000))!;
-        return (view, jobs);
+        var items = new List<JobResult>();
+        string? token = null;
+        do
+        {
+            JobPage page = (await Client.GetJobsAsync(id, top: 1_000, continuationToken: token))!;
+            items.AddRange(page.Items);
+            token = page.ContinuationToken;
+        }
+        while (token is not null);
+
+        return (view, new JobPage { Items = items });
     }
 }

@@ -60,6 +60,12 @@ internal static class EngineServiceCollectionExtensions
             return new TableBatchCancellationSignals(table, engine.CancelPollInterval, sp.GetRequiredService<ILogger<TableBatchCancellationSignals>>());
         });
 
+        services.TryAddSingleton<ILaneHandover>(sp =>
+        {
+            EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
+            return new TableLaneHandover(sp.GetRequiredService<StorageConnection>().CreateTableClient($"{engine.HubName}Signals"));
+        });
+
         services.TryAddSingleton<IBatchStore>(sp =>
         {
             EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;

@@ -26,6 +26,8 @@ public sealed class JobChunkExecutor
     private readonly JobExecutionOptions options;
     private readonly ILogger logger;
     private readonly BatchAdmission admission;
+    private readonly ILaneHandover handover;
+    private readonly LocalLanes lanes;
 
     /// <summary>Creates the executor.</summary>
     public JobChunkExecutor(
@@ -33,6 +35,7 @@ public sealed class JobChunkExecutor
         IServiceScopeFactory scopes,
         IBatchCancellationSignals signals,
         IBatchStore store,
+        ILaneHandover handover,
         WorkerIdentity worker,
         JobExecutionOptions options,
         ILoggerFactory loggerFactory)
@@ -41,6 +44,7 @@ public sealed class JobChunkExecutor
         ArgumentNullException.ThrowIfNull(scopes);
         ArgumentNullException.ThrowIfNull(signals);
         ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(handover);
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
@@ -50,6 +54,8 @@ public sealed class JobChunkExecutor
         logger = loggerFactory.CreateLogger<JobChunkExecutor>();
         runner = new JobRunner(handlers, scopes, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory));
         admission = new BatchAdmission(options.MaxConcurrentBatches);
+        this.handover = handover;
+        lanes = new LocalLanes(handover, options.TimeProvider, options.LaneHandoverPollInterval);
     }
 
     /// <summary>Runs every job of <paramref name="chunk"/> to a recorded final result and returns the counts.</summary>
@@ -140,6 +146,9 @@ public sealed class JobChunkExecutor
         }
 
         ScheduledJob[] toRun = jobs.Where(j => !recorded.ContainsKey(j.Index)).ToArray();
+
+        // The jobs are read while the chunk before this one in the lane still runs; now wait for its slots.
+        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(chunk, stop.Token, hostStopping).ConfigureAwait(false);
         var recorder = new ResultRecorder(store, chunk.BatchId);
         await using (recorder.ConfigureAwait(false))
         {
@@ -149,7 +158,7 @@ public sealed class JobChunkExecutor
                 // (TimedOut / Cancelled), which the runner produces without starting the handler.
                 await foreach (IndexedJobResult result in WorkerPool.ProcessAsync(
                     toRun,
-                    async (job, _) => new IndexedJobResult(job.Index, await runner.RunAsync(chunk.BatchId, job, chunk.Retry, stop).ConfigureAwait(false)),
+                    async (job, _) => new IndexedJobResult(job.Index, await RunInLaneAsync(chunk, job, stop, turn).ConfigureAwait(false)),
                     new WorkerPoolOptions { WorkerCount = Math.Clamp(chunk.Parallelism, 1, Math.Max(1, toRun.Length)) },
                     hostStopping).ConfigureAwait(false))
                 {
@@ -167,6 +176,43 @@ public sealed class JobChunkExecutor
             await recorder.CompleteAsync().ConfigureAwait(false);
         }
 
+        if (turn.Admitted && chunk.Lane is not null)
+        {
+            // Every job of the chunk has its result recorded: its slots are free wherever the next chunk runs. Not
+            // written for a chunk that never got its turn: its predecessor may still hold the slots.
+            await handover.MarkFinishedAsync(chunk.BatchId, chunk.Lane, chunk.Sequence, hostStopping).ConfigureAwait(false);
+        }
+
         return tally.ToSummary();
+    }
+
+    private async ValueTask<Core.Model.JobResult> RunInLaneAsync(JobChunk chunk, ScheduledJob job, JobStopSignals stop, LocalLanes.LaneTurn turn)
+    {
+        bool holding = false;
+        if (turn.Admitted)
+        {
+            try
+            {
+                await turn.Slots.AcquireAsync(turn.Sequence, stop.Token).ConfigureAwait(false);
+                holding = true;
+            }
+            catch (OperationCanceledException) when (stop.Token.IsCancellationRequested)
+            {
+                // Stopped while waiting for a slot: the runner records the job stopped without starting it.
+            }
+        }
+
+        Debug.Assert(holding || stop.Token.IsCancellationRequested, "a job may only run in a slot of its lane");
+        try
+        {
+            return await runner.RunAsync(chunk.BatchId, job, chunk.Retry, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (holding)
+            {
+                turn.Slots.Release();
+            }
+        }
     }
 }

@@ -17,4 +17,10 @@ public sealed class JobExecutionOptions
     /// fail) until one leaves. 0 or less: no limit. Chunks of a batch already running here are never held back.
     /// </summary>
     public int MaxConcurrentBatches { get; set; } = DefaultMaxConcurrentBatches;
+
+    /// <summary>
+    /// How often a chunk whose lane predecessor runs in another process checks whether it finished (a point read of
+    /// the hand-over row): the most slot time a lane loses when consecutive chunks land on different workers.
+    /// </summary>
+    public TimeSpan LaneHandoverPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 }

@@ -3,11 +3,14 @@ using System.Text.Json.Serialization;
 namespace DurableJobs.Orchestration.Model;
 
 /// <summary>
-/// How the orchestrator cuts a batch into job activities. The rule: each chunk holds a share of the cap
-/// (its parallelism); the first chunks carry one job per slot to measure how long jobs take, then each chunk
-/// carries about <see cref="TargetChunkSeconds"/> of work: short jobs travel in big chunks (up to
-/// <see cref="MaxJobsPerChunk"/>), long jobs in small ones, so a message and a history row are paid per
-/// chunk, not per job, while cancel and deadline still reach every job through its token.
+/// How the orchestrator cuts a batch into job activities. The cap is split into lanes, each with a fixed share of it
+/// (its slots); a chunk is a range of jobs run by one lane. The first chunks carry one job per slot to measure how
+/// long jobs take, then each chunk carries about <see cref="TargetChunkSeconds"/> of work: short jobs travel in big
+/// chunks (up to <see cref="MaxJobsPerChunk"/>), long jobs in small ones, so a message and a history row are paid per
+/// chunk, not per job, while cancel and deadline still reach every job through its token. A lane has its next
+/// chunk granted ahead (<see cref="ChunksAheadPerLane"/>), which takes over the lane's slots one by one as the jobs
+/// of the chunk before it finish, so the slots are refilled as each job ends, not when a chunk and an orchestration
+/// round trip have.
 /// </summary>
 public sealed record ChunkingOptions
 {
@@ -19,9 +22,28 @@ public sealed record ChunkingOptions
     [JsonPropertyName("maxJobsPerChunk")]
     public int MaxJobsPerChunk { get; init; } = 1_000;
 
-    /// <summary>Most chunks of one batch in flight; the cap is shared among them.</summary>
-    [JsonPropertyName("maxChunksInFlight")]
-    public int MaxChunksInFlight { get; init; } = 8;
+    /// <summary>
+    /// Fewest lanes a batch's cap splits into (fewer only when the cap or the batch is smaller): lanes are what
+    /// several worker processes share a batch by.
+    /// </summary>
+    [JsonPropertyName("minLanes")]
+    public int MinLanes { get; init; } = 8;
+
+    /// <summary>Slots a lane aims at once the cap is large: a cap of 1,000 makes 20 lanes of 50.</summary>
+    [JsonPropertyName("slotsPerLane")]
+    public int SlotsPerLane { get; init; } = 50;
+
+    /// <summary>Most lanes of one batch (of one part), whatever the cap.</summary>
+    [JsonPropertyName("maxLanes")]
+    public int MaxLanes { get; init; } = 64;
+
+    /// <summary>
+    /// Chunks granted to a lane beyond the one it runs. 1 (the default) keeps the lane's slots busy across the
+    /// orchestration round trip between chunks; 0 is chunk-at-a-time (a lane's slots idle from its chunk's last
+    /// jobs until the next chunk arrives), kept for comparison.
+    /// </summary>
+    [JsonPropertyName("chunksAheadPerLane")]
+    public int ChunksAheadPerLane { get; init; } = 1;
 
     /// <summary>
     /// Most jobs one orchestration runs itself. A larger batch runs as consecutive parts (sub-orchestrations) of
@@ -33,4 +55,29 @@ public sealed record ChunkingOptions
     /// <summary>When above 0, every chunk carries exactly this many jobs (no adaptation).</summary>
     [JsonPropertyName("fixedJobsPerChunk")]
     public int FixedJobsPerChunk { get; init; }
+
+    /// <summary>
+    /// Only in the inputs of batches started by 0.1 builds, which ran chunk-at-a-time over at most this many lanes:
+    /// kept so such a batch, still in flight when a new build is deployed, replays the chunks it scheduled.
+    /// </summary>
+    [JsonPropertyName("maxChunksInFlight")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? MaxChunksInFlight { get; init; }
+
+    /// <summary>True for the input of a batch started before lanes had chunks granted ahead.</summary>
+    [JsonIgnore]
+    public bool IsChunkAtATime => MaxChunksInFlight is not null;
+
+    /// <summary>How many lanes a cap of <paramref name="maxParallel"/> over <paramref name="jobs"/> jobs splits into.</summary>
+    public int LanesFor(int maxParallel, int jobs)
+    {
+        if (MaxChunksInFlight is { } legacy)
+        {
+            return Math.Max(1, Math.Min(Math.Min(maxParallel, Math.Max(1, legacy)), Math.Max(1, jobs)));
+        }
+
+        int byCap = (int)Math.Ceiling(maxParallel / (double)Math.Max(1, SlotsPerLane));
+        int lanes = Math.Min(Math.Max(Math.Max(1, MinLanes), byCap), Math.Max(1, MaxLanes));
+        return Math.Max(1, Math.Min(lanes, Math.Min(maxParallel, jobs)));
+    }
 }

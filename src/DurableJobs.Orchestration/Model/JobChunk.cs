@@ -22,9 +22,25 @@ public sealed record JobChunk
     [JsonPropertyName("count")]
     public required int Count { get; init; }
 
-    /// <summary>Slots of the batch's cap this chunk holds: the most of its jobs running at once.</summary>
+    /// <summary>
+    /// Slots of the batch's cap the chunk's lane holds: the most of the lane's jobs running at once, whichever of its
+    /// chunks they belong to.
+    /// </summary>
     [JsonPropertyName("parallelism")]
     public required int Parallelism { get; init; }
+
+    /// <summary>
+    /// The lane, unique within the batch (its orchestration's first job and the lane's number). Null: the chunk holds
+    /// its slots alone and starts at once (chunks scheduled before lanes were granted ahead).
+    /// </summary>
+    [JsonPropertyName("lane")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Lane { get; init; }
+
+    /// <summary>The chunk's place in its lane: its jobs start only in slots the chunk before it (<c>Sequence - 1</c>) freed.</summary>
+    [JsonPropertyName("sequence")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int Sequence { get; init; }
 
     /// <summary>The batch's absolute deadline (UTC); work still running then is stopped.</summary>
     [JsonPropertyName("deadlineUtc")]

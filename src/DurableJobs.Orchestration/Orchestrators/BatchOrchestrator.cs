@@ -6,8 +6,9 @@ using Microsoft.Extensions.Logging;
 namespace DurableJobs.Orchestration.Orchestrators;
 
 /// <summary>
-/// Runs a batch: fans its jobs out to <see cref="BatchNames.ExecuteJobsActivity"/> in chunks over a sliding
-/// window of lanes whose shares of the cap add up to <c>maxParallel</c>, and races the work against a durable
+/// Runs a batch: fans its jobs out to <see cref="BatchNames.ExecuteJobsActivity"/> in chunks over lanes whose shares
+/// of the cap add up to <c>maxParallel</c>, each lane with its next chunk granted ahead (see <see cref="ChunkPlanner"/>),
+/// and races the work against a durable
 /// deadline timer and a cancel event. Whichever stops the batch, nothing new is scheduled, running work stops
 /// itself (activities watch the same deadline and the cancel signal), every job gets a recorded result, and the
 /// orchestration completes with the counts.
@@ -65,6 +66,8 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
                         Start = plan.Start,
                         Count = plan.Count,
                         Parallelism = plan.Parallelism,
+                        Lane = input.Chunking.IsChunkAtATime ? null : LaneId(input, plan),
+                        Sequence = input.Chunking.IsChunkAtATime ? 0 : plan.Sequence,
                         DeadlineUtc = deadline,
                         Retry = input.Retry,
                         TraceParent = input.TraceParent,
@@ -181,6 +184,10 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
                 InfrastructureRetry.ForRecords);
         }
     }
+
+    /// <summary>A lane's id within the batch: parts run their own lanes, so the part's first job is part of it.</summary>
+    internal static string LaneId(BatchOrchestrationInput input, ChunkPlan plan) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{input.Start}.{plan.Lane}");
 
     internal static async Task WaitForDeadlineAsync(TaskOrchestrationContext context, DateTime deadline, CancellationToken cancellationToken)
     {

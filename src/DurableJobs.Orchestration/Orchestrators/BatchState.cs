@@ -8,6 +8,11 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
 {
     private readonly List<JobRange> failedRanges = [];
     private readonly List<JobRange> writtenOff = [];
+
+    /// <summary>Jobs in flight per lane (scheduled, not finished), and the lane's slots: at most that many of them run.</summary>
+    private readonly Dictionary<int, (int Jobs, int Slots)> lanes = [];
+
+    /// <summary>Jobs running now: per lane, its jobs in flight up to its slots.</summary>
     private int running;
     private int succeeded;
     private int failed;
@@ -26,10 +31,7 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
 
     private int Finished => succeeded + failed + timedOut + cancelled;
 
-    public void Scheduled(ChunkPlan plan)
-    {
-        running += plan.Running;
-    }
+    public void Scheduled(ChunkPlan plan) => MoveInFlight(plan, plan.Count);
 
     public void Stop(JobStatus status, DateTime now)
     {
@@ -93,9 +95,15 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
         _ => BatchStatus.Completed,
     };
 
-    private void Unschedule(ChunkPlan plan)
+    private void Unschedule(ChunkPlan plan) => MoveInFlight(plan, -plan.Count);
+
+    private void MoveInFlight(ChunkPlan plan, int jobs)
     {
-        running -= plan.Running;
+        // A lane's chunks share its slots: a chunk granted ahead adds pending jobs, not running ones.
+        (int before, _) = lanes.GetValueOrDefault(plan.Lane);
+        int after = before + jobs;
+        lanes[plan.Lane] = (after, plan.Parallelism);
+        running += Math.Min(after, plan.Parallelism) - Math.Min(before, plan.Parallelism);
     }
 
     private void Count(JobStatus status, int count)

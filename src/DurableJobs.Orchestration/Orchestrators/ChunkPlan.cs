@@ -1,8 +1,8 @@
 namespace DurableJobs.Orchestration.Orchestrators;
 
-/// <summary>A chunk the orchestrator scheduled: its jobs, its lane and the slots of the cap it holds while running.</summary>
-internal sealed record ChunkPlan(int Start, int Count, int Lane, int Parallelism)
-{
-    /// <summary>Jobs of this chunk that can be running at once.</summary>
-    public int Running => Math.Min(Count, Parallelism);
-}
+/// <summary>
+/// A chunk the orchestrator scheduled: its jobs, its lane, the lane's slots (the most of the lane's jobs running at
+/// once, whichever of its chunks they belong to) and its place in the lane (0, 1, 2, …: a chunk's jobs start only
+/// as the chunk before it in the lane frees slots).
+/// </summary>
+internal sealed record ChunkPlan(int Start, int Count, int Lane, int Parallelism, int Sequence = 0);

@@ -3,34 +3,54 @@ using DurableJobs.Orchestration.Model;
 namespace DurableJobs.Orchestration.Orchestrators;
 
 /// <summary>
-/// Cuts a batch into chunks (see <see cref="ChunkingOptions"/> for the rule). The cap is split into lanes,
-/// at most <see cref="ChunkingOptions.MaxChunksInFlight"/>, each with a fixed share; a lane runs one chunk at a
-/// time, so the shares in flight never add up to more than the cap. Deterministic: it only uses what the
+/// Cuts a batch into chunks (see <see cref="ChunkingOptions"/> for the rule). The cap is split into lanes
+/// (<see cref="ChunkingOptions.LanesFor"/>), each with a fixed share of it. A lane holds its running chunk and up to
+/// <see cref="ChunkingOptions.ChunksAheadPerLane"/> granted ahead; the chunks of a lane share the lane's slots (the
+/// executor starts a chunk's jobs only in slots its predecessor freed), so the lanes' shares, which add up to the
+/// cap, bound the jobs running however many chunks are in flight. Deterministic: it only uses what the
 /// orchestration's history holds (chunk summaries), so replays plan the same chunks.
 /// </summary>
 internal sealed class ChunkPlanner
 {
+    /// <summary>The chunking rule of the batch.</summary>
     private readonly ChunkingOptions options;
+
+    /// <summary>Each lane's share of the cap; the shares add up to the cap.</summary>
     private readonly int[] laneParallelism;
-    private readonly bool[] laneBusy;
+
+    /// <summary>Chunks of each lane scheduled and not finished.</summary>
+    private readonly int[] laneInFlight;
+
+    /// <summary>The sequence number the next chunk of each lane gets.</summary>
+    private readonly int[] laneNextSequence;
+
+    /// <summary>Most chunks of one lane in flight: the running one and those granted ahead.</summary>
+    private readonly int perLane;
+
+    /// <summary>One past the last job of the range.</summary>
     private readonly int end;
+
+    /// <summary>Summed busy time of the jobs measured so far, for chunk sizing.</summary>
     private double measuredMilliseconds;
+
+    /// <summary>Jobs measured so far.</summary>
     private int measuredJobs;
 
     public ChunkPlanner(int start, int count, int maxParallel, ChunkingOptions options)
     {
         NextIndex = start;
         end = start + count;
-        int jobCount = count;
         this.options = options;
-        int lanes = Math.Max(1, Math.Min(Math.Min(maxParallel, Math.Max(1, options.MaxChunksInFlight)), Math.Max(1, jobCount)));
+        int lanes = options.LanesFor(Math.Max(1, maxParallel), Math.Max(1, count));
         laneParallelism = new int[lanes];
         for (int i = 0; i < lanes; i++)
         {
             laneParallelism[i] = (maxParallel / lanes) + (i < maxParallel % lanes ? 1 : 0);
         }
 
-        laneBusy = new bool[lanes];
+        laneInFlight = new int[lanes];
+        laneNextSequence = new int[lanes];
+        perLane = options.IsChunkAtATime ? 1 : 1 + Math.Max(0, options.ChunksAheadPerLane);
     }
 
     /// <summary>Index of the first job not yet scheduled.</summary>
@@ -38,7 +58,16 @@ internal sealed class ChunkPlanner
 
     public bool HasMore => NextIndex < end;
 
-    /// <summary>The next chunk for a free lane, or null when no lane is free or no job is left.</summary>
+    /// <summary>Lanes the cap is split into.</summary>
+    public int LaneCount => laneParallelism.Length;
+
+    /// <summary>The share of the cap of <paramref name="lane"/>.</summary>
+    public int ParallelismOf(int lane) => laneParallelism[lane];
+
+    /// <summary>
+    /// The next chunk, for the lane with the fewest chunks in flight (an idle lane before one that only lacks a chunk
+    /// ahead), or null when every lane is full or no job is left.
+    /// </summary>
     public ChunkPlan? TryNext()
     {
         if (!HasMore)
@@ -46,7 +75,15 @@ internal sealed class ChunkPlanner
             return null;
         }
 
-        int lane = Array.IndexOf(laneBusy, false);
+        int lane = -1;
+        for (int i = 0; i < laneInFlight.Length; i++)
+        {
+            if (laneInFlight[i] < perLane && (lane < 0 || laneInFlight[i] < laneInFlight[lane]))
+            {
+                lane = i;
+            }
+        }
+
         if (lane < 0)
         {
             return null;
@@ -55,16 +92,16 @@ internal sealed class ChunkPlanner
         int parallelism = laneParallelism[lane];
         int remaining = end - NextIndex;
         int size = Math.Min(remaining, Math.Max(1, SizeFor(parallelism, remaining)));
-        var plan = new ChunkPlan(NextIndex, size, lane, parallelism);
-        laneBusy[lane] = true;
+        var plan = new ChunkPlan(NextIndex, size, lane, parallelism, laneNextSequence[lane]++);
+        laneInFlight[lane]++;
         NextIndex += size;
         return plan;
     }
 
-    /// <summary>Frees the lane of a finished chunk and learns how long its jobs took.</summary>
+    /// <summary>Frees the place of a finished chunk in its lane and learns how long its jobs took.</summary>
     public void Finished(ChunkPlan plan, ChunkSummary? summary)
     {
-        laneBusy[plan.Lane] = false;
+        laneInFlight[plan.Lane]--;
         int measured = summary is null ? 0 : summary.Succeeded + summary.Failed - summary.AlreadyRecorded;
         if (summary is not null && measured > 0)
         {
@@ -90,8 +127,9 @@ internal sealed class ChunkPlanner
         double wanted = options.TargetChunkSeconds * 1_000 * parallelism / averageMs;
         int size = (int)Math.Clamp(Math.Round(wanted), parallelism, Math.Max(parallelism, options.MaxJobsPerChunk));
 
-        // Near the end, share what is left among the lanes so they finish together instead of one lagging.
-        int fairShare = (int)Math.Ceiling(remaining / (double)laneParallelism.Length);
+        // Near the end, share what is left among every place in flight so the lanes finish together instead of one
+        // lagging (guided self-scheduling).
+        int fairShare = (int)Math.Ceiling(remaining / (double)(laneParallelism.Length * perLane));
         return Math.Min(size, Math.Max(parallelism, fairShare));
     }
 }

@@ -8,12 +8,14 @@ namespace DurableJobs.Orchestration.Tests.Orchestrators;
 public sealed class ChunkPlannerTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Drives the planner the way <see cref="BatchOrchestrator"/> does: fill every free lane, then let one chunk in
+    /// Drives the planner the way <see cref="BatchOrchestrator"/> does: fill every free place, then let one chunk in
     /// flight finish (in the order the case picks, so chunks finish while others still run) and report its summary,
-    /// until nothing is in flight. Checks the cap after every chunk scheduled.
+    /// until nothing is in flight. Checks after every chunk scheduled that the lanes' slots (which all the chunks of a
+    /// lane share) add up to at most the cap, that a lane holds at most its running chunk and those granted ahead, and
+    /// that a lane's chunks are numbered 0, 1, 2, … in the order they are scheduled.
     /// </summary>
     [Fact]
-    public void AnyBatch_ChunksInFlightNeverHoldMoreThanMaxParallel_EveryJobIsScheduledOnce_AndThePlannerTerminates()
+    public void AnyBatch_LaneSlotsNeverAddUpToMoreThanMaxParallel_EveryJobIsScheduledOnce_AndThePlannerTerminates()
     {
         PlannedBatch.Any.Sample(
             batch =>
@@ -21,6 +23,8 @@ public sealed class ChunkPlannerTests(ITestOutputHelper output)
                 var planner = new ChunkPlanner(batch.Start, batch.Count, batch.MaxParallel, batch.Chunking);
                 var timesScheduled = new int[batch.Count];
                 var inFlight = new List<ChunkPlan>();
+                var nextSequence = new Dictionary<int, int>();
+                var slotsOf = new Dictionary<int, int>();
                 int completions = 0;
                 while (true)
                 {
@@ -33,9 +37,15 @@ public sealed class ChunkPlannerTests(ITestOutputHelper output)
                             Assert.True(++timesScheduled[i - batch.Start] == 1, $"job {i} scheduled again in {plan}");
                         }
 
+                        Assert.True(plan.Sequence == nextSequence.GetValueOrDefault(plan.Lane), $"{plan} out of order in its lane");
+                        nextSequence[plan.Lane] = plan.Sequence + 1;
+                        Assert.True(slotsOf.GetValueOrDefault(plan.Lane, plan.Parallelism) == plan.Parallelism, $"{plan} changed its lane's slots");
+                        slotsOf[plan.Lane] = plan.Parallelism;
                         inFlight.Add(plan);
-                        int slots = inFlight.Sum(p => p.Parallelism);
-                        Assert.True(slots <= batch.MaxParallel, $"{slots} slots in flight over a cap of {batch.MaxParallel}: {string.Join(", ", inFlight)}");
+                        int slots = inFlight.Select(p => p.Lane).Distinct().Sum(lane => slotsOf[lane]);
+                        Assert.True(slots <= batch.MaxParallel, $"{slots} lane slots in flight over a cap of {batch.MaxParallel}: {string.Join(", ", inFlight)}");
+                        int inLane = inFlight.Count(p => p.Lane == plan.Lane);
+                        Assert.True(inLane <= 1 + batch.Chunking.ChunksAheadPerLane, $"{inLane} chunks in lane {plan.Lane} with {batch.Chunking.ChunksAheadPerLane} ahead");
                     }
 
                     if (inFlight.Count == 0)
@@ -61,22 +71,54 @@ public sealed class ChunkPlannerTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void CapTenOverFourLanes_LaneSharesAreThreeThreeTwoTwo()
+    public void CapTenOverFourLanes_LaneSharesAreThreeThreeTwoTwo_EachLaneGetsItsRunningChunkThenOneAhead()
     {
-        var planner = new ChunkPlanner(0, 100, 10, new ChunkingOptions { MaxChunksInFlight = 4 });
+        var planner = new ChunkPlanner(0, 100, 10, new ChunkingOptions { MinLanes = 4, MaxLanes = 4 });
 
-        ChunkPlan[] first = [.. Enumerable.Range(0, 5).Select(_ => planner.TryNext()).OfType<ChunkPlan>()];
+        ChunkPlan[] first = [.. Enumerable.Range(0, 9).Select(_ => planner.TryNext()).OfType<ChunkPlan>()];
 
-        Assert.Equal([3, 3, 2, 2], first.Select(p => p.Parallelism));
-        Assert.Equal([3, 3, 2, 2], first.Select(p => p.Count));
+        Assert.Equal([3, 3, 2, 2, 3, 3, 2, 2], first.Select(p => p.Parallelism));
+        Assert.Equal([3, 3, 2, 2, 3, 3, 2, 2], first.Select(p => p.Count));
+        Assert.Equal([0, 1, 2, 3, 0, 1, 2, 3], first.Select(p => p.Lane));
+        Assert.Equal([0, 0, 0, 0, 1, 1, 1, 1], first.Select(p => p.Sequence));
+    }
+
+    [Theory]
+    [InlineData(10, 8, 2)]
+    [InlineData(100, 8, 13)]
+    [InlineData(400, 8, 50)]
+    [InlineData(1_000, 20, 50)]
+    [InlineData(10_000, 64, 157)]
+    [InlineData(3, 3, 1)]
+    public void TheCapSplitsIntoAtLeastEightLanes_OfAboutFiftySlotsOnceLarge_AtMostSixtyFour(int cap, int lanes, int widestLane)
+    {
+        var planner = new ChunkPlanner(0, 100_000, cap, new ChunkingOptions());
+
+        Assert.Equal(lanes, planner.LaneCount);
+        Assert.Equal(widestLane, planner.ParallelismOf(0));
+        Assert.Equal(cap, Enumerable.Range(0, planner.LaneCount).Sum(planner.ParallelismOf));
+    }
+
+    [Fact]
+    public void NoChunksAhead_IsChunkAtATime_OneChunkPerLaneUntilItFinishes()
+    {
+        var planner = new ChunkPlanner(0, 100, 4, new ChunkingOptions { MinLanes = 2, ChunksAheadPerLane = 0 });
+
+        ChunkPlan[] first = [.. Enumerable.Range(0, 3).Select(_ => planner.TryNext()).OfType<ChunkPlan>()];
+        planner.Finished(first[1], new ChunkSummary { Succeeded = 2, BusyMilliseconds = 20 });
+
+        Assert.Equal(2, first.Length);
+        Assert.Equal((1, 1), planner.TryNext() is { } next ? (next.Lane, next.Sequence) : (-1, -1));
+        Assert.Null(planner.TryNext());
     }
 
     [Fact]
     public void AfterMeasuringTenMillisecondJobs_EachChunkNearTheEndTakesAQuarterOfWhatIsLeft_10_8_6_4()
     {
-        // Cap 4 over 4 lanes of one slot. 10 ms jobs at 1 s per chunk want 100 jobs a chunk, but with 40 left each lane
-        // that frees takes its share of what is left (guided self-scheduling), so the lanes run out of work together.
-        var planner = new ChunkPlanner(0, 44, 4, new ChunkingOptions { MaxChunksInFlight = 4, TargetChunkSeconds = 1 });
+        // Cap 4 over 4 lanes of one slot, chunk-at-a-time. 10 ms jobs at 1 s per chunk want 100 jobs a chunk, but with
+        // 40 left each lane that frees takes its share of what is left (guided self-scheduling), so the lanes run out of
+        // work together.
+        var planner = new ChunkPlanner(0, 44, 4, new ChunkingOptions { MinLanes = 4, ChunksAheadPerLane = 0, TargetChunkSeconds = 1 });
         ChunkPlan[] measuring = [.. Enumerable.Range(0, 4).Select(_ => planner.TryNext()!)];
         Assert.All(measuring, p => Assert.Equal(1, p.Count));
         foreach (ChunkPlan plan in measuring)

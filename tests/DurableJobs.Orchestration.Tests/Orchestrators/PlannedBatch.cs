@@ -34,9 +34,21 @@ internal sealed record PlannedBatch(int Start, int Count, int MaxParallel, Chunk
     public static Gen<ChunkingOptions> ChunkingGen { get; } =
         from target in Gen.OneOf(Gen.Const(1.0), Gen.Double[0.001, 10.0])
         from maxJobs in Gen.OneOf(Gen.Const(1_000), Gen.Int[1, 300])
-        from maxChunks in Gen.OneOf(Gen.Const(8), Gen.Int[1, 16])
+        from minLanes in Gen.OneOf(Gen.Const(8), Gen.Int[1, 16])
+        from slotsPerLane in Gen.OneOf(Gen.Const(50), Gen.Int[1, 200])
+        from maxLanes in Gen.OneOf(Gen.Const(64), Gen.Int[1, 80])
+        from ahead in Gen.OneOf(Gen.Const(1), Gen.Int[0, 3])
         from fixedSize in Gen.Frequency((4, Gen.Const(0)), (1, Gen.Int[1, 40]))
-        select new ChunkingOptions { TargetChunkSeconds = target, MaxJobsPerChunk = maxJobs, MaxChunksInFlight = maxChunks, FixedJobsPerChunk = fixedSize };
+        select new ChunkingOptions
+        {
+            TargetChunkSeconds = target,
+            MaxJobsPerChunk = maxJobs,
+            MinLanes = minLanes,
+            SlotsPerLane = slotsPerLane,
+            MaxLanes = maxLanes,
+            ChunksAheadPerLane = ahead,
+            FixedJobsPerChunk = fixedSize,
+        };
 
     /// <summary>Job durations of one batch share a scale: all sub-millisecond, all around a second, or anything.</summary>
     public static Gen<double[]> DurationsGen(int count) =>
