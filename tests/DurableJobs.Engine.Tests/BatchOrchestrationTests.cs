@@ -2,8 +2,10 @@ using System.Diagnostics;
 using System.Text.Json;
 using DurableJobs.Client;
 using DurableJobs.Core.Model;
+using DurableJobs.Orchestration.Execution;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
 namespace DurableJobs.Engine.Tests;
@@ -17,8 +19,10 @@ public sealed class BatchOrchestrationTests(EmulatorFixture fixture, ITestOutput
 
     private BatchClient Client => host!.Client;
 
+    private string HubName { get; } = "orch" + Guid.NewGuid().ToString("N")[..12];
+
     public async Task InitializeAsync() =>
-        host = await EngineHost.StartAsync(fixture.Emulator.ConnectionString, "orch" + Guid.NewGuid().ToString("N")[..12], probe);
+        host = await EngineHost.StartAsync(fixture.Emulator.ConnectionString, HubName, probe, configure: s => s.AddSingleton(new WorkerIdentity("first")));
 
     public async Task DisposeAsync()
     {
@@ -64,6 +68,28 @@ public sealed class BatchOrchestrationTests(EmulatorFixture fixture, ITestOutput
         output.WriteLine($"run {(last - first).TotalSeconds:0.00} s (limit 5.00 s); fewer than 18 running for {below.TotalSeconds:0.00} s of the {(to - from).TotalSeconds:0.00} s steady part ({share:P0}); max overlap {Intervals.MaxOverlap(spans)}");
         Assert.True(Intervals.MaxOverlap(spans) <= 20, "more jobs ran at once than the cap");
         Assert.True(share < 0.2, $"fewer than 18 of 20 ran for {share:P0} of the steady part");
+    }
+
+    /// <summary>
+    /// Two workers on one hub, each with its own lanes: a chunk whose predecessor in the lane ran on the other worker
+    /// starts only once that one's hand-over row says it finished, so the cap holds across workers too.
+    /// </summary>
+    [Fact]
+    public async Task TwoWorkers_600JobsOf50MsAtCap12_BothRunJobs_NeverMoreThan12AtOnce()
+    {
+        await using EngineHost second = await EngineHost.StartAsync(
+            fixture.Emulator.ConnectionString, HubName, probe, configure: s => s.AddSingleton(new WorkerIdentity("second")));
+        BatchRequest request = Batch(Enumerable.Range(0, 600).Select(_ => Job("delay", new { ms = 50 })), maxParallel: 12, deadlineSeconds: 600);
+
+        (BatchView view, JobPage jobs) = await RunToEndAsync(request);
+
+        Assert.True(view.Succeeded == 600, string.Join("\n", jobs.Items.Where(j => j.Status != JobStatus.Succeeded).Take(3).Select(j => $"{j.Id} {j.Status} on {j.Worker}: {j.Error?.Message}")));
+        Assert.Equal(BatchStatus.Completed, view.Status);
+        (DateTimeOffset Start, DateTimeOffset End)[] spans = [.. jobs.Items.Select(j => (j.StartedAt!.Value, j.FinishedAt!.Value))];
+        var byWorker = jobs.Items.GroupBy(j => j.Worker).ToDictionary(g => g.Key ?? "?", g => g.Count());
+        output.WriteLine($"max overlap {Intervals.MaxOverlap(spans)}; jobs by worker: {string.Join(", ", byWorker.Select(kv => $"{kv.Key} {kv.Value}"))}; run {(spans.Max(s => s.End) - spans.Min(s => s.Start)).TotalSeconds:0.00} s (limit 2.50 s)");
+        Assert.True(Intervals.MaxOverlap(spans) <= 12, "more jobs ran at once than the cap");
+        Assert.Equal(2, byWorker.Count);
     }
 
     [Fact]

@@ -90,7 +90,9 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
             MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestrationWorkItems,
             ExtendedSessionsEnabled = options.ExtendedSessions,
             LoggerFactory = loggerFactory,
-            WorkerId = Orchestration.Execution.WorkerIdentity.CurrentProcess.Name,
+            // The lease owner: the container's worker identity, so two engines in one process (tests, a side-by-side
+            // host) own partitions as two workers instead of both believing they own the same one (split brain).
+            WorkerId = (services.GetService<Orchestration.Execution.WorkerIdentity>() ?? Orchestration.Execution.WorkerIdentity.CurrentProcess).Name,
         };
         if (options.LeaseInterval is { } lease)
         {

@@ -178,8 +178,10 @@ public sealed class JobChunkExecutor
 
         if (turn.Admitted && chunk.Lane is not null)
         {
-            // Every job of the chunk has its result recorded: its slots are free wherever the next chunk runs. Not
-            // written for a chunk that never got its turn: its predecessor may still hold the slots.
+            // Every job of the chunk (and, once FinishedAsync returns, of every chunk before it in the lane) has its
+            // result recorded: the lane's slots are free wherever the next chunk runs. Not written for a chunk that never
+            // got its turn: its predecessor may still hold the slots.
+            await lanes.FinishedAsync(turn, hostStopping).ConfigureAwait(false);
             await handover.MarkFinishedAsync(chunk.BatchId, chunk.Lane, chunk.Sequence, hostStopping).ConfigureAwait(false);
         }
 

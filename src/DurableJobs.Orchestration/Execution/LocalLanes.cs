@@ -60,7 +60,7 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
         }
         catch
         {
-            Leave(key, lane);
+            Leave(key, lane, chunk.Sequence);
             hostStopping.ThrowIfCancellationRequested();
             throw;
         }
@@ -133,23 +133,73 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
         }
     }
 
-    private static void Admit(Lane lane, int sequence)
+    /// <summary>
+    /// Called when every job of an admitted chunk has its result recorded; returns once no chunk before it in the lane
+    /// still runs here, so that the hand-over row written next means "this chunk and every one before it finished". A
+    /// chunk's jobs can finish before its predecessor's last ones (they only start in slots the predecessor freed, but
+    /// may be shorter), and a successor on another worker that trusted the row alone would then start beside them.
+    /// </summary>
+    public async Task FinishedAsync(LaneTurn turn, CancellationToken cancellationToken)
     {
-        // Called under the gate.
-        if (sequence > lane.AdmittedThrough)
+        if (turn.LaneObject is not Lane lane || !turn.Admitted)
         {
-            lane.AdmittedThrough = sequence;
-            TaskCompletionSource woken = lane.Changed;
-            lane.Changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            woken.TrySetResult();
+            return;
+        }
+
+        while (true)
+        {
+            Task changed;
+            lock (gate)
+            {
+                if (lane.Running.Remove(turn.Sequence))
+                {
+                    Signal(lane);
+                }
+
+                if (lane.Running.Count == 0 || lane.Running.Min > turn.Sequence)
+                {
+                    return;
+                }
+
+                changed = lane.Changed.Task;
+            }
+
+            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private void Leave((string, string) key, Lane lane)
+    private static void Admit(Lane lane, int sequence)
+    {
+        // Called under the gate.
+        lane.Running.Add(sequence);
+        if (sequence > lane.AdmittedThrough)
+        {
+            lane.AdmittedThrough = sequence;
+        }
+
+        Signal(lane);
+    }
+
+    private static void Signal(Lane lane)
+    {
+        // Called under the gate: wakes every chunk waiting on this lane's state.
+        TaskCompletionSource woken = lane.Changed;
+        lane.Changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        woken.TrySetResult();
+    }
+
+    private void Leave((string, string) key, Lane lane, int sequence)
     {
         lock (gate)
         {
             Debug.Assert(lane.References > 0, "a lane left more often than entered");
+
+            // A chunk that ends without finishing (an error; it is delivered again) no longer holds back later chunks.
+            if (lane.Running.Remove(sequence))
+            {
+                Signal(lane);
+            }
+
             if (--lane.References == 0)
             {
                 // Forgotten here; a later chunk of the lane learns from the hand-over row that this one finished.
@@ -166,7 +216,10 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
         /// <summary>The highest chunk sequence admitted here (running or finished), -1 for none.</summary>
         public int AdmittedThrough { get; set; } = -1;
 
-        /// <summary>Completed (and replaced) whenever <see cref="AdmittedThrough"/> grows.</summary>
+        /// <summary>Chunks admitted here whose jobs have not all finished.</summary>
+        public SortedSet<int> Running { get; } = [];
+
+        /// <summary>Completed (and replaced) whenever a chunk is admitted or finishes here.</summary>
         public TaskCompletionSource Changed { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>Chunks here that entered the lane and have not left it.</summary>
@@ -180,7 +233,7 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
         {
             if (Owner is not null && Key is { } key && LaneObject is Lane lane)
             {
-                Owner.Leave(key, lane);
+                Owner.Leave(key, lane, Sequence);
             }
         }
     }
