@@ -39,10 +39,11 @@ public static class FunctionsServiceCollectionExtensions
         // started here), and running handlers stop when Functions stops the worker.
         services.RemoveAll<StorageConnection>();
         services.AddSingleton(sp => StorageConnection.FromConfiguration(configuration, sp.GetService<TokenCredential>())!);
+        services.RemoveAll<WorkerShutdown>();
+        services.AddSingleton(sp => new WorkerShutdown(sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None));
         services.RemoveAll<JobExecutionOptions>();
         services.AddSingleton(sp => new JobExecutionOptions
         {
-            HostStopping = sp.GetService<IHostApplicationLifetime>()?.ApplicationStopping ?? CancellationToken.None,
             TimeProvider = sp.GetService<TimeProvider>() ?? TimeProvider.System,
             MaxConcurrentBatches = configuration.GetValue("DurableJobs:MaxConcurrentBatches", JobExecutionOptions.DefaultMaxConcurrentBatches),
         });

@@ -1,6 +1,7 @@
 using DurableJobs.Engine.Client;
 using DurableJobs.Engine.Emulator;
 using DurableJobs.Engine.Shims;
+using DurableJobs.Orchestration.Execution;
 using DurableTask.AzureStorage;
 using DurableTask.Core;
 using Microsoft.DurableTask;
@@ -92,7 +93,7 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
             LoggerFactory = loggerFactory,
             // The lease owner: the container's worker identity, so two engines in one process (tests, a side-by-side
             // host) own partitions as two workers instead of both believing they own the same one (split brain).
-            WorkerId = (services.GetService<Orchestration.Execution.WorkerIdentity>() ?? Orchestration.Execution.WorkerIdentity.CurrentProcess).Name,
+            WorkerId = (services.GetService<WorkerIdentity>() ?? WorkerIdentity.CurrentProcess).Name,
         };
         if (options.LeaseInterval is { } lease)
         {

@@ -48,7 +48,6 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<BatchClientOptions>>().Value);
         services.TryAddSingleton(sp => new JobExecutionOptions
         {
-            HostStopping = sp.GetRequiredService<WorkerShutdown>().Token,
             TimeProvider = sp.GetRequiredService<TimeProvider>(),
             MaxConcurrentBatches = sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxConcurrentBatches,
         });

@@ -28,6 +28,7 @@ public sealed class JobChunkExecutor
     private readonly BatchAdmission admission;
     private readonly ILaneHandover handover;
     private readonly LocalLanes lanes;
+    private readonly WorkerShutdown shutdown;
 
     /// <summary>Creates the executor.</summary>
     public JobChunkExecutor(
@@ -37,6 +38,7 @@ public sealed class JobChunkExecutor
         IBatchStore store,
         ILaneHandover handover,
         WorkerIdentity worker,
+        WorkerShutdown shutdown,
         JobExecutionOptions options,
         ILoggerFactory loggerFactory)
     {
@@ -46,6 +48,7 @@ public sealed class JobChunkExecutor
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(handover);
         ArgumentNullException.ThrowIfNull(worker);
+        ArgumentNullException.ThrowIfNull(shutdown);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         this.signals = signals;
@@ -55,6 +58,7 @@ public sealed class JobChunkExecutor
         runner = new JobRunner(handlers, scopes, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory));
         admission = new BatchAdmission(options.MaxConcurrentBatches);
         this.handover = handover;
+        this.shutdown = shutdown;
         lanes = new LocalLanes(handover, options.TimeProvider, options.LaneHandoverPollInterval);
     }
 
@@ -71,7 +75,7 @@ public sealed class JobChunkExecutor
             span?.SetTag(TelemetryTags.ChunkRecordedBefore, summary.AlreadyRecorded);
             return summary;
         }
-        catch (OperationCanceledException ex) when (ex is not WorkerShuttingDownException && options.HostStopping.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (ex is not WorkerShuttingDownException && shutdown.Token.IsCancellationRequested)
         {
             // Whatever wait the shutdown ended (the cancel watch, reading the jobs or the recorded results before any
             // job ran) hands the chunk back like a stop mid-run does: failing it would cost a retry and read as an error.
@@ -103,7 +107,7 @@ public sealed class JobChunkExecutor
 
     private async Task<ChunkSummary> RunAsync(JobChunk chunk)
     {
-        CancellationToken hostStopping = options.HostStopping;
+        CancellationToken hostStopping = shutdown.Token;
         if (admission.MustWait(chunk.BatchId))
         {
             logger.LogInformation("Batch {BatchId}: {Running} batches already run here (DurableJobs:MaxConcurrentBatches); chunk {Start}+{Length} waits its turn",
