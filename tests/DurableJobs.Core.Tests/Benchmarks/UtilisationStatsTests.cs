@@ -28,6 +28,21 @@ public sealed class UtilisationStatsTests
         Assert.Equal(1.0, stats.MeanInFlightOverCap, 9);
         Assert.Equal(4, stats.PeakInFlight);
         Assert.Equal(TimeSpan.FromSeconds(10), stats.Span);
+        Assert.Equal(TimeSpan.FromSeconds(1), stats.MeanJobLength);
+    }
+
+    [Fact]
+    public void OversleepingTimer_LowersTheShare_ButNotTheMeanInFlight()
+    {
+        // Jobs meant to take 10 ms that take 14 ms, one after another at cap 1: the slot is always busy (mean 1.0) but
+        // only 1,000 ÷ 14 jobs/s run against a limit of 100/s: share 10/14, mean job 14 ms.
+        List<JobSpan> spans = [.. Enumerable.Range(0, 100).Select(i => Span(i * 0.014, (i + 1) * 0.014))];
+
+        UtilisationStats stats = UtilisationStats.From(spans, cap: 1, TimeSpan.FromMilliseconds(10));
+
+        Assert.Equal(10.0 / 14, stats.ShareOfLimit, 6);
+        Assert.Equal(1.0, stats.MeanInFlightOverCap, 6);
+        Assert.Equal(14.0, stats.MeanJobLength.TotalMilliseconds, 3);
     }
 
     [Fact]
