@@ -51,10 +51,24 @@ internal sealed class PostgresCluster : IAsyncDisposable
         return onPath.Concat(debian).FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
     }
 
+    /// <summary>Why no cluster can be started here, or null when one can (<paramref name="binaries"/> from <see cref="FindBinaries"/>).</summary>
+    public static string? WhyNotAvailable(string? binaries)
+    {
+        if (binaries is null)
+        {
+            return "PostgreSQL is not installed (apt-get install postgresql; .ci/run does)";
+        }
+
+        // Under root the server must run as another user: the one Debian's package creates.
+        return IsRoot && !File.ReadLines("/etc/passwd").Any(l => l.StartsWith("postgres:", StringComparison.Ordinal))
+            ? "running as root and there is no postgres user to run the server as (PostgreSQL refuses root)"
+            : null;
+    }
+
     /// <summary>Creates and starts a cluster with room for <paramref name="maxConnections"/> connections.</summary>
     public static async Task<PostgresCluster> StartAsync(string binaries, int maxConnections, CancellationToken cancellationToken)
     {
-        bool root = Environment.UserName == "root";
+        bool root = IsRoot;
         string folder = Directory.CreateTempSubdirectory("durablejobs-bench-pg-").FullName;
         var cluster = new PostgresCluster(binaries, folder, root, FreePort());
         try
@@ -92,6 +106,8 @@ internal sealed class PostgresCluster : IAsyncDisposable
 
         return ValueTask.CompletedTask;
     }
+
+    private static bool IsRoot => !OperatingSystem.IsWindows() && Environment.UserName == "root";
 
     private string Data => Path.Combine(folder, "data");
 

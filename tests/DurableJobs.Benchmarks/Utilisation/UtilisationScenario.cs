@@ -150,15 +150,16 @@ public sealed class UtilisationScenario : IBenchmarkScenario
 
     private static async Task RunHangfirePostgresAsync(IReadOnlyList<UtilisationCell> cells, int maxJobs, List<SystemResult> results, CancellationToken cancellationToken)
     {
-        if (PostgresCluster.FindBinaries() is not { } binaries)
+        string? binaries = PostgresCluster.FindBinaries();
+        if (PostgresCluster.WhyNotAvailable(binaries) is { } why)
         {
-            results.AddRange(cells.Select(c => SystemResult.NotRun(HangfirePostgres, c, "not run: PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")));
+            results.AddRange(cells.Select(c => SystemResult.NotRun(HangfirePostgres, c, "not run: " + why)));
             return;
         }
 
         Report.Progress("utilisation: starting PostgreSQL");
         int maxPool = cells.Max(c => Math.Min(200, c.Cap + 20));
-        await using PostgresCluster cluster = await PostgresCluster.StartAsync(binaries, maxConnections: maxPool + 50, cancellationToken).ConfigureAwait(false);
+        await using PostgresCluster cluster = await PostgresCluster.StartAsync(binaries!, maxConnections: maxPool + 50, cancellationToken).ConfigureAwait(false);
         for (int i = 0; i < cells.Count; i++)
         {
             UtilisationCell cell = cells[i];
