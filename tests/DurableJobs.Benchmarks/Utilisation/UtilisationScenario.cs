@@ -253,6 +253,12 @@ public sealed class UtilisationScenario : IBenchmarkScenario
             }
         }
 
+        SystemResult[] ours = [.. results.Where(r => r.System is Warm or Fresh && r.Stats is not null)];
+        SystemResult[] broken = [.. ours.Where(r => r.Stats!.PeakInFlight > r.Cell.Cap)];
+        report.Line($"- **The cap held (no instant with more than the cap running, from the job timestamps) in every DurableJobs run: {(broken.Length == 0 ? "met" : "missed")}** " +
+            (broken.Length == 0
+                ? $"({ours.Length} runs)."
+                : "(" + string.Join("; ", broken.Select(r => $"{r.System}, {r.Cell.Label}: peak {Fmt.Int(r.Stats!.PeakInFlight)}")) + ")."));
         report.Line("- Cells above 2,000 jobs/s have no share target (the 90 % applies where cap ÷ duration ≤ 2,000 jobs/s); the 100,000-job batch limit also keeps " +
             "some of them shorter than 10 s at the limit. The no-op and host-memory targets are the engine scenario's.");
     }
@@ -270,6 +276,7 @@ public sealed class UtilisationScenario : IBenchmarkScenario
             string.Join(", ", workers.Values.OrderByDescending(n => n).Select(n => Fmt.Decimal(100.0 * n / s.Jobs, "0") + " %")));
         report.Table(table);
         report.Line($"- **Every one of the {ScaleOutProcesses} processes ran a share: {(workers.Count >= ScaleOutProcesses ? "met" : "missed")}.**");
+        report.Line($"- **The cap held across the processes: {(s.PeakInFlight <= cell.Cap ? "met" : "missed")}** (peak {Fmt.Int(s.PeakInFlight)} of {Fmt.Int(cell.Cap)}).");
     }
 
     private static string ShareVerdict(UtilisationStats? stats, bool applies) => stats is null
