@@ -16,8 +16,12 @@ internal static class HangfireRun
     private const int EnqueueThreads = 8;
 
     /// <summary>Hangfire's in-memory storage: not durable, so the upper bound of its engine.</summary>
-    public static Task<RunOutcome> InMemoryAsync(UtilisationCell cell, int jobs, CancellationToken cancellationToken) =>
-        RunAsync(new InMemoryStorage(new InMemoryStorageOptions()), cell, jobs, cancellationToken);
+    public static async Task<RunOutcome> InMemoryAsync(UtilisationCell cell, int jobs, CancellationToken cancellationToken)
+    {
+        // Its dispatcher thread lives until the storage is disposed.
+        using var storage = new InMemoryStorage(new InMemoryStorageOptions());
+        return await RunAsync(storage, cell, jobs, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Hangfire on PostgreSQL (durable), in a schema of its own per run so no run sees another's jobs. The pool holds

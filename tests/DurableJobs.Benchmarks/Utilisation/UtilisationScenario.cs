@@ -197,7 +197,8 @@ public sealed class UtilisationScenario : IBenchmarkScenario
 
         report.Line($"Warm host: one engine in this process, after a warm-up batch. Fresh process: `durablejobs serve --worker-only` started right after the previous worker process on the hub " +
             $"stopped (SIGTERM), the batch submitted as soon as it reported it was up. Sliding window: at most {Fmt.Int(context.Quick ? QuickWindowMaxJobs : WindowMaxJobs)} jobs (its history grows with every job); " +
-            $"Hangfire 1.8.25: jobs enqueued first from 8 threads, then a server with workers = cap, at most {Fmt.Int(context.Quick ? QuickHangfirePostgresMaxJobs : HangfirePostgresMaxJobs)} jobs on PostgreSQL (PostgreSQL 15 started by the benchmark, durable defaults) " +
+            $"Hangfire 1.8.25: jobs enqueued first from 8 threads, then a server with workers = cap, at most {Fmt.Int(context.Quick ? QuickHangfirePostgresMaxJobs : HangfirePostgresMaxJobs)} jobs on PostgreSQL (a cluster started by the benchmark, durable defaults, " +
+            "a pool of cap + 20 connections, at most 200) " +
             $"and {Fmt.Int(HangfireMemoryMaxJobs)} in memory (not durable: its engine's upper bound).");
 
         var grid = new MarkdownTable("Cell", "System", "Jobs", "Limit (jobs/s)", "Jobs/s", "Share of limit", "Mean in flight ÷ cap", "Peak in flight", "Mean job", "Submit → first start", "Last finish → final");
