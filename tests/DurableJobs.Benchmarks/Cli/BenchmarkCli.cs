@@ -112,12 +112,12 @@ public static class BenchmarkCli
         Console.WriteLine("scenarios:");
         foreach (IBenchmarkScenario s in ScenarioCatalog.All)
         {
-            Console.WriteLine($"  {s.Name,-8} {s.Title}{(s.InAll ? "" : " (not in 'all')")}");
+            Console.WriteLine($"  {s.Name,-12} {s.Title}{(s.InAll ? "" : " (not in 'all')")}");
         }
 
         Console.WriteLine();
-        Console.WriteLine("  --quick    short smoke run (CI): fewer items, runs and iterations; numbers are rough");
-        Console.WriteLine("  --out FILE also write the Markdown report to FILE");
-        Console.WriteLine("  --verbose  show BenchmarkDotNet's own log");
+        Console.WriteLine("  --quick      short smoke run (CI): fewer items, runs and iterations; numbers are rough");
+        Console.WriteLine("  --out FILE   also write the Markdown report to FILE");
+        Console.WriteLine("  --verbose    show BenchmarkDotNet's own log");
     }
 }

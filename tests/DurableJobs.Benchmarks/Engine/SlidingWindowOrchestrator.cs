@@ -1,3 +1,4 @@
+using DurableJobs.Benchmarks.Utilisation;
 using Microsoft.DurableTask;
 
 namespace DurableJobs.Benchmarks.Engine;
@@ -15,7 +16,11 @@ public sealed class SlidingWindowOrchestrator : TaskOrchestrator<WindowInput, in
         {
             while (next < input.Count && inFlight.Count < input.Cap)
             {
-                inFlight.Add(context.CallActivityAsync<int>(NoOpJobActivity.Name, next++));
+                // A job of a given length (the utilisation scenario) or a no-op (the engine scenario's overhead row).
+                inFlight.Add(input.DelayMs > 0
+                    ? context.CallActivityAsync<int>(DelayJobActivity.Name, input.DelayMs)
+                    : context.CallActivityAsync<int>(NoOpJobActivity.Name, next));
+                next++;
             }
 
             Task<int> finished = await Task.WhenAny(inFlight);

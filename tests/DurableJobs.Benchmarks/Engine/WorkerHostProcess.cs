@@ -92,6 +92,42 @@ public sealed class WorkerHostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the host as an operator's <c>kill</c> (SIGTERM) or a deploy would: the host shuts down, releasing its
+    /// partition leases, so the next process on the hub takes over at once instead of waiting for them to expire.
+    /// Killed if it has not exited within <paramref name="timeout"/>. True if it exited by itself.
+    /// </summary>
+    public async Task<bool> StopGracefullyAsync(TimeSpan timeout)
+    {
+        if (process.HasExited)
+        {
+            return true;
+        }
+
+        if (OperatingSystem.IsWindows())
+        {
+            // No SIGTERM to send; the engine's leases then expire instead of being released.
+            Kill();
+        }
+        else
+        {
+            using Process signal = Process.Start(new ProcessStartInfo("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+            await signal.WaitForExitAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            using var wait = new CancellationTokenSource(timeout);
+            await process.WaitForExitAsync(wait.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            Kill();
+            return false;
+        }
+    }
+
     public string Tail(int count = 30) => string.Join(Environment.NewLine, lines.ToArray().TakeLast(count));
 
     public async ValueTask DisposeAsync()

@@ -2,6 +2,7 @@ using DurableJobs.Benchmarks.Cancel;
 using DurableJobs.Benchmarks.Engine;
 using DurableJobs.Benchmarks.Pool;
 using DurableJobs.Benchmarks.Seed;
+using DurableJobs.Benchmarks.Utilisation;
 
 namespace DurableJobs.Benchmarks.Scenarios;
 
@@ -14,6 +15,7 @@ public static class ScenarioCatalog
         new CancelLatencyScenario(),
         new SeedLeakScenario(),
         new EngineScenario(),
+        new UtilisationScenario(),
     ];
 
     public static IBenchmarkScenario? Find(string name) =>

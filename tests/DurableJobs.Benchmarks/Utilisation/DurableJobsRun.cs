@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Text.Json;
+using DurableJobs.Benchmarks.Engine;
+using DurableJobs.Client;
+using DurableJobs.Core.Model;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DurableJobs.Benchmarks.Utilisation;
+
+/// <summary>
+/// One batch of <c>delay</c> jobs through the client, as a user submits it, and the one-activity-per-job sliding
+/// window on the same engine. Whatever engine is built into this branch runs them: the benchmark only reads what
+/// the jobs recorded.
+/// </summary>
+internal static class DurableJobsRun
+{
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Submits <paramref name="jobs"/> jobs of the cell's duration at its cap, waits until the batch is final, checks
+    /// every job succeeded and reads each job's start, finish and worker from its result.
+    /// </summary>
+    /// <remarks><paramref name="eachPoll"/> runs on every poll, e.g. to fail fast when a worker process died.</remarks>
+    public static async Task<RunOutcome> BatchAsync(IServiceProvider services, UtilisationCell cell, int jobs, Action? eachPoll, CancellationToken cancellationToken)
+    {
+        BatchClient client = services.GetRequiredService<BatchClient>();
+        JsonElement payload = JsonSerializer.SerializeToElement(new { ms = (long)cell.Duration.TotalMilliseconds });
+        var request = new BatchRequest
+        {
+            MaxParallel = cell.Cap,
+            DeadlineSeconds = 3_600,
+            Jobs = [.. Enumerable.Range(0, jobs).Select(_ => new JobSpec { Type = "delay", Payload = payload })],
+        };
+        DateTimeOffset submitted = DateTimeOffset.UtcNow;
+        SubmitOutcome outcome = await client.SubmitAsync(request, cancellationToken).ConfigureAwait(false);
+        string id = outcome.BatchId ?? throw new InvalidOperationException(outcome.Validation.ToString());
+
+        TimeSpan patience = Patience.For(cell, jobs);
+        var clock = Stopwatch.StartNew();
+        BatchView view;
+        while (true)
+        {
+            eachPoll?.Invoke();
+            view = await client.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new InvalidOperationException($"Batch {id} vanished.");
+            if (view.IsFinished)
+            {
+                break;
+            }
+
+            if (clock.Elapsed > patience)
+            {
+                throw new TimeoutException($"Batch {id} ({jobs} × {cell.Label}) was not final within {patience.TotalSeconds:0} s: {view.Succeeded} succeeded, {view.Running} running.");
+            }
+
+            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (view.Succeeded != jobs)
+        {
+            throw new InvalidOperationException($"Batch {id} ended {view.Status} with {view.Succeeded} of {jobs} jobs succeeded ({view.Failure}).");
+        }
+
+        var spans = new List<JobSpan>(jobs);
+        var workers = new Dictionary<string, int>(StringComparer.Ordinal);
+        string? continuation = null;
+        do
+        {
+            JobPage page = await client.GetJobsAsync(id, top: 1_000, continuationToken: continuation, cancellationToken: cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"Batch {id} has no results.");
+            foreach (JobResult job in page.Items)
+            {
+                if (job is { StartedAt: { } started, FinishedAt: { } finished })
+                {
+                    spans.Add(new JobSpan(started, finished));
+                }
+
+                string worker = job.Worker ?? "(none)";
+                workers[worker] = workers.GetValueOrDefault(worker) + 1;
+            }
+
+            continuation = page.ContinuationToken;
+        }
+        while (continuation is not null);
+
+        return new RunOutcome(spans, submitted, view.CompletedAt, workers);
+    }
+
+    /// <summary>
+    /// The usual way to cap a fan-out without DurableJobs: one activity per job under a sliding window of the cap
+    /// (<see cref="SlidingWindowOrchestrator"/>), each activity waiting the cell's duration.
+    /// </summary>
+    public static async Task<RunOutcome> SlidingWindowAsync(IServiceProvider services, UtilisationCell cell, int jobs, CancellationToken cancellationToken)
+    {
+        DurableTaskClient durable = services.GetRequiredService<DurableTaskClient>();
+        InProcessSpans.Take();
+        DateTimeOffset submitted = DateTimeOffset.UtcNow;
+        string id = await durable.ScheduleNewOrchestrationInstanceAsync(
+            SlidingWindowOrchestrator.Name, new WindowInput(jobs, cell.Cap, (int)cell.Duration.TotalMilliseconds), cancellationToken).ConfigureAwait(false);
+        TimeSpan patience = Patience.For(cell, jobs);
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            OrchestrationMetadata? metadata = await durable.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
+            if (metadata is { IsCompleted: true })
+            {
+                if (metadata.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
+                {
+                    throw new InvalidOperationException($"Sliding window {id} ended {metadata.RuntimeStatus}: {metadata.FailureDetails?.ErrorMessage}");
+                }
+
+                IReadOnlyList<JobSpan> spans = InProcessSpans.Take();
+                if (spans.Count != jobs)
+                {
+                    throw new InvalidOperationException($"Sliding window {id} completed, but {spans.Count} of {jobs} activities recorded a run.");
+                }
+
+                return new RunOutcome(spans, submitted, metadata.LastUpdatedAt, Workers: null);
+            }
+
+            if (clock.Elapsed > patience)
+            {
+                throw new TimeoutException($"Sliding window {id} ({jobs} × {cell.Label}) did not complete within {patience.TotalSeconds:0} s.");
+            }
+
+            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
