@@ -152,7 +152,7 @@ public sealed class JobChunkExecutor
         ScheduledJob[] toRun = jobs.Where(j => !recorded.ContainsKey(j.Index)).ToArray();
 
         // The jobs are read while the chunk before this one in the lane still runs; now wait for its slots.
-        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(chunk, stop.Token, hostStopping).ConfigureAwait(false);
+        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(chunk, toRun.Length, stop.Token, hostStopping).ConfigureAwait(false);
         var recorder = new ResultRecorder(store, chunk.BatchId);
         await using (recorder.ConfigureAwait(false))
         {
@@ -206,6 +206,8 @@ public sealed class JobChunkExecutor
             {
                 // Stopped while waiting for a slot: the runner records the job stopped without starting it.
             }
+
+            lanes.Started(turn);
         }
 
         Debug.Assert(holding || stop.Token.IsCancellationRequested, "a job may only run in a slot of its lane");

@@ -117,7 +117,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
 
         for (int attempt = 1; attempt <= maxAttempts; attempt++)
         {
-            if (token.IsCancellationRequested)
+            if (stop.ShouldStop)
             {
                 return Stopped(batchId, job, stop, attempts, startedAt, lastError);
             }

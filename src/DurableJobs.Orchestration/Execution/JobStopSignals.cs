@@ -10,11 +10,15 @@ internal sealed class JobStopSignals : IDisposable
     private readonly CancellationTokenSource linked;
     private readonly CancellationToken batchCancelled;
     private readonly CancellationToken hostStopping;
+    private readonly DateTime deadlineUtc;
+    private readonly TimeProvider timeProvider;
 
     public JobStopSignals(DateTime deadlineUtc, CancellationToken batchCancelled, CancellationToken hostStopping, TimeProvider timeProvider)
     {
         this.batchCancelled = batchCancelled;
         this.hostStopping = hostStopping;
+        this.deadlineUtc = deadlineUtc;
+        this.timeProvider = timeProvider;
         TimeSpan remaining = deadlineUtc - timeProvider.GetUtcNow().UtcDateTime;
         deadline = new CancellationTokenSource(remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, timeProvider);
         linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, batchCancelled, hostStopping);
@@ -24,6 +28,13 @@ internal sealed class JobStopSignals : IDisposable
     public CancellationToken Token => linked.Token;
 
     public bool HostStopping => hostStopping.IsCancellationRequested;
+
+    /// <summary>
+    /// True once any of the three fired, or the deadline has passed by the clock even if this token's timer has not
+    /// fired yet: each chunk has its own timer, and a slot freed by a job another chunk's timer stopped must not start a
+    /// job of this chunk in the moment before this one's fires.
+    /// </summary>
+    public bool ShouldStop => linked.IsCancellationRequested || timeProvider.GetUtcNow().UtcDateTime >= deadlineUtc;
 
     /// <summary>The final status of a job stopped by this token: a cancel wins over the deadline when both fired.</summary>
     public Core.Model.JobStatus StopStatus =>

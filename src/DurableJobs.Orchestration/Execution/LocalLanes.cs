@@ -6,8 +6,9 @@ namespace DurableJobs.Orchestration.Execution;
 
 /// <summary>
 /// The lanes with chunks in this process, and each chunk's turn in its lane. A chunk may start jobs once the chunk
-/// before it in the lane (sequence - 1) is either admitted here — then both draw on the same <see cref="LaneSlots"/>,
-/// so the new chunk's jobs start exactly as the old chunk's jobs free slots — or finished, as
+/// before it in the lane (sequence - 1) is either admitted here and has started all its jobs — then both draw on the
+/// same <see cref="LaneSlots"/>, so the new chunk's jobs start exactly as the old chunk's jobs free slots, and never
+/// before a job of an older chunk — or finished, as
 /// <see cref="ILaneHandover"/> tells wherever it ran. Either way no instant has more of a lane's jobs running than its
 /// slots, so the lanes' shares, which add up to the cap, bound the batch cluster-wide.
 /// </summary>
@@ -31,7 +32,7 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
     /// done and, if it was admitted, after <see cref="ILaneHandover.MarkFinishedAsync"/>.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="hostStopping"/> fired while waiting.</exception>
-    public async Task<LaneTurn> EnterAsync(JobChunk chunk, CancellationToken stop, CancellationToken hostStopping)
+    public async Task<LaneTurn> EnterAsync(JobChunk chunk, int jobs, CancellationToken stop, CancellationToken hostStopping)
     {
         if (chunk.Lane is null)
         {
@@ -55,7 +56,7 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
 
         try
         {
-            bool admitted = await WaitForTurnAsync(chunk, lane, stop).ConfigureAwait(false);
+            bool admitted = await WaitForTurnAsync(chunk, jobs, lane, stop).ConfigureAwait(false);
             return new LaneTurn(this, key, lane, lane.Slots, chunk.Sequence, admitted);
         }
         catch
@@ -66,7 +67,7 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
         }
     }
 
-    private async Task<bool> WaitForTurnAsync(JobChunk chunk, Lane lane, CancellationToken stop)
+    private async Task<bool> WaitForTurnAsync(JobChunk chunk, int jobs, Lane lane, CancellationToken stop)
     {
         int sequence = chunk.Sequence;
         while (true)
@@ -74,9 +75,9 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
             Task changed;
             lock (gate)
             {
-                if (sequence == 0 || lane.AdmittedThrough >= sequence - 1)
+                if (sequence == 0 || (lane.AdmittedThrough >= sequence - 1 && !lane.HasUnstartedBefore(sequence)))
                 {
-                    Admit(lane, sequence);
+                    Admit(lane, sequence, jobs);
                     return true;
                 }
 
@@ -92,7 +93,7 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
             {
                 lock (gate)
                 {
-                    Admit(lane, sequence);
+                    Admit(lane, sequence, jobs);
                 }
 
                 return true;
@@ -168,10 +169,41 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
         }
     }
 
-    private static void Admit(Lane lane, int sequence)
+    /// <summary>One job of an admitted chunk took its slot (or was stopped before it could): one fewer to start.</summary>
+    public void Started(LaneTurn turn)
+    {
+        if (turn.LaneObject is not Lane lane || !turn.Admitted)
+        {
+            return;
+        }
+
+        lock (gate)
+        {
+            if (lane.Unstarted.TryGetValue(turn.Sequence, out int left))
+            {
+                if (left > 1)
+                {
+                    lane.Unstarted[turn.Sequence] = left - 1;
+                }
+                else
+                {
+                    // Its last job started: the next chunk of the lane may now take slots as they free.
+                    lane.Unstarted.Remove(turn.Sequence);
+                    Signal(lane);
+                }
+            }
+        }
+    }
+
+    private static void Admit(Lane lane, int sequence, int jobs)
     {
         // Called under the gate.
         lane.Running.Add(sequence);
+        if (jobs > 0)
+        {
+            lane.Unstarted[sequence] = jobs;
+        }
+
         if (sequence > lane.AdmittedThrough)
         {
             lane.AdmittedThrough = sequence;
@@ -195,7 +227,7 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
             Debug.Assert(lane.References > 0, "a lane left more often than entered");
 
             // A chunk that ends without finishing (an error; it is delivered again) no longer holds back later chunks.
-            if (lane.Running.Remove(sequence))
+            if (lane.Running.Remove(sequence) | lane.Unstarted.Remove(sequence))
             {
                 Signal(lane);
             }
@@ -218,6 +250,12 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
 
         /// <summary>Chunks admitted here whose jobs have not all finished.</summary>
         public SortedSet<int> Running { get; } = [];
+
+        /// <summary>Jobs of admitted chunks that have not taken a slot yet, by chunk sequence.</summary>
+        public Dictionary<int, int> Unstarted { get; } = [];
+
+        /// <summary>True while a chunk before <paramref name="sequence"/> still has jobs to start here.</summary>
+        public bool HasUnstartedBefore(int sequence) => Unstarted.Keys.Any(s => s < sequence);
 
         /// <summary>Completed (and replaced) whenever a chunk is admitted or finishes here.</summary>
         public TaskCompletionSource Changed { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

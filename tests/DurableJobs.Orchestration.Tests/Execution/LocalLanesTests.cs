@@ -14,21 +14,26 @@ public sealed class LocalLanesTests
     {
         var lanes = new LocalLanes(new InMemoryLaneHandover(), TimeProvider.System, Poll);
 
-        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(Chunk("0.0", 0), CancellationToken.None, CancellationToken.None).WaitAsync(Patience);
+        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(Chunk("0.0", 0), 10, CancellationToken.None, CancellationToken.None).WaitAsync(Patience);
 
         Assert.True(turn.Admitted);
         Assert.Equal(4, turn.Slots.Slots);
     }
 
     [Fact]
-    public async Task TheNextChunk_WaitsForTheOneBefore_ThenSharesItsSlots()
+    public async Task TheNextChunk_WaitsUntilTheOneBeforeStartedItsLastJob_ThenSharesItsSlots()
     {
         var lanes = new LocalLanes(new InMemoryLaneHandover(), TimeProvider.System, Poll);
-        Task<LocalLanes.LaneTurn> second = lanes.EnterAsync(Chunk("0.0", 1), CancellationToken.None, CancellationToken.None);
+        Task<LocalLanes.LaneTurn> second = lanes.EnterAsync(Chunk("0.0", 1), 10, CancellationToken.None, CancellationToken.None);
         await Task.Delay(100);
         Assert.False(second.IsCompleted, "chunk 1 started before chunk 0 arrived");
 
-        using LocalLanes.LaneTurn first = await lanes.EnterAsync(Chunk("0.0", 0), CancellationToken.None, CancellationToken.None).WaitAsync(Patience);
+        using LocalLanes.LaneTurn first = await lanes.EnterAsync(Chunk("0.0", 0), 2, CancellationToken.None, CancellationToken.None).WaitAsync(Patience);
+        lanes.Started(first);
+        await Task.Delay(100);
+        Assert.False(second.IsCompleted, "chunk 1 started while chunk 0 still had a job to start");
+
+        lanes.Started(first);
         using LocalLanes.LaneTurn next = await second.WaitAsync(Patience);
 
         Assert.True(next.Admitted);
@@ -40,7 +45,7 @@ public sealed class LocalLanesTests
     {
         var handover = new InMemoryLaneHandover();
         var lanes = new LocalLanes(handover, TimeProvider.System, Poll);
-        Task<LocalLanes.LaneTurn> third = lanes.EnterAsync(Chunk("0.3", 2), CancellationToken.None, CancellationToken.None);
+        Task<LocalLanes.LaneTurn> third = lanes.EnterAsync(Chunk("0.3", 2), 10, CancellationToken.None, CancellationToken.None);
         await Task.Delay(100);
         Assert.False(third.IsCompleted);
 
@@ -55,7 +60,7 @@ public sealed class LocalLanesTests
     {
         var lanes = new LocalLanes(new InMemoryLaneHandover(), TimeProvider.System, Poll);
         using var stop = new CancellationTokenSource();
-        Task<LocalLanes.LaneTurn> waiting = lanes.EnterAsync(Chunk("0.0", 5), stop.Token, CancellationToken.None);
+        Task<LocalLanes.LaneTurn> waiting = lanes.EnterAsync(Chunk("0.0", 5), 10, stop.Token, CancellationToken.None);
 
         await stop.CancelAsync();
         using LocalLanes.LaneTurn turn = await waiting.WaitAsync(Patience);
@@ -68,9 +73,9 @@ public sealed class LocalLanesTests
     {
         var lanes = new LocalLanes(new InMemoryLaneHandover(), TimeProvider.System, Poll);
 
-        using LocalLanes.LaneTurn a = await lanes.EnterAsync(Chunk("0.0", 0), CancellationToken.None, CancellationToken.None);
-        using LocalLanes.LaneTurn b = await lanes.EnterAsync(Chunk("20000.0", 0), CancellationToken.None, CancellationToken.None);
-        using LocalLanes.LaneTurn c = await lanes.EnterAsync(Chunk("0.0", 0) with { BatchId = "other" }, CancellationToken.None, CancellationToken.None);
+        using LocalLanes.LaneTurn a = await lanes.EnterAsync(Chunk("0.0", 0), 10, CancellationToken.None, CancellationToken.None);
+        using LocalLanes.LaneTurn b = await lanes.EnterAsync(Chunk("20000.0", 0), 10, CancellationToken.None, CancellationToken.None);
+        using LocalLanes.LaneTurn c = await lanes.EnterAsync(Chunk("0.0", 0) with { BatchId = "other" }, 10, CancellationToken.None, CancellationToken.None);
 
         Assert.NotSame(a.Slots, b.Slots);
         Assert.NotSame(a.Slots, c.Slots);
@@ -81,7 +86,7 @@ public sealed class LocalLanesTests
     {
         var lanes = new LocalLanes(new InMemoryLaneHandover(), TimeProvider.System, Poll);
 
-        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(Chunk(null, 0), CancellationToken.None, CancellationToken.None).WaitAsync(Patience);
+        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(Chunk(null, 0), 10, CancellationToken.None, CancellationToken.None).WaitAsync(Patience);
 
         Assert.True(turn.Admitted);
         Assert.Equal(4, turn.Slots.Slots);
