@@ -40,6 +40,18 @@ internal static class RemoteCommands
             return ExitCodes.Success;
         });
 
+        var show = new Command("show", "Print a batch's status in a line: its counts, or when a Scheduled batch starts.") { id, Url, ApiKey };
+        show.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            JsonElement batch = await api.GetAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}");
+            BatchView view = batch.Deserialize<BatchView>(DurableJobsJson.Options)!;
+            Console.WriteLine(view.StartAt is { } startAt
+                ? $"{view.Id} {view.Status}: starts at {startAt:O} (in {Math.Max(0, (startAt - DateTimeOffset.UtcNow).TotalSeconds):0} s), {view.Total} jobs"
+                : $"{view.Id} {view.Status}: {BatchProgressView.Counts(view, markup: false)}");
+            return ExitCodes.Success;
+        });
+
         var watch = new Command("watch", "Follow a batch until it finishes; exit 0 only if every job succeeded.") { id, Url, ApiKey };
         watch.SetAction(async (parse, cancellationToken) =>
         {
@@ -105,7 +117,7 @@ internal static class RemoteCommands
             return ExitCodes.Success;
         });
 
-        return [submit, status, watch, jobs, cancel];
+        return [submit, status, show, watch, jobs, cancel];
     }
 
     private static JsonSerializerOptions Indented { get; } = new(DurableJobsJson.Options) { WriteIndented = true };
