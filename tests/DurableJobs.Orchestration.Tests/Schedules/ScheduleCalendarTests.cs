@@ -1,0 +1,115 @@
+using System.Text.Json;
+using DurableJobs.Core.Model;
+using DurableJobs.Orchestration.Schedules;
+
+namespace DurableJobs.Orchestration.Tests.Schedules;
+
+/// <summary>The occurrence logic of schedules, as plain functions: no storage, no clock.</summary>
+public sealed class ScheduleCalendarTests
+{
+    private static DateTime Utc(string iso) => DateTimeOffset.Parse(iso, System.Globalization.CultureInfo.InvariantCulture).UtcDateTime;
+
+    private static ScheduleCalendar Calendar(string cron, string zone = "UTC", DateTimeOffset? start = null, DateTimeOffset? end = null, double? jitter = null) =>
+        ScheduleCalendar.Create(new ScheduleDefinition { Cron = cron, TimeZone = zone, StartAt = start, EndAt = end, JitterSeconds = jitter, Template = new BatchRequest() });
+
+    [Fact]
+    public void NightlyAt0200Berlin_IsAt0100UtcInWinter_And0000UtcInSummer()
+    {
+        ScheduleCalendar nightly = Calendar("0 2 * * *", "Europe/Berlin");
+        Assert.Equal(Utc("2026-12-02T01:00:00Z"), nightly.Next(Utc("2026-12-01T05:00:00Z")));
+        Assert.Equal(Utc("2026-07-02T00:00:00Z"), nightly.Next(Utc("2026-07-01T05:00:00Z")));
+    }
+
+    [Fact]
+    public void SpringForward_0230BerlinDoesNotExistOn29March2026_RunsOnceAtTheTransition0300Cest()
+    {
+        // 2026-03-29 02:00 CET jumps to 03:00 CEST (01:00 UTC): 02:30 local never happens that night.
+        ScheduleCalendar calendar = Calendar("30 2 * * *", "Europe/Berlin");
+        IReadOnlyList<DateTime> runs = calendar.Between(Utc("2026-03-28T00:00:00Z"), Utc("2026-03-31T00:00:00Z"), 10);
+
+        Assert.Equal([Utc("2026-03-28T01:30:00Z"), Utc("2026-03-29T01:00:00Z"), Utc("2026-03-30T00:30:00Z")], runs);
+    }
+
+    [Fact]
+    public void FallBack_0230BerlinHappensTwiceOn25October2026_RunsOnce_AtTheFirst0230Cest()
+    {
+        // 2026-10-25 03:00 CEST goes back to 02:00 CET (01:00 UTC): 02:30 local is 00:30 UTC and again 01:30 UTC.
+        ScheduleCalendar calendar = Calendar("30 2 * * *", "Europe/Berlin");
+        IReadOnlyList<DateTime> runs = calendar.Between(Utc("2026-10-24T00:00:00Z"), Utc("2026-10-27T00:00:00Z"), 10);
+
+        Assert.Equal([Utc("2026-10-24T00:30:00Z"), Utc("2026-10-25T00:30:00Z"), Utc("2026-10-26T01:30:00Z")], runs);
+    }
+
+    [Fact]
+    public void Hourly_KeepsRealTimeSpacing_25RunsOnTheFallBackDay_23OnTheSpringForwardDay()
+    {
+        ScheduleCalendar hourly = Calendar("0 * * * *", "Europe/Berlin");
+
+        // Local midnight to midnight: 2026-10-24T22:00Z to 2026-10-25T23:00Z is 25 real hours; March's day is 23.
+        Assert.Equal(25, hourly.Between(Utc("2026-10-24T21:59:59Z"), Utc("2026-10-25T22:59:59Z"), 100).Count);
+        Assert.Equal(23, hourly.Between(Utc("2026-03-28T22:59:59Z"), Utc("2026-03-29T21:59:59Z"), 100).Count);
+    }
+
+    [Fact]
+    public void SixFields_CountSeconds_FiveFields_CountMinutes()
+    {
+        Assert.Equal(Utc("2026-12-01T05:00:01Z"), Calendar("* * * * * *").Next(Utc("2026-12-01T05:00:00Z")));
+        Assert.Equal(Utc("2026-12-01T05:01:00Z"), Calendar("* * * * *").Next(Utc("2026-12-01T05:00:00Z")));
+        Assert.Equal(Utc("2026-12-02T00:00:00Z"), Calendar("@daily").Next(Utc("2026-12-01T05:00:00Z")));
+    }
+
+    [Fact]
+    public void StartAndEndDates_BoundTheOccurrences_StartInclusive_EndInclusive()
+    {
+        ScheduleCalendar calendar = Calendar("0 * * * *", start: DateTimeOffset.Parse("2026-12-01T10:00:00Z"), end: DateTimeOffset.Parse("2026-12-01T12:00:00Z"));
+
+        Assert.Equal(Utc("2026-12-01T10:00:00Z"), calendar.Next(Utc("2026-12-01T05:00:00Z")));
+        Assert.Equal([Utc("2026-12-01T10:00:00Z"), Utc("2026-12-01T11:00:00Z"), Utc("2026-12-01T12:00:00Z")], calendar.Between(Utc("2026-12-01T00:00:00Z"), Utc("2026-12-02T00:00:00Z"), 10));
+        Assert.Null(calendar.Next(Utc("2026-12-01T12:00:00Z")));
+        Assert.Equal(Utc("2026-12-01T12:00:00Z"), calendar.Latest(Utc("2026-12-01T00:00:00Z"), Utc("2026-12-05T00:00:00Z")));
+        Assert.Null(calendar.Latest(Utc("2026-12-01T00:00:00Z"), Utc("2026-12-01T09:59:59Z")));
+    }
+
+    [Fact]
+    public void Latest_IsTheLastOccurrenceInTheWindow_ExclusiveOfItsStart()
+    {
+        ScheduleCalendar minutely = Calendar("* * * * *");
+        Assert.Equal(Utc("2026-12-01T05:07:00Z"), minutely.Latest(Utc("2026-12-01T05:00:00Z"), Utc("2026-12-01T05:07:30Z")));
+        Assert.Null(minutely.Latest(Utc("2026-12-01T05:07:00Z"), Utc("2026-12-01T05:07:30Z")));
+    }
+
+    [Fact]
+    public void BatchIds_AreTheNameAndTheOccurrenceInUtc_TheSameForTheSameOccurrence()
+    {
+        Assert.Equal("nightly-20261202T010000Z", ScheduleCalendar.BatchIdOf("nightly", Utc("2026-12-02T01:00:00Z")));
+        Assert.Equal(ScheduleCalendar.BatchIdOf("n", Utc("2026-12-02T01:00:00Z")), ScheduleCalendar.BatchIdOf("n", DateTime.SpecifyKind(Utc("2026-12-02T01:00:00Z"), DateTimeKind.Unspecified)));
+        Assert.Equal("nightly-manual-20261202T010000250Z", ScheduleCalendar.ManualBatchIdOf("nightly", Utc("2026-12-02T01:00:00.250Z")));
+        Assert.True(Core.Validation.BatchValidator.IsValidId(ScheduleCalendar.ManualBatchIdOf(new string('n', ScheduleCalendar.MaxNameLength), DateTime.UtcNow)));
+        Assert.True(ScheduleCalendar.ManualBatchIdOf(new string('n', ScheduleCalendar.MaxNameLength), DateTime.UtcNow).Length <= new Core.Validation.BatchLimits().MaxIdLength);
+    }
+
+    [Fact]
+    public void Jitter_IsWithinItsBound_FixedPerOccurrence_AndSpreadAcrossOccurrences()
+    {
+        ScheduleCalendar calendar = Calendar("* * * * *", jitter: 30);
+        DateTime first = Utc("2026-12-01T05:00:00Z");
+        TimeSpan[] jitters = Enumerable.Range(0, 200).Select(i => calendar.JitterOf("nightly", first.AddMinutes(i))).ToArray();
+
+        Assert.All(jitters, j => Assert.InRange(j, TimeSpan.Zero, TimeSpan.FromSeconds(30)));
+        Assert.Equal(jitters, Enumerable.Range(0, 200).Select(i => Calendar("* * * * *", jitter: 30).JitterOf("nightly", first.AddMinutes(i))));
+        Assert.True(jitters.Distinct().Count() > 150, $"{jitters.Distinct().Count()} distinct of 200");
+        Assert.InRange(jitters.Average(j => j.TotalSeconds), 10, 20);
+        Assert.Equal(TimeSpan.Zero, Calendar("* * * * *").JitterOf("nightly", first));
+    }
+
+    [Fact]
+    public void ADefinition_RoundTripsThroughJson_WithStringPolicies()
+    {
+        ScheduleDefinition definition = JsonSerializer.Deserialize<ScheduleDefinition>(
+            """{"cron":"0 2 * * *","timeZone":"Europe/Berlin","overlap":"queueOne","catchUp":"latest","template":{"jobs":[{"type":"echo"}]}}""",
+            Core.Serialization.DurableJobsJson.Options)!;
+
+        Assert.Equal((ScheduleOverlap.QueueOne, ScheduleCatchUp.Latest), (definition.Overlap, definition.CatchUp));
+        Assert.Contains("\"overlap\":\"QueueOne\"", JsonSerializer.Serialize(definition, Core.Serialization.DurableJobsJson.Options));
+    }
+}
