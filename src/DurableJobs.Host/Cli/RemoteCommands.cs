@@ -10,8 +10,8 @@ namespace DurableJobs.Host.Cli;
 /// <summary><c>submit</c>, <c>status</c>, <c>watch</c>, <c>jobs</c> and <c>cancel</c> against a running host's HTTP API.</summary>
 internal static class RemoteCommands
 {
-    private static readonly Option<string> Url = new("--url") { Description = "The host's base URL.", DefaultValueFactory = _ => "http://127.0.0.1:7071", Recursive = true };
-    private static readonly Option<string?> ApiKey = new("--api-key") { Description = "The host's API key (default: DurableJobs__ApiKey).", Recursive = true };
+    internal static readonly Option<string> Url = new("--url") { Description = "The host's base URL.", DefaultValueFactory = _ => "http://127.0.0.1:7071", Recursive = true };
+    internal static readonly Option<string?> ApiKey = new("--api-key") { Description = "The host's API key (default: DurableJobs__ApiKey).", Recursive = true };
 
     public static IEnumerable<Command> Create()
     {
@@ -122,7 +122,7 @@ internal static class RemoteCommands
 
     private static JsonSerializerOptions Indented { get; } = new(DurableJobsJson.Options) { WriteIndented = true };
 
-    private static ApiClient Open(ParseResult parse) =>
+    internal static ApiClient Open(ParseResult parse) =>
         new(parse.GetValue(Url)!, parse.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable("DurableJobs__ApiKey"));
 
     private static string Text(JsonElement element, string name) =>
