@@ -130,6 +130,39 @@ public sealed class ScheduleCalendar
     }
 
     /// <summary>
+    /// What is due when the schedule wakes at <paramref name="nowUtc"/> having handled everything up to
+    /// <paramref name="cursorUtc"/>: the occurrences in (cursor, now] within <see cref="OnTimeWindow"/> of now run; older
+    /// ones were missed while nothing ran, and <paramref name="catchUp"/> runs none of them or the latest once (first,
+    /// being the oldest to start). At most 100 on-time occurrences are started per wake, and missed ones are counted up to
+    /// 1,000.
+    /// </summary>
+    public DueOccurrences Due(string name, DateTime cursorUtc, DateTime nowUtc, ScheduleCatchUp catchUp)
+    {
+        DateTime cursor = Utc(cursorUtc);
+        DateTime now = Utc(nowUtc);
+        var start = new List<DueOccurrence>();
+        DateTime onTimeFrom = now - OnTimeWindow;
+        DateTime? latestMissed = null;
+        int missed = 0;
+        if (cursor < onTimeFrom && Latest(cursor, onTimeFrom) is { } latest)
+        {
+            latestMissed = latest;
+            missed = Between(cursor, onTimeFrom, 1_000).Count;
+            if (catchUp == ScheduleCatchUp.Latest)
+            {
+                start.Add(new DueOccurrence(latest, "catch-up", latest));
+            }
+        }
+
+        foreach (DateTime occurrence in Between(cursor > onTimeFrom ? cursor : onTimeFrom, now, 100))
+        {
+            start.Add(new DueOccurrence(occurrence, "cron", occurrence + JitterOf(name, occurrence)));
+        }
+
+        return new DueOccurrences(start, latestMissed, missed, catchUp == ScheduleCatchUp.Latest && latestMissed is not null ? missed - 1 : missed);
+    }
+
+    /// <summary>
     /// How long after <paramref name="occurrenceUtc"/> it starts: in [0, jitter), the same for the same schedule and
     /// occurrence on every machine and every replay (FNV-1a of both, not a random number).
     /// </summary>
@@ -151,3 +184,16 @@ public sealed class ScheduleCalendar
 
     private static DateTime Utc(DateTime time) => time.Kind == DateTimeKind.Utc ? time : DateTime.SpecifyKind(time, DateTimeKind.Utc);
 }
+
+/// <summary>An occurrence to start now.</summary>
+/// <param name="OccurrenceUtc">Its time.</param>
+/// <param name="Trigger"><c>cron</c> or <c>catch-up</c>.</param>
+/// <param name="DueUtc">When it was due: its time plus its jitter (a catch-up is due at its time).</param>
+public sealed record DueOccurrence(DateTime OccurrenceUtc, string Trigger, DateTime DueUtc);
+
+/// <summary>What <see cref="ScheduleCalendar.Due"/> found.</summary>
+/// <param name="Start">The occurrences to start, oldest first.</param>
+/// <param name="LatestMissed">The latest occurrence missed while nothing ran, if any.</param>
+/// <param name="Missed">How many were missed (counted up to 1,000).</param>
+/// <param name="NotRun">How many of those missed are not run (all of them, or all but the latest).</param>
+public sealed record DueOccurrences(IReadOnlyList<DueOccurrence> Start, DateTime? LatestMissed, int Missed, int NotRun);

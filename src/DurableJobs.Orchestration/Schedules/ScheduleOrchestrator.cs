@@ -138,34 +138,26 @@ public sealed class ScheduleOrchestrator : TaskOrchestrator<ScheduleState, Sched
                 return;
             }
 
-            DateTime cursor = Current.CursorUtc!.Value;
-            DateTime onTimeFrom = now - ScheduleCalendar.OnTimeWindow;
-            if (cursor < onTimeFrom && calendar.Latest(cursor, onTimeFrom) is { } latestMissed)
+            DueOccurrences due = calendar.Due(Current.Name, Current.CursorUtc!.Value, now, Current.Definition.CatchUp);
+            if (due.LatestMissed is { } latestMissed)
             {
-                int missed = calendar.Between(cursor, onTimeFrom, 1_000).Count;
-                bool runLatest = Current.Definition.CatchUp == ScheduleCatchUp.Latest;
-                int notRun = runLatest ? missed - 1 : missed;
-                logger.LogWarning("Schedule {Schedule}: {Missed} occurrences missed while nothing ran (latest {Latest:o}); catch-up {CatchUp}", Current.Name, missed, latestMissed, Current.Definition.CatchUp);
-                if (notRun > 0)
+                logger.LogWarning("Schedule {Schedule}: {Missed} occurrences missed while nothing ran (latest {Latest:o}); catch-up {CatchUp}", Current.Name, due.Missed, latestMissed, Current.Definition.CatchUp);
+                if (due.NotRun > 0)
                 {
                     Record(new ScheduleRun
                     {
                         OccurrenceUtc = latestMissed, Disposition = OccurrenceDisposition.Missed, Trigger = "cron", HandledUtc = now,
-                        Detail = $"{(missed >= 1_000 ? "1000 or more" : notRun.ToString(System.Globalization.CultureInfo.InvariantCulture))} occurrence(s) up to this one were missed while nothing ran (catch-up: {Current.Definition.CatchUp}).",
+                        Detail = (due.Missed >= 1_000 ? "1000 or more" : due.NotRun.ToString(System.Globalization.CultureInfo.InvariantCulture))
+                            + (Current.Definition.CatchUp == ScheduleCatchUp.Latest
+                                ? " earlier occurrence(s) missed while nothing ran were not run (catch-up Latest runs this one only)."
+                                : " occurrence(s) up to this one were missed while nothing ran and not run (catch-up Skip)."),
                     });
                 }
-
-                if (runLatest)
-                {
-                    await StartAsync(latestMissed, ScheduleCalendar.BatchIdOf(Current.Name, latestMissed), "catch-up", latestMissed);
-                }
-
-                cursor = onTimeFrom;
             }
 
-            foreach (DateTime occurrence in calendar.Between(cursor, now, 100))
+            foreach (DueOccurrence occurrence in due.Start)
             {
-                await StartAsync(occurrence, ScheduleCalendar.BatchIdOf(Current.Name, occurrence), "cron", occurrence + calendar.JitterOf(Current.Name, occurrence));
+                await StartAsync(occurrence.OccurrenceUtc, ScheduleCalendar.BatchIdOf(Current.Name, occurrence.OccurrenceUtc), occurrence.Trigger, occurrence.DueUtc);
             }
 
             Current = Current with { CursorUtc = now };

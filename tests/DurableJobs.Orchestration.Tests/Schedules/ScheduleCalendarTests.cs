@@ -113,3 +113,78 @@ public sealed class ScheduleCalendarTests
         Assert.Contains("\"overlap\":\"QueueOne\"", JsonSerializer.Serialize(definition, Core.Serialization.DurableJobsJson.Options));
     }
 }
+
+/// <summary>What a wake of the schedule starts: on-time occurrences, and the catch-up policy for those missed.</summary>
+public sealed class ScheduleDueTests
+{
+    private static readonly DateTime Cursor = new(2026, 12, 1, 5, 0, 0, DateTimeKind.Utc);
+
+    private static ScheduleCalendar EveryMinute => ScheduleCalendar.Create(new ScheduleDefinition { Cron = "* * * * *", Template = new Core.Model.BatchRequest() });
+
+    [Fact]
+    public void AWakeOnTime_StartsTheOneOccurrence_NothingMissed()
+    {
+        DueOccurrences due = EveryMinute.Due("m", Cursor, Cursor.AddMinutes(1).AddMilliseconds(80), ScheduleCatchUp.Skip);
+
+        Assert.Equal([new DueOccurrence(Cursor.AddMinutes(1), "cron", Cursor.AddMinutes(1))], due.Start);
+        Assert.Equal((null, 0, 0), (due.LatestMissed, due.Missed, due.NotRun));
+    }
+
+    [Fact]
+    public void APerSecondScheduleWokenTwoSecondsLate_StartsAllThreeOccurrences_LateIsNotMissed()
+    {
+        ScheduleCalendar everySecond = ScheduleCalendar.Create(new ScheduleDefinition { Cron = "* * * * * *", Template = new Core.Model.BatchRequest() });
+        DueOccurrences due = everySecond.Due("s", Cursor, Cursor.AddSeconds(3.2), ScheduleCatchUp.Skip);
+
+        Assert.Equal([Cursor.AddSeconds(1), Cursor.AddSeconds(2), Cursor.AddSeconds(3)], due.Start.Select(d => d.OccurrenceUtc));
+        Assert.Equal(0, due.Missed);
+    }
+
+    [Fact]
+    public void ClusterDownForFiveOccurrences_CatchUpSkip_RunsNone_AndCountsFiveMissed()
+    {
+        // Woken 5 min 20 s after the cursor: 05:01 to 05:05 are more than 15 s old; nothing is due on time.
+        DueOccurrences due = EveryMinute.Due("m", Cursor, Cursor.AddMinutes(5).AddSeconds(20), ScheduleCatchUp.Skip);
+
+        Assert.Empty(due.Start);
+        Assert.Equal((Cursor.AddMinutes(5), 5, 5), (due.LatestMissed, due.Missed, due.NotRun));
+    }
+
+    [Fact]
+    public void ClusterDownForFiveOccurrences_CatchUpLatest_RunsTheLatestOnce_FourNotRun()
+    {
+        DueOccurrences due = EveryMinute.Due("m", Cursor, Cursor.AddMinutes(5).AddSeconds(20), ScheduleCatchUp.Latest);
+
+        Assert.Equal([new DueOccurrence(Cursor.AddMinutes(5), "catch-up", Cursor.AddMinutes(5))], due.Start);
+        Assert.Equal((5, 4), (due.Missed, due.NotRun));
+    }
+
+    [Fact]
+    public void ClusterDownThenBackJustAfterAnOccurrence_TheMissedAreCaughtUp_AndTheFreshOneRunsOnTime()
+    {
+        // Back 5 s after 05:06: that one is on time; 05:01 to 05:05 were missed.
+        DueOccurrences due = EveryMinute.Due("m", Cursor, Cursor.AddMinutes(6).AddSeconds(5), ScheduleCatchUp.Latest);
+
+        Assert.Equal([("catch-up", Cursor.AddMinutes(5)), ("cron", Cursor.AddMinutes(6))], due.Start.Select(d => (d.Trigger, d.OccurrenceUtc)));
+        Assert.Equal((5, 4), (due.Missed, due.NotRun));
+    }
+
+    [Fact]
+    public void DownForDays_MissedAreCountedUpTo1000_OnlyTheLatestIsRun()
+    {
+        DueOccurrences due = EveryMinute.Due("m", Cursor, Cursor.AddDays(3).AddSeconds(30), ScheduleCatchUp.Latest);
+
+        Assert.Equal(Cursor.AddDays(3), Assert.Single(due.Start).OccurrenceUtc);
+        Assert.Equal(1_000, due.Missed);
+    }
+
+    [Fact]
+    public void Jitter_DelaysTheDueTime_NotTheOccurrenceOrItsBatchId()
+    {
+        ScheduleCalendar jittered = ScheduleCalendar.Create(new ScheduleDefinition { Cron = "* * * * *", JitterSeconds = 10, Template = new Core.Model.BatchRequest() });
+        DueOccurrence due = Assert.Single(jittered.Due("m", Cursor, Cursor.AddMinutes(1).AddSeconds(10), ScheduleCatchUp.Skip).Start);
+
+        Assert.Equal(Cursor.AddMinutes(1), due.OccurrenceUtc);
+        Assert.Equal(Cursor.AddMinutes(1) + jittered.JitterOf("m", Cursor.AddMinutes(1)), due.DueUtc);
+    }
+}
