@@ -112,6 +112,48 @@ public sealed class ScheduleTests(EmulatorFixture fixture, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task QueueOneOverlap_BehindATwoAndAHalfSecondRun_OneOccurrenceWaits_AndStartsWhenTheRunEnds_UnderItsOwnId()
+    {
+        await SetAsync("queued", Definition("* * * * * *", "probe", new { ms = 2_500 }, ScheduleOverlap.QueueOne));
+        await Eventually.MatchAsync(() => BatchesOfAsync("queued"), b => b.Count >= 2, Patience, TimeSpan.FromMilliseconds(200), "a queued run started");
+        ScheduleView view = (await Schedules.GetAsync("queued"))!;
+        await Schedules.DeleteAsync("queued");
+
+        output.WriteLine(string.Join(Environment.NewLine, view.Runs.Select(r => $"{r.Occurrence:HH:mm:ss} {r.Trigger} {r.Disposition} {r.BatchId} {r.Outcome} {r.Detail}")));
+        ScheduleRunView second = view.Runs.Where(r => r.Disposition == OccurrenceDisposition.Started).OrderBy(r => r.Occurrence).Skip(1).First();
+        Assert.Equal("queued", second.Trigger);
+        Assert.Equal(ScheduleCalendar.BatchIdOf("queued", second.Occurrence.UtcDateTime), second.BatchId);
+        Assert.Contains(view.Runs, r => r.Disposition == OccurrenceDisposition.Skipped && r.Detail == "An occurrence was already queued.");
+
+        // The queued run starts after the first one ended, and within the 2 s check interval plus a start.
+        ProbeRecord[] runs = (await BatchesOfAsync("queued")).OrderBy(b => b.CreatedAt).Take(2).Select(b => Assert.Single(probe.For(b.Id))).ToArray();
+        TimeSpan gap = runs[1].StartedAt - runs[0].EndedAt!.Value;
+        output.WriteLine($"queued run started {gap.TotalMilliseconds:0} ms after the first ended");
+        Assert.InRange(gap, TimeSpan.Zero, TimeSpan.FromSeconds(4));
+    }
+
+    [Fact]
+    public async Task TheSameOccurrenceStartedTwiceAtOnce_StartsOneBatch_TheOtherFindsIt()
+    {
+        StartScheduledBatchActivity activity = ActivatorUtilities.CreateInstance<StartScheduledBatchActivity>(host!.Services);
+        DateTime occurrence = new(2026, 12, 1, 2, 0, 0, DateTimeKind.Utc);
+        var start = new ScheduledBatchStart
+        {
+            Schedule = "twice", OccurrenceUtc = occurrence, DueUtc = occurrence, Trigger = "cron",
+            BatchId = ScheduleCalendar.BatchIdOf("twice", occurrence),
+            Template = Definition("* * * * *", "probe", new { ms = 200 }, ScheduleOverlap.Skip).Template!,
+        };
+
+        ScheduledBatchStarted[] both = await Task.WhenAll(activity.StartAsync(start), activity.StartAsync(start));
+
+        Assert.All(both, b => Assert.True(b.Started));
+        Assert.Equal(1, both.Count(b => b.Existed));
+        BatchView batch = Assert.Single(await BatchesOfAsync("twice"));
+        await Eventually.MatchAsync(async () => (await Batches.GetAsync(batch.Id))!, v => v.IsFinished, Patience, TimeSpan.FromMilliseconds(100), "finished");
+        Assert.Single(probe.For(batch.Id));
+    }
+
+    [Fact]
     public async Task InvalidSchedule_StoresNothing()
     {
         ScheduleSetOutcome outcome = await Schedules.SetAsync("bad", Definition("0 2 * *", "echo", new { }, ScheduleOverlap.Skip) with { TimeZone = "Nowhere/Land" });
