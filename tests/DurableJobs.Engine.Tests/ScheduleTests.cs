@@ -16,7 +16,19 @@ namespace DurableJobs.Engine.Tests;
 public sealed class ScheduleTests(EmulatorFixture fixture, ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(20);
+
+    // As DurabilityTests: a stopped worker's leases and messages come back within seconds, not minutes.
+    private static readonly Dictionary<string, string?> FastFailover = new()
+    {
+        ["DurableJobs:LeaseInterval"] = "00:00:05",
+        ["DurableJobs:LeaseRenewInterval"] = "00:00:01",
+        ["DurableJobs:LeaseAcquireInterval"] = "00:00:01",
+        ["DurableJobs:WorkItemQueueVisibilityTimeout"] = "00:00:10",
+        ["DurableJobs:ControlQueueVisibilityTimeout"] = "00:00:10",
+    };
+
     private readonly ProbeJobHandler probe = new();
+    private readonly string hub = "sched" + Guid.NewGuid().ToString("N")[..12];
     private EngineHost? host;
 
     private BatchClient Batches => host!.Client;
@@ -24,7 +36,7 @@ public sealed class ScheduleTests(EmulatorFixture fixture, ITestOutputHelper out
     private IScheduleClient Schedules => host!.Services.GetRequiredService<IScheduleClient>();
 
     public async Task InitializeAsync() =>
-        host = await EngineHost.StartAsync(fixture.Emulator.ConnectionString, "sched" + Guid.NewGuid().ToString("N")[..12], probe);
+        host = await EngineHost.StartAsync(fixture.Emulator.ConnectionString, hub, probe, FastFailover);
 
     public async Task DisposeAsync()
     {
@@ -151,6 +163,48 @@ public sealed class ScheduleTests(EmulatorFixture fixture, ITestOutputHelper out
         BatchView batch = Assert.Single(await BatchesOfAsync("twice"));
         await Eventually.MatchAsync(async () => (await Batches.GetAsync(batch.Id))!, v => v.IsFinished, Patience, TimeSpan.FromMilliseconds(100), "finished");
         Assert.Single(probe.For(batch.Id));
+    }
+
+    [Fact]
+    public async Task WholeClusterStoppedForSixSeconds_CatchUpLatest_RunsTheLatestMissedOnce_CatchUpSkip_RunsNone_BothGoOn()
+    {
+        // A 2 s grace period, so a 6 s outage misses about four occurrences.
+        await SetAsync("latest", Definition("* * * * * *", "echo", new { }, ScheduleOverlap.Allow) with { CatchUp = ScheduleCatchUp.Latest, GraceSeconds = 2 });
+        await SetAsync("skip", Definition("* * * * * *", "echo", new { }, ScheduleOverlap.Allow) with { CatchUp = ScheduleCatchUp.Skip, GraceSeconds = 2 });
+        await Eventually.MatchAsync(async () => (await BatchesOfAsync("latest")).Count + (await BatchesOfAsync("skip")).Count, n => n >= 4, Patience, TimeSpan.FromMilliseconds(200), "both running");
+
+        await host!.StopAsync();
+        host = null;
+        DateTime stopped = DateTime.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        host = await EngineHost.StartAsync(fixture.Emulator.ConnectionString, hub, probe, FastFailover);
+        DateTime restarted = DateTime.UtcNow;
+
+        ScheduleView latest = await Eventually.MatchAsync(async () => (await Schedules.GetAsync("latest"))!, v => v.Runs.Any(r => r.Trigger == "catch-up" && r.Outcome == BatchStatus.Completed), Patience, TimeSpan.FromMilliseconds(200), "the catch-up run");
+        ScheduleView skip = await Eventually.MatchAsync(async () => (await Schedules.GetAsync("skip"))!, v => v.Runs.Any(r => r.Disposition == OccurrenceDisposition.Missed), Patience, TimeSpan.FromMilliseconds(200), "the missed record");
+
+        // Both go on with on-time runs after the restart.
+        await Eventually.MatchAsync(async () => (await BatchesOfAsync("skip")).Count(b => OccurrenceOf("skip", b.Id) > restarted), n => n >= 2, Patience, TimeSpan.FromMilliseconds(200), "skip runs again");
+        await Eventually.MatchAsync(async () => (await BatchesOfAsync("latest")).Count(b => OccurrenceOf("latest", b.Id) > restarted), n => n >= 2, Patience, TimeSpan.FromMilliseconds(200), "latest runs again");
+        latest = (await Schedules.GetAsync("latest"))!;
+        skip = (await Schedules.GetAsync("skip"))!;
+        await Schedules.DeleteAsync("latest");
+        await Schedules.DeleteAsync("skip");
+        output.WriteLine("latest:" + Environment.NewLine + string.Join(Environment.NewLine, latest.Runs.Select(r => $"  {r.Occurrence:HH:mm:ss} {r.Trigger} {r.Disposition} {r.BatchId} {r.Outcome} {r.Detail}")));
+        output.WriteLine("skip:" + Environment.NewLine + string.Join(Environment.NewLine, skip.Runs.Select(r => $"  {r.Occurrence:HH:mm:ss} {r.Trigger} {r.Disposition} {r.BatchId} {r.Outcome} {r.Detail}")));
+
+        ScheduleRunView caughtUp = Assert.Single(latest.Runs, r => r.Trigger == "catch-up");
+        Assert.InRange(caughtUp.Occurrence.UtcDateTime, stopped, restarted);
+        ScheduleRunView latestMissed = Assert.Single(latest.Runs, r => r.Disposition == OccurrenceDisposition.Missed);
+        Assert.InRange(int.Parse(latestMissed.Detail!.Split(' ')[0], CultureInfo.InvariantCulture), 3, 12);
+
+        Assert.DoesNotContain(skip.Runs, r => r.Trigger == "catch-up");
+        ScheduleRunView skipMissed = Assert.Single(skip.Runs, r => r.Disposition == OccurrenceDisposition.Missed);
+        Assert.InRange(int.Parse(skipMissed.Detail!.Split(' ')[0], CultureInfo.InvariantCulture), 4, 13);
+
+        // No batch of the skip schedule for an occurrence older than its grace period when it was handled.
+        DateTime[] skipOccurrences = (await BatchesOfAsync("skip")).Select(b => OccurrenceOf("skip", b.Id)).ToArray();
+        Assert.DoesNotContain(skipOccurrences, o => o > stopped.AddSeconds(1) && o <= skipMissed.Occurrence.UtcDateTime);
     }
 
     [Fact]

@@ -17,11 +17,8 @@ namespace DurableJobs.Orchestration.Schedules;
 /// </remarks>
 public sealed class ScheduleCalendar
 {
-    /// <summary>
-    /// How late an occurrence may be handled and still count as on time (a slow timer, a failover between workers);
-    /// older ones were missed while nothing ran, and the catch-up policy decides.
-    /// </summary>
-    public static readonly TimeSpan OnTimeWindow = TimeSpan.FromSeconds(15);
+    /// <summary>How late an occurrence may be handled and still run as on time, when the schedule does not say (<see cref="ScheduleDefinition.GraceSeconds"/>).</summary>
+    public static readonly TimeSpan DefaultGrace = TimeSpan.FromSeconds(60);
 
     /// <summary>Longest schedule name: its occurrences' batch ids add up to 36 characters and must fit in an id.</summary>
     public const int MaxNameLength = 64;
@@ -31,9 +28,11 @@ public sealed class ScheduleCalendar
     private readonly DateTime? startUtc;
     private readonly DateTime? endUtc;
     private readonly double jitterSeconds;
+    private readonly TimeSpan grace;
 
-    private ScheduleCalendar(CronExpression cron, TimeZoneInfo zone, DateTime? startUtc, DateTime? endUtc, double jitterSeconds)
+    private ScheduleCalendar(CronExpression cron, TimeZoneInfo zone, DateTime? startUtc, DateTime? endUtc, double jitterSeconds, TimeSpan grace)
     {
+        this.grace = grace;
         this.cron = cron;
         this.zone = zone;
         this.startUtc = startUtc;
@@ -52,7 +51,8 @@ public sealed class ScheduleCalendar
             throw new FormatException(error);
         }
 
-        return new ScheduleCalendar(cron!, FindZone(definition.TimeZone), definition.StartAt?.UtcDateTime, definition.EndAt?.UtcDateTime, definition.JitterSeconds ?? 0);
+        return new ScheduleCalendar(cron!, FindZone(definition.TimeZone), definition.StartAt?.UtcDateTime, definition.EndAt?.UtcDateTime, definition.JitterSeconds ?? 0,
+            definition.GraceSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : DefaultGrace);
     }
 
     /// <summary>Parses a 5-field (minutes first) or 6-field (seconds first) cron expression.</summary>
@@ -131,7 +131,7 @@ public sealed class ScheduleCalendar
 
     /// <summary>
     /// What is due when the schedule wakes at <paramref name="nowUtc"/> having handled everything up to
-    /// <paramref name="cursorUtc"/>: the occurrences in (cursor, now] within <see cref="OnTimeWindow"/> of now run; older
+    /// <paramref name="cursorUtc"/>: the occurrences in (cursor, now] within the grace period of now run; older
     /// ones were missed while nothing ran, and <paramref name="catchUp"/> runs none of them or the latest once (first,
     /// being the oldest to start). At most 100 on-time occurrences are started per wake, and missed ones are counted up to
     /// 1,000.
@@ -141,7 +141,7 @@ public sealed class ScheduleCalendar
         DateTime cursor = Utc(cursorUtc);
         DateTime now = Utc(nowUtc);
         var start = new List<DueOccurrence>();
-        DateTime onTimeFrom = now - OnTimeWindow;
+        DateTime onTimeFrom = now - grace;
         DateTime? latestMissed = null;
         int missed = 0;
         if (cursor < onTimeFrom && Latest(cursor, onTimeFrom) is { } latest)

@@ -49,6 +49,14 @@ public sealed record ScheduleDefinition
     /// </summary>
     [JsonPropertyName("jitterSeconds")]
     public double? JitterSeconds { get; init; }
+
+    /// <summary>
+    /// How late an occurrence may be handled and still run as on time (a slow timer, a worker's partition moving to
+    /// another); older ones were missed while nothing ran and <see cref="CatchUp"/> decides. 1 to 86,400; omitted: 60
+    /// (as Quartz's misfire threshold).
+    /// </summary>
+    [JsonPropertyName("graceSeconds")]
+    public double? GraceSeconds { get; init; }
 }
 
 /// <summary>What an occurrence does while the schedule's previous batch still runs.</summary>
@@ -65,7 +73,7 @@ public enum ScheduleOverlap
     Allow,
 }
 
-/// <summary>What happens to occurrences missed while nothing ran (more than <see cref="ScheduleCalendar.OnTimeWindow"/> late).</summary>
+/// <summary>What happens to occurrences missed while nothing ran (handled more than <see cref="ScheduleDefinition.GraceSeconds"/> late).</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ScheduleCatchUp>))]
 public enum ScheduleCatchUp
 {

@@ -13,7 +13,7 @@ namespace DurableJobs.Orchestration.Schedules;
 /// finds the batch it started and starts no second one.
 /// </summary>
 /// <remarks>
-/// Occurrences more than <see cref="ScheduleCalendar.OnTimeWindow"/> old when handled were missed while nothing ran:
+/// Occurrences more than the schedule's grace period (<see cref="ScheduleDefinition.GraceSeconds"/>) old when handled were missed while nothing ran:
 /// the catch-up policy runs none of them or the latest once. Replay-safe: time comes from the context only.
 /// </remarks>
 public sealed class ScheduleOrchestrator : TaskOrchestrator<ScheduleState, ScheduleState>

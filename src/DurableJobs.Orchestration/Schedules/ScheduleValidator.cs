@@ -11,6 +11,9 @@ public sealed class ScheduleValidator
     /// <summary>Largest accepted <see cref="ScheduleDefinition.JitterSeconds"/>.</summary>
     public const double MaxJitterSeconds = 3_600;
 
+    /// <summary>Largest accepted <see cref="ScheduleDefinition.GraceSeconds"/> (a day).</summary>
+    public const double MaxGraceSeconds = 86_400;
+
     private readonly BatchValidator batches;
     private readonly TimeProvider time;
 
@@ -62,6 +65,11 @@ public sealed class ScheduleValidator
         if (definition.JitterSeconds is { } jitter && (double.IsNaN(jitter) || jitter < 0 || jitter > MaxJitterSeconds))
         {
             problems.Add(new("jitterSeconds", $"Must be between 0 and {MaxJitterSeconds:0} (got {jitter})."));
+        }
+
+        if (definition.GraceSeconds is { } grace && (double.IsNaN(grace) || grace < 1 || grace > MaxGraceSeconds))
+        {
+            problems.Add(new("graceSeconds", $"Must be between 1 and {MaxGraceSeconds:0} (got {grace})."));
         }
 
         if (definition.StartAt is { } start && definition.EndAt is { } end && end <= start)

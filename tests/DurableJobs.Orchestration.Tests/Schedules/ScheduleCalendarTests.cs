@@ -119,7 +119,8 @@ public sealed class ScheduleDueTests
 {
     private static readonly DateTime Cursor = new(2026, 12, 1, 5, 0, 0, DateTimeKind.Utc);
 
-    private static ScheduleCalendar EveryMinute => ScheduleCalendar.Create(new ScheduleDefinition { Cron = "* * * * *", Template = new Core.Model.BatchRequest() });
+    // A 15 s grace period: what is handled more than 15 s late was missed.
+    private static ScheduleCalendar EveryMinute => ScheduleCalendar.Create(new ScheduleDefinition { Cron = "* * * * *", GraceSeconds = 15, Template = new Core.Model.BatchRequest() });
 
     [Fact]
     public void AWakeOnTime_StartsTheOneOccurrence_NothingMissed()
@@ -135,6 +136,12 @@ public sealed class ScheduleDueTests
     {
         ScheduleCalendar everySecond = ScheduleCalendar.Create(new ScheduleDefinition { Cron = "* * * * * *", Template = new Core.Model.BatchRequest() });
         DueOccurrences due = everySecond.Due("s", Cursor, Cursor.AddSeconds(3.2), ScheduleCatchUp.Skip);
+
+        // With a 1.5 s grace period instead, the first of them (2.2 s old) was missed.
+        DueOccurrences strict = ScheduleCalendar.Create(new ScheduleDefinition { Cron = "* * * * * *", GraceSeconds = 1.5, Template = new Core.Model.BatchRequest() })
+            .Due("s", Cursor, Cursor.AddSeconds(3.2), ScheduleCatchUp.Skip);
+        Assert.Equal([Cursor.AddSeconds(2), Cursor.AddSeconds(3)], strict.Start.Select(d => d.OccurrenceUtc));
+        Assert.Equal((Cursor.AddSeconds(1), 1), (strict.LatestMissed, strict.Missed));
 
         Assert.Equal([Cursor.AddSeconds(1), Cursor.AddSeconds(2), Cursor.AddSeconds(3)], due.Start.Select(d => d.OccurrenceUtc));
         Assert.Equal(0, due.Missed);
@@ -176,6 +183,17 @@ public sealed class ScheduleDueTests
 
         Assert.Equal(Cursor.AddDays(3), Assert.Single(due.Start).OccurrenceUtc);
         Assert.Equal(1_000, due.Missed);
+    }
+
+    [Fact]
+    public void TheDefaultGraceIsSixtySeconds_AnOccurrence59SecondsLateRuns_One61SecondsLateIsMissed()
+    {
+        ScheduleCalendar calendar = ScheduleCalendar.Create(new ScheduleDefinition { Cron = "0 * * * *", Template = new Core.Model.BatchRequest() });
+
+        Assert.Single(calendar.Due("h", Cursor, Cursor.AddHours(1).AddSeconds(59), ScheduleCatchUp.Skip).Start);
+        DueOccurrences late = calendar.Due("h", Cursor, Cursor.AddHours(1).AddSeconds(61), ScheduleCatchUp.Skip);
+        Assert.Empty(late.Start);
+        Assert.Equal(1, late.NotRun);
     }
 
     [Fact]

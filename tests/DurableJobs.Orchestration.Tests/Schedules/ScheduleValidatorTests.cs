@@ -35,6 +35,7 @@ public sealed class ScheduleValidatorTests
         { "nightly", Valid with { Template = Echo with { StartAfterSeconds = 5 } }, "template.startAfterSeconds", "Must be absent" },
         { "nightly", Valid with { Template = new BatchRequest { Jobs = [new JobSpec { Type = "teleport" }] } }, "template.jobs[0].type", "Unknown job type 'teleport'." },
         { "nightly", Valid with { JitterSeconds = -1 }, "jitterSeconds", "Must be between 0 and 3600" },
+        { "nightly", Valid with { GraceSeconds = 0 }, "graceSeconds", "Must be between 1 and 86400" },
         { "nightly", Valid with { StartAt = DateTimeOffset.Parse("2027-01-02T00:00:00Z"), EndAt = DateTimeOffset.Parse("2027-01-01T00:00:00Z") }, "endAt", "Must be after startAt" },
         { "nightly", Valid with { EndAt = DateTimeOffset.Parse("2026-11-30T00:00:00Z") }, "endAt", "would never fire" },
         { "nightly", Valid with { Cron = "0 2 1 1 *", EndAt = DateTimeOffset.Parse("2026-12-31T00:00:00Z") }, "endAt", "would never fire" },
