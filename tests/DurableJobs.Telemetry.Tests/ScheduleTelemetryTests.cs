@@ -18,6 +18,7 @@ using Xunit.Abstractions;
 namespace DurableJobs.Telemetry.Tests;
 
 /// <summary>A per-second schedule on the real embedded engine, with in-memory exporters: a span per occurrence and the tick-lateness histogram.</summary>
+[Collection(TelemetryListeners.Name)]
 public sealed class ScheduleTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly List<Activity> spans = [];
@@ -105,4 +106,14 @@ public sealed class ScheduleTelemetryTests(ITestOutputHelper output) : IAsyncLif
         Assert.Equal(occurrences.Length, lateness.Sum(p => p.GetHistogramCount()));
         Assert.InRange(lateness.Sum(p => p.GetHistogramSum()) / occurrences.Length, 0, 2);
     }
+}
+
+/// <summary>
+/// Tests whose in-memory exporters listen to the process-wide "DurableJobs" source and meter: run one at a time, or
+/// each would see the other's spans and measurements.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class TelemetryListeners
+{
+    public const string Name = "Telemetry listeners";
 }
