@@ -1,5 +1,7 @@
 using DurableJobs.Api.Http;
 using DurableJobs.Client;
+using DurableJobs.Client.Schedules;
+using DurableJobs.Orchestration.Schedules;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -24,6 +26,14 @@ public static class ApiEndpointRouteBuilderExtensions
         api.MapGet("/batches/{id}/jobs", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetJobsAsync(request, id, client, ct));
         api.MapGet("/batches/{id}/timeline", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetTimelineAsync(request, id, client, ct));
         api.MapPost("/batches/{id}/cancel", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.CancelAsync(request, id, client, ct));
+
+        api.MapPut("/schedules/{name}", (HttpRequest request, string name, ScheduleHttpApi http, IScheduleClient client, CancellationToken ct) => http.SetAsync(request, name, client, ct));
+        api.MapGet("/schedules", (ScheduleHttpApi http, IScheduleClient client, CancellationToken ct) => http.ListAsync(client, ct));
+        api.MapGet("/schedules/{name}", (string name, ScheduleHttpApi http, IScheduleClient client, CancellationToken ct) => http.GetAsync(name, client, ct));
+        api.MapDelete("/schedules/{name}", (string name, ScheduleHttpApi http, IScheduleClient client, CancellationToken ct) => http.DeleteAsync(name, client, ct));
+        api.MapPost("/schedules/{name}/pause", (HttpRequest request, string name, ScheduleHttpApi http, IScheduleClient client, CancellationToken ct) => http.CommandAsync(request, name, ScheduleCommandKind.Pause, client, ct));
+        api.MapPost("/schedules/{name}/resume", (HttpRequest request, string name, ScheduleHttpApi http, IScheduleClient client, CancellationToken ct) => http.CommandAsync(request, name, ScheduleCommandKind.Resume, client, ct));
+        api.MapPost("/schedules/{name}/trigger", (HttpRequest request, string name, ScheduleHttpApi http, IScheduleClient client, CancellationToken ct) => http.CommandAsync(request, name, ScheduleCommandKind.Trigger, client, ct));
 
         // The client is resolved inside the probe: before the engine has started, resolving it fails, and that is a 503.
         api.MapGet("/healthz", (HttpRequest request, BatchHttpApi http, IServiceProvider services, CancellationToken ct) =>

@@ -21,6 +21,7 @@ public static class ApiServiceCollectionExtensions
         services.AddOptions<ApiOptions>().Bind(configuration.GetSection(ApiOptions.SectionName));
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ApiOptions>>().Value);
         services.TryAddSingleton<BatchHttpApi>();
+        services.TryAddSingleton<ScheduleHttpApi>();
         services.TryAddSingleton<BatchQueueMessageProcessor>();
         return services;
     }

@@ -210,7 +210,11 @@ public sealed class BatchClient
         BatchProgress? running = metadata.IsRunning && metadata.ReadCustomStatusAs<BatchProgress>() is { CurrentPart: { } part }
             ? (await durable.GetInstanceAsync(part, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false))?.ReadCustomStatusAs<BatchProgress>()
             : null;
-        return ToView(metadata, running?.Summary);
+        // Until a worker first runs it, a delayed batch's start time is only in its input (read for that state alone).
+        BatchOrchestrationInput? pending = metadata.RuntimeStatus == OrchestrationRuntimeStatus.Pending
+            ? (await durable.GetInstanceAsync(batchId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false))?.ReadInputAs<BatchOrchestrationInput>()
+            : null;
+        return ToView(metadata, running?.Summary, pending);
     }
 
     /// <summary>
@@ -310,20 +314,26 @@ public sealed class BatchClient
             Retry = request.Retry ?? RetrySpec.None,
             Chunking = options.ToChunking(),
             StopGraceSeconds = options.StopGrace.TotalSeconds,
+
+            // startAfterSeconds counts from this submission, fixed now: a retried start does not move it.
+            StartAtUtc = request.StartAt?.UtcDateTime ?? (request.StartAfterSeconds is { } after ? DateTime.UtcNow.AddSeconds(after) : null),
         };
     }
 
-    private static BatchView ToView(OrchestrationMetadata metadata, BatchSummary? runningPart = null)
+    private static BatchView ToView(OrchestrationMetadata metadata, BatchSummary? runningPart = null, BatchOrchestrationInput? pending = null)
     {
         BatchProgress? progress = metadata.ReadCustomStatusAs<BatchProgress>();
+        DateTime? startAt = metadata.IsRunning ? progress?.StartAtUtc : pending?.StartAtUtc;
         BatchResult? result = metadata.RuntimeStatus == OrchestrationRuntimeStatus.Completed ? metadata.ReadOutputAs<BatchResult>() : null;
-        BatchSummary summary = result?.Summary ?? progress?.Summary ?? new BatchSummary();
+        BatchSummary summary = result?.Summary ?? progress?.Summary
+            ?? (pending is null ? new BatchSummary() : new BatchSummary { Total = pending.JobCount, Pending = pending.JobCount });
         if (result is null && runningPart is not null)
         {
             summary = summary.Plus(runningPart);
         }
         BatchStatus status = metadata.RuntimeStatus switch
         {
+            _ when startAt is not null => BatchStatus.Scheduled,
             OrchestrationRuntimeStatus.Pending => BatchStatus.Pending,
             OrchestrationRuntimeStatus.Completed => result?.Status ?? BatchStatus.Completed,
             OrchestrationRuntimeStatus.Failed => BatchStatus.Failed,
@@ -347,6 +357,7 @@ public sealed class BatchClient
             LastUpdatedAt = metadata.LastUpdatedAt,
             CompletedAt = metadata.IsCompleted ? metadata.LastUpdatedAt : null,
             Failure = metadata.FailureDetails?.ErrorMessage,
+            StartAt = startAt is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null,
         };
     }
 

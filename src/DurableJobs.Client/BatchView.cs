@@ -62,6 +62,11 @@ public sealed record BatchView
     [JsonPropertyName("failure")]
     public string? Failure { get; init; }
 
+    /// <summary>When a Scheduled (delayed) batch starts; absent once it has started.</summary>
+    [JsonPropertyName("startAt")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? StartAt { get; init; }
+
     /// <summary>True once the batch can change no more.</summary>
     [JsonIgnore]
     public bool IsFinished => Status is BatchStatus.Completed or BatchStatus.TimedOut or BatchStatus.Cancelled or BatchStatus.Failed;

@@ -16,6 +16,13 @@ public sealed class FunctionsMetadataTests
         { "GetBatchTimeline", "batches/{id}/timeline", ["get"] },
         { "CancelBatch", "batches/{id}/cancel", ["post"] },
         { "Health", "healthz", ["get"] },
+        { "SetSchedule", "schedules/{name}", ["put"] },
+        { "ListSchedules", "schedules", ["get"] },
+        { "GetSchedule", "schedules/{name}", ["get"] },
+        { "DeleteSchedule", "schedules/{name}", ["delete"] },
+        { "PauseSchedule", "schedules/{name}/pause", ["post"] },
+        { "ResumeSchedule", "schedules/{name}/resume", ["post"] },
+        { "TriggerSchedule", "schedules/{name}/trigger", ["post"] },
     };
 
     [Fact]
@@ -23,7 +30,8 @@ public sealed class FunctionsMetadataTests
     {
         string[] names = Functions.Value.Select(f => f.GetProperty("name").GetString()!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(
-            ["BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "ExecuteJobs", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "Health", "ListBatches", "RecordUnstarted", "SubmitBatch"],
+            ["BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteSchedule", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule",
+             "Health", "ListBatches", "ListSchedules", "PauseSchedule", "RecordUnstarted", "ResumeSchedule", "ScheduleOrchestrator", "SetSchedule", "StartScheduledBatch", "SubmitBatch", "TriggerSchedule"],
             names);
     }
 
@@ -56,10 +64,21 @@ public sealed class FunctionsMetadataTests
     [InlineData("ExecuteJobs", "activityTrigger")]
     [InlineData("RecordUnstarted", "activityTrigger")]
     [InlineData("BatchPartOrchestrator", "orchestrationTrigger")]
+    [InlineData("ScheduleOrchestrator", "orchestrationTrigger")]
     public void Durable_functions_have_their_trigger(string name, string triggerType)
     {
         JsonElement trigger = Assert.Single(BindingsOf(name));
         Assert.Equal(triggerType, trigger.GetProperty("type").GetString());
+    }
+
+    [Theory]
+    [InlineData("StartScheduledBatch")]
+    [InlineData("FindRunningBatches")]
+    public void Schedule_activities_have_an_activity_trigger_and_a_durable_client(string name)
+    {
+        JsonElement[] bindings = BindingsOf(name);
+        Assert.Single(bindings, b => b.GetProperty("type").GetString() == "activityTrigger");
+        Assert.Single(bindings, b => b.GetProperty("type").GetString() == "durableClient");
     }
 
     [Fact]

@@ -22,6 +22,7 @@ namespace DurableJobs.Telemetry.Tests;
 /// A batch of 3 succeeding jobs and 1 failing job, submitted as a queue message to the real embedded engine on the
 /// emulator, with in-memory exporters listening to "DurableJobs": the spans, the metric values and the outcome logs.
 /// </summary>
+[Collection(TelemetryListeners.Name)]
 public sealed class BatchTelemetryTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private static readonly string[] SucceedingJobs = ["ok-1", "ok-2", "ok-3"];

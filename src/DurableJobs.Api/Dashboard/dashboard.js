@@ -26,7 +26,7 @@
   const refreshLabel = document.getElementById('refresh');
 
   // What the browser tests (and a curious user in the console) can read: the last data each view drew.
-  const exposed = window.durableJobsDashboard = { batches: null, batch: null, timeline: null };
+  const exposed = window.durableJobsDashboard = { batches: null, batch: null, timeline: null, schedules: null };
 
   // Bumped on every navigation, so a poll loop of a page the user left stops instead of drawing over the new one.
   let generation = 0;
@@ -298,6 +298,72 @@
     <div class="muted" style="font-size:12px">peak ${t.maxInFlight} of ${t.maxParallel} · ${t.jobsCounted} finished jobs · ${t.points.length} points</div>`;
   }
 
+  // ---- schedules ----------------------------------------------------------------------------------------------
+
+  // Each schedule's own view carries its runs' outcomes (the list does not): at most this many are read per refresh.
+  const SCHEDULE_DETAILS = 20;
+
+  async function renderSchedules(gen) {
+    view.dataset.view = 'schedules';
+    view.innerHTML = `<h1>Schedules <span class="muted" id="schedule-count"></span></h1>
+      <div class="panel"><table id="schedules">
+        <thead><tr><th>Schedule</th><th>Cron</th><th>State</th><th>Next occurrences</th><th>Last runs</th><th></th></tr></thead>
+        <tbody><tr><td colspan="6" class="empty">Loading…</td></tr></tbody>
+      </table></div>`;
+    let wake = null;
+    view.querySelector('#schedules').addEventListener('click', async (event) => {
+      const button = event.target.closest('button[data-action]');
+      if (!button) return;
+      button.disabled = true;
+      try {
+        await api(`/schedules/${enc(button.dataset.name)}/${button.dataset.action}`, { method: 'POST', body: '{}' });
+        showError(null);
+      } catch (error) {
+        showError(error.message);
+      }
+      if (wake) wake();
+    });
+    while (gen === generation) {
+      try {
+        const list = await api('/schedules');
+        const detailed = await Promise.all(list.items.map((s, i) => (i < SCHEDULE_DETAILS
+          ? api('/schedules/' + enc(s.name)).catch(() => s)
+          : Promise.resolve(s))));
+        if (gen !== generation) return;
+        exposed.schedules = detailed;
+        drawSchedules(detailed);
+        showError(null);
+        markRefreshed();
+      } catch (error) {
+        if (gen !== generation) return;
+        showError(error.message);
+      }
+      // A click refreshes at once; otherwise every POLL_MS.
+      await new Promise((resolve) => { wake = resolve; setTimeout(resolve, POLL_MS); });
+      wake = null;
+    }
+  }
+
+  function drawSchedules(items) {
+    document.getElementById('schedule-count').textContent = `(${items.length})`;
+    const body = document.querySelector('#schedules tbody');
+    body.innerHTML = items.length === 0
+      ? '<tr><td colspan="6" class="empty">No schedules yet. Create one: <span class="mono">durablejobs schedule set nightly --cron "0 2 * * *" --template samples/quick.json</span> or PUT /api/schedules/{name}.</td></tr>'
+      : items.map((s) => `<tr data-schedule="${esc(s.name)}" data-paused="${s.paused}">
+          <td class="mono">${esc(s.name)}</td>
+          <td class="mono">${esc(s.definition.cron)} <span class="muted">${esc(s.definition.timeZone || 'UTC')}</span></td>
+          <td data-role="state">${s.paused ? 'paused' : 'active'}</td>
+          <td class="muted" data-role="next">${(s.nextOccurrences || []).slice(0, 3).map((n) => esc(time(n))).join('<br>') || '-'}</td>
+          <td><div class="runs">${(s.runs || []).slice(0, 5).map((r) => `<span data-role="run" data-trigger="${esc(r.trigger)}" data-outcome="${esc(r.outcome || r.disposition)}" title="${esc(time(r.occurrence))} ${esc(r.trigger)} ${esc(r.detail || '')}">${r.batchId && r.disposition === 'Started'
+            ? `<a href="#/batches/${enc(r.batchId)}">${badge(r.outcome || r.disposition)}</a>`
+            : badge(r.disposition)}</span>`).join('') || '<span class="muted">none yet</span>'}</div></td>
+          <td class="actions">
+            <button data-action="${s.paused ? 'resume' : 'pause'}" data-name="${esc(s.name)}">${s.paused ? 'Resume' : 'Pause'}</button>
+            <button data-action="trigger" data-name="${esc(s.name)}">Trigger now</button>
+          </td>
+        </tr>`).join('');
+  }
+
   // ---- routing ------------------------------------------------------------------------------------------------
 
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -306,7 +372,9 @@
     const gen = ++generation;
     showError(null);
     const match = /^#\/batches\/([^/]+)$/.exec(location.hash);
-    if (match) {
+    if (location.hash === '#/schedules') {
+      renderSchedules(gen);
+    } else if (match) {
       renderBatch(decodeURIComponent(match[1]), gen);
     } else {
       renderList(gen);

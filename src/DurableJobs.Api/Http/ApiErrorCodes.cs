@@ -41,4 +41,7 @@ public static class ApiErrorCodes
 
     /// <summary>Storage or the engine does not answer.</summary>
     public const string Unhealthy = "unhealthy";
+
+    /// <summary>No schedule has that name.</summary>
+    public const string ScheduleNotFound = "schedule-not-found";
 }

@@ -320,7 +320,7 @@ public sealed class BatchHttpApi
     /// the bytes, or the problem (413, or 400 for broken framing). Our bounded reader enforces the limit with a problem
     /// body, the same under every server.
     /// </summary>
-    private static async Task<(ReadOnlyMemory<byte> Body, ApiError? Error)> ReadBodyAsync(HttpRequest request, long limit, string? limitSetting, CancellationToken cancellationToken)
+    internal static async Task<(ReadOnlyMemory<byte> Body, ApiError? Error)> ReadBodyAsync(HttpRequest request, long limit, string? limitSetting, CancellationToken cancellationToken)
     {
         if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
         {
@@ -351,8 +351,8 @@ public sealed class BatchHttpApi
     }
 
     /// <summary>The 400 for a request that failed validation, problems keyed by field path.</summary>
-    internal static ApiError ValidationError(ValidationResult validation) =>
-        new(StatusCodes.Status400BadRequest, ApiErrorCodes.Validation, "The batch request is invalid.",
+    internal static ApiError ValidationError(ValidationResult validation, string title = "The batch request is invalid.") =>
+        new(StatusCodes.Status400BadRequest, ApiErrorCodes.Validation, title,
             string.Create(CultureInfo.InvariantCulture, $"{validation.Problems.Count} problem(s) found; see 'errors'."), validation.ToDictionary());
 
     /// <summary>415 unless the content type is JSON (<c>application/json</c> or <c>*/*+json</c>) in UTF-8.</summary>
@@ -427,7 +427,7 @@ public sealed class BatchHttpApi
         new($"{request.Scheme}://{request.Host.ToUriComponent()}{request.PathBase.ToUriComponent()}/{ApiOptions.RoutePrefix}/batches/{Uri.EscapeDataString(id)}{suffix}");
 
     /// <summary>JSON in the API's conventions, whatever JSON options the host configured, with an optional Location.</summary>
-    private sealed class JsonResult(object value, int statusCode, Uri? location = null) : IResult
+    internal sealed class JsonResult(object value, int statusCode, Uri? location = null) : IResult
     {
         public Task ExecuteAsync(HttpContext httpContext)
         {

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using DurableJobs.Core.Serialization;
 
 namespace DurableJobs.Core.Model;
 
@@ -26,4 +27,17 @@ public sealed record BatchRequest
     /// <summary>Per-job retry policy. Omitted: one attempt per job.</summary>
     [JsonPropertyName("retry")]
     public RetrySpec? Retry { get; init; }
+
+    /// <summary>
+    /// A delayed batch: when it starts, ISO 8601 with an offset. Until then it is Scheduled and can be cancelled
+    /// without any job running; its deadline counts from this start. A time already passed starts it at once.
+    /// Not together with <see cref="StartAfterSeconds"/>; at most <see cref="Validation.BatchLimits.MaxStartDelay"/> ahead.
+    /// </summary>
+    [JsonPropertyName("startAt")]
+    [JsonConverter(typeof(OffsetDateTimeConverter))]
+    public DateTimeOffset? StartAt { get; init; }
+
+    /// <summary>A delayed batch: seconds from its submission to its start (see <see cref="StartAt"/>).</summary>
+    [JsonPropertyName("startAfterSeconds")]
+    public double? StartAfterSeconds { get; init; }
 }

@@ -30,6 +30,12 @@ public sealed class BatchLimits
     /// <summary>Most attempts a retry policy may ask for.</summary>
     public int MaxAttempts { get; set; } = 100;
 
+    /// <summary>
+    /// Furthest ahead a delayed batch may start (<c>startAt</c>, <c>startAfterSeconds</c>): a year and a day, so a
+    /// yearly job can be planned, while a typo in the year is refused rather than parked for decades.
+    /// </summary>
+    public TimeSpan MaxStartDelay { get; set; } = TimeSpan.FromDays(366);
+
     /// <summary>Longest id (batch or job), in characters.</summary>
     public int MaxIdLength { get; set; } = 100;
 }

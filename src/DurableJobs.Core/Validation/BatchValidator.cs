@@ -21,18 +21,21 @@ public sealed class BatchValidator
     private readonly BatchLimits limits;
     private readonly JobHandlerRegistry registry;
     private readonly IServiceScopeFactory? scopes;
+    private readonly TimeProvider time;
 
     /// <summary>Creates a validator.</summary>
     /// <param name="limits">The limits to enforce.</param>
     /// <param name="registry">The handlers; a job type not registered here is rejected, and each handler checks its jobs' payloads.</param>
     /// <param name="scopes">What a handler with a payload check of its own is created from (a scope per request); none by default.</param>
-    public BatchValidator(BatchLimits limits, JobHandlerRegistry registry, IServiceScopeFactory? scopes = null)
+    /// <param name="time">The clock a <c>startAt</c> is checked against; the system's by default.</param>
+    public BatchValidator(BatchLimits limits, JobHandlerRegistry registry, IServiceScopeFactory? scopes = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(registry);
         this.limits = limits;
         this.registry = registry;
         this.scopes = scopes;
+        this.time = time ?? TimeProvider.System;
     }
 
     /// <summary>Validates <paramref name="request"/>.</summary>
@@ -52,6 +55,7 @@ public sealed class BatchValidator
 
         ValidateParallelism(request.MaxParallel, problems);
         ValidateDeadline(request.DeadlineSeconds, problems);
+        ValidateStart(request, problems);
         if (request.Retry is not null)
         {
             ValidateRetry(request.Retry, problems);
@@ -116,6 +120,26 @@ public sealed class BatchValidator
         else if (seconds > limits.MaxDeadline.TotalSeconds)
         {
             problems.Add(new("deadlineSeconds", $"Must be at most {limits.MaxDeadline.TotalSeconds:0} seconds ({limits.MaxDeadline.TotalDays:0.##} days) (got {seconds})."));
+        }
+    }
+
+    private void ValidateStart(BatchRequest request, List<ValidationProblem> problems)
+    {
+        TimeSpan max = limits.MaxStartDelay;
+        if (request.StartAt is not null && request.StartAfterSeconds is not null)
+        {
+            problems.Add(new("startAt", "Give startAt or startAfterSeconds, not both."));
+            return;
+        }
+
+        if (request.StartAfterSeconds is { } seconds && (double.IsNaN(seconds) || seconds < 0 || seconds > max.TotalSeconds))
+        {
+            problems.Add(new("startAfterSeconds", $"Must be between 0 and {max.TotalSeconds:0} seconds ({max.TotalDays:0.##} days) (got {seconds})."));
+        }
+
+        if (request.StartAt is { } startAt && startAt > time.GetUtcNow() + max)
+        {
+            problems.Add(new("startAt", $"Must be at most {max.TotalDays:0.##} days ahead (got {startAt:O})."));
         }
     }
 

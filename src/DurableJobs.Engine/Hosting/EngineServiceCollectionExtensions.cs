@@ -1,5 +1,6 @@
 using Azure.Data.Tables;
 using DurableJobs.Client;
+using DurableJobs.Client.Schedules;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Validation;
 using DurableJobs.Engine.Emulator;
@@ -9,6 +10,7 @@ using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Activities;
 using DurableJobs.Orchestration.Execution;
 using DurableJobs.Orchestration.Orchestrators;
+using DurableJobs.Orchestration.Schedules;
 using DurableJobs.Orchestration.Signals;
 using DurableJobs.Orchestration.Storage;
 using Microsoft.DurableTask;
@@ -76,7 +78,9 @@ internal static class EngineServiceCollectionExtensions
 
         services.TryAddSingleton<JobChunkExecutor>();
         services.TryAddSingleton<BatchValidator>();
+        services.TryAddSingleton<ScheduleValidator>();
         services.TryAddTransient<BatchOrchestrator>();
+        services.TryAddTransient<ScheduleOrchestrator>();
         services.TryAddTransient<ExecuteJobsActivity>();
         services.TryAddTransient<RecordUnstartedActivity>();
         return services;
@@ -96,6 +100,9 @@ internal static class EngineServiceCollectionExtensions
             registry.AddOrchestrator<BatchOrchestrator>(BatchNames.PartOrchestrator);
             registry.AddActivity<ExecuteJobsActivity>(BatchNames.ExecuteJobsActivity);
             registry.AddActivity<RecordUnstartedActivity>(BatchNames.RecordUnstartedActivity);
+            registry.AddOrchestrator<ScheduleOrchestrator>(ScheduleNames.Orchestrator);
+            registry.AddActivity<StartScheduledBatchActivity>(ScheduleNames.StartBatchActivity);
+            registry.AddActivity<FindRunningBatchesActivity>(ScheduleNames.RunningBatchesActivity);
             return registry;
         });
 
@@ -103,6 +110,10 @@ internal static class EngineServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<DurableJobsEngine>());
         services.TryAddSingleton<DurableTaskClient>(sp => sp.GetRequiredService<DurableJobsEngine>().Client);
         services.TryAddSingleton<BatchClient>();
+        services.TryAddSingleton<ScheduleClient>();
+        services.TryAddSingleton<IScheduleClient>(sp => sp.GetRequiredService<ScheduleClient>());
+        services.TryAddTransient<StartScheduledBatchActivity>();
+        services.TryAddTransient<FindRunningBatchesActivity>();
         return services;
     }
 

@@ -105,7 +105,8 @@ public sealed class DurableJobsBuilder
 
     /// <summary>
     /// Adds <see cref="Client.BatchClient"/> to submit batches, read their status and results, list and cancel them
-    /// from this app's code. Without <see cref="AddWorker"/> this process runs no jobs.
+    /// from this app's code, and <see cref="Client.Schedules.IScheduleClient"/> for recurring schedules. Without
+    /// <see cref="AddWorker"/> this process runs no jobs (nor schedules: a worker on the same hub runs them).
     /// </summary>
     public DurableJobsBuilder AddClient() => AddEngine();
 

@@ -34,6 +34,13 @@ internal sealed class ApiClient : IDisposable
         Content = json is null ? null : new StringContent(json, Encoding.UTF8, "application/json"),
     });
 
+    public Task<JsonElement> PutAsync(string path, string json) => SendAsync(new HttpRequestMessage(HttpMethod.Put, path)
+    {
+        Content = new StringContent(json, Encoding.UTF8, "application/json"),
+    });
+
+    public Task<JsonElement> DeleteAsync(string path) => SendAsync(new HttpRequestMessage(HttpMethod.Delete, path));
+
     public void Dispose() => http.Dispose();
 
     private async Task<JsonElement> SendAsync(HttpRequestMessage request)

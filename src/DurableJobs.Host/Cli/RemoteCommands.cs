@@ -10,8 +10,8 @@ namespace DurableJobs.Host.Cli;
 /// <summary><c>submit</c>, <c>status</c>, <c>watch</c>, <c>jobs</c> and <c>cancel</c> against a running host's HTTP API.</summary>
 internal static class RemoteCommands
 {
-    private static readonly Option<string> Url = new("--url") { Description = "The host's base URL.", DefaultValueFactory = _ => "http://127.0.0.1:7071", Recursive = true };
-    private static readonly Option<string?> ApiKey = new("--api-key") { Description = "The host's API key (default: DurableJobs__ApiKey).", Recursive = true };
+    internal static readonly Option<string> Url = new("--url") { Description = "The host's base URL.", DefaultValueFactory = _ => "http://127.0.0.1:7071", Recursive = true };
+    internal static readonly Option<string?> ApiKey = new("--api-key") { Description = "The host's API key (default: DurableJobs__ApiKey).", Recursive = true };
 
     public static IEnumerable<Command> Create()
     {
@@ -37,6 +37,18 @@ internal static class RemoteCommands
             using ApiClient api = Open(parse);
             JsonElement batch = await api.GetAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}");
             Console.WriteLine(JsonSerializer.Serialize(batch, Indented));
+            return ExitCodes.Success;
+        });
+
+        var show = new Command("show", "Print a batch's status in a line: its counts, or when a Scheduled batch starts.") { id, Url, ApiKey };
+        show.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            JsonElement batch = await api.GetAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}");
+            BatchView view = batch.Deserialize<BatchView>(DurableJobsJson.Options)!;
+            Console.WriteLine(view.StartAt is { } startAt
+                ? $"{view.Id} {view.Status}: starts at {startAt:O} (in {Math.Max(0, (startAt - DateTimeOffset.UtcNow).TotalSeconds):0} s), {view.Total} jobs"
+                : $"{view.Id} {view.Status}: {BatchProgressView.Counts(view, markup: false)}");
             return ExitCodes.Success;
         });
 
@@ -105,12 +117,12 @@ internal static class RemoteCommands
             return ExitCodes.Success;
         });
 
-        return [submit, status, watch, jobs, cancel];
+        return [submit, status, show, watch, jobs, cancel];
     }
 
     private static JsonSerializerOptions Indented { get; } = new(DurableJobsJson.Options) { WriteIndented = true };
 
-    private static ApiClient Open(ParseResult parse) =>
+    internal static ApiClient Open(ParseResult parse) =>
         new(parse.GetValue(Url)!, parse.GetValue(ApiKey) ?? Environment.GetEnvironmentVariable("DurableJobs__ApiKey"));
 
     private static string Text(JsonElement element, string name) =>

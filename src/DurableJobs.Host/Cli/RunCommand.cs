@@ -26,14 +26,20 @@ internal static class RunCommand
     {
         var file = new Argument<FileInfo>("file") { Description = "A JSON batch request (see samples/)." };
         var verbose = new Option<bool>("--verbose") { Description = "Show the engine's logs (information and above, with times, Durable Task's included) on stderr." };
-        var command = new Command("run", "Run the batch in FILE on the embedded engine with live progress, then print a summary.") { file, verbose };
-        command.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(file)!, parse.GetValue(verbose)));
+        var at = new Option<string?>("--at") { Description = "Start the batch at this time (ISO 8601 with an offset, such as 2026-12-01T18:00:00+01:00); it is Scheduled until then." };
+        var command = new Command("run", "Run the batch in FILE on the embedded engine with live progress, then print a summary.") { file, verbose, at };
+        command.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(file)!, parse.GetValue(verbose), StartTime.Parse(parse.GetValue(at))));
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo file, bool verbose)
+    private static async Task<int> RunAsync(FileInfo file, bool verbose, DateTimeOffset? at)
     {
         BatchRequest request = BatchFile.Load(file.FullName);
+        if (at is not null)
+        {
+            request = request with { StartAt = at, StartAfterSeconds = null };
+        }
+
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         HostConfiguration.AddSources(builder.Configuration);
         var ownLogs = new OwnBatchLogs();

@@ -63,6 +63,14 @@ public sealed record BatchOrchestrationInput
     public double StopGraceSeconds { get; init; } = 30;
 
     /// <summary>
+    /// For a delayed batch: when it starts (UTC). Until then it is Scheduled and can be cancelled without any job
+    /// running; its deadline counts from this start. Absent: at once.
+    /// </summary>
+    [JsonPropertyName("startAtUtc")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTime? StartAtUtc { get; init; }
+
+    /// <summary>
     /// The W3C <c>traceparent</c> of the span that started the batch, when it was traced: chunk and job spans join
     /// that trace, so one batch reads as one trace across processes. Absent when nothing listened.
     /// </summary>

@@ -22,6 +22,11 @@ public sealed record BatchProgress
     [JsonPropertyName("currentPart")]
     public string? CurrentPart { get; init; }
 
+    /// <summary>Set while a delayed batch waits for its start (UTC): the batch is Scheduled.</summary>
+    [JsonPropertyName("startAtUtc")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTime? StartAtUtc { get; init; }
+
     /// <summary>Set once the deadline passed or a cancel arrived: Running work is being stopped.</summary>
     [JsonPropertyName("stopping")]
     public BatchStatus? Stopping { get; init; }

@@ -23,4 +23,7 @@ public enum BatchStatus
 
     /// <summary>The orchestration itself failed (not a job: a job failure leaves the batch Completed).</summary>
     Failed,
+
+    /// <summary>A delayed batch waiting for its start time; it can be cancelled before any job runs.</summary>
+    Scheduled,
 }

@@ -23,6 +23,12 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
         ArgumentNullException.ThrowIfNull(input);
         ILogger logger = context.CreateReplaySafeLogger<BatchOrchestrator>();
 
+        // A delayed batch waits for its start (or a cancel) first, so its deadline counts from the start.
+        if (await BatchStart.WaitAsync(context, input, logger) is { } cancelledBeforeStart)
+        {
+            return cancelledBeforeStart;
+        }
+
         // The deadline is fixed once, when the batch starts; parts inherit it.
         DateTime deadline = input.DeadlineUtc ?? context.CurrentUtcDateTime.AddSeconds(input.DeadlineSeconds);
         int perOrchestration = Math.Max(1, input.Chunking.MaxJobsPerOrchestration);

@@ -29,6 +29,12 @@ public static class DurableJobsTelemetry
     /// <summary>Span: one batch queue message turned (or not) into a batch.</summary>
     public const string QueueSpan = "durablejobs.queue.process";
 
+    /// <summary>Span: one occurrence of a schedule starting its batch.</summary>
+    public const string ScheduleOccurrenceSpan = "durablejobs.schedule.occurrence";
+
+    /// <summary>Seconds from a schedule occurrence's due time (jitter included) to its batch's start.</summary>
+    public const string TickLatenessMetric = "durablejobs.schedule.tick_lateness";
+
     /// <summary>Jobs a worker started running, tagged with <see cref="TelemetryTags.JobType"/>.</summary>
     public const string JobsStartedMetric = "durablejobs.jobs.started";
 
@@ -75,6 +81,9 @@ public static class DurableJobsTelemetry
 
     /// <summary>Batch submissions, tag <see cref="TelemetryTags.SubmitOutcome"/> (started, existing, invalid).</summary>
     public static Counter<long> BatchesSubmitted { get; } = Meter.CreateCounter<long>(BatchesSubmittedMetric, "{batch}", "Batch submissions by outcome.");
+
+    /// <summary>How late schedule occurrences started their batches, in seconds, tag <see cref="TelemetryTags.ScheduleTrigger"/>.</summary>
+    public static Histogram<double> TickLateness { get; } = Meter.CreateHistogram<double>(TickLatenessMetric, "s", "Time from a schedule occurrence's due time to its batch's start.");
 
     /// <summary>The value of <see cref="TelemetryTags.JobStatus"/> for a status: snake case, interned, so tagging allocates nothing.</summary>
     public static string StatusTag(JobStatus status) => status switch

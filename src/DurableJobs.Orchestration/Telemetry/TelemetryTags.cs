@@ -47,4 +47,16 @@ public static class TelemetryTags
 
     /// <summary>What became of a queue message: started, already_existed, poison or error.</summary>
     public const string QueueOutcome = "durablejobs.queue.outcome";
+
+    /// <summary>The schedule an occurrence belongs to.</summary>
+    public const string Schedule = "durablejobs.schedule.name";
+
+    /// <summary>The occurrence's time (ISO 8601, UTC).</summary>
+    public const string Occurrence = "durablejobs.schedule.occurrence";
+
+    /// <summary>What started the occurrence: cron, catch-up, queued or manual.</summary>
+    public const string ScheduleTrigger = "durablejobs.schedule.trigger";
+
+    /// <summary>Seconds from the occurrence's due time to its start.</summary>
+    public const string TickLateness = "durablejobs.schedule.lateness";
 }

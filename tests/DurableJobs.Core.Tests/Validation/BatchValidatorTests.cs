@@ -10,6 +10,28 @@ public sealed class BatchValidatorTests
 {
     private readonly BatchValidator validator = new(new BatchLimits(), JobHandlerRegistry.CreateWithBuiltIns());
 
+    [Theory]
+    [InlineData("2026-12-01T18:00:00")]
+    [InlineData("2026-12-01")]
+    [InlineData("18:00")]
+    [InlineData("tomorrow")]
+    public void StartAtWithoutAnOffset_IsRefusedAtParsing_NamingTheField(string startAt)
+    {
+        JsonException ex = Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<BatchRequest>($$"""{"startAt":"{{startAt}}","jobs":[{"type":"echo"}]}""", DurableJobsJson.Options));
+        Assert.Equal("$.startAt", ex.Path);
+    }
+
+    [Theory]
+    [InlineData("2026-12-01T18:00:00Z", "2026-12-01T18:00:00+00:00")]
+    [InlineData("2026-12-01T18:00:00+01:00", "2026-12-01T17:00:00+00:00")]
+    [InlineData("2026-12-01T18:00:00.250-05:30", "2026-12-01T23:30:00.25+00:00")]
+    public void StartAtWithAnOffset_ParsesToThatInstant(string startAt, string utc)
+    {
+        BatchRequest request = JsonSerializer.Deserialize<BatchRequest>($$"""{"startAt":"{{startAt}}","jobs":[{"type":"echo"}]}""", DurableJobsJson.Options)!;
+        Assert.Equal(DateTimeOffset.Parse(utc, System.Globalization.CultureInfo.InvariantCulture), request.StartAt);
+        Assert.True(validator.Validate(request).IsValid);
+    }
+
     [Fact]
     public void ValidRequest_HasNoProblems()
     {
@@ -22,6 +44,10 @@ public sealed class BatchValidatorTests
     }
 
     [Theory]
+    [InlineData("""{"startAt":"2026-12-01T18:00:00Z","startAfterSeconds":5,"jobs":[{"type":"echo"}]}""", "startAt", "Give startAt or startAfterSeconds, not both.")]
+    [InlineData("""{"startAfterSeconds":-1,"jobs":[{"type":"echo"}]}""", "startAfterSeconds", "Must be between 0 and 31622400 seconds (366 days) (got -1).")]
+    [InlineData("""{"startAfterSeconds":31622401,"jobs":[{"type":"echo"}]}""", "startAfterSeconds", "Must be between 0 and 31622400 seconds (366 days) (got 31622401).")]
+    [InlineData("""{"startAt":"2226-12-01T18:00:00+01:00","jobs":[{"type":"echo"}]}""", "startAt", "Must be at most 366 days ahead (got 2226-12-01T18:00:00.0000000+01:00).")]
     [InlineData("""{"jobs":[]}""", "jobs", "A batch needs at least one job.")]
     [InlineData("""{}""", "jobs", "A batch needs at least one job.")]
     [InlineData("""{"maxParallel":0,"jobs":[{"type":"echo"}]}""", "maxParallel", "Must be between 1 and 1000 (got 0).")]
