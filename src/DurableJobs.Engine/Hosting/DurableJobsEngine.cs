@@ -21,7 +21,7 @@ namespace DurableJobs.Engine.Hosting;
 /// SDK's shims. On stop it first signals running jobs (their tokens), then releases its work items, so
 /// unfinished chunks are picked up by the next live worker.
 /// </summary>
-public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
+internal sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
 {
     private readonly EngineOptions options;
     private readonly AzuriteOptions azuriteOptions;

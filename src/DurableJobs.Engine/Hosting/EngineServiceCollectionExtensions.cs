@@ -97,7 +97,7 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddSingleton<DurableJobsEngine>();
         services.AddHostedService(sp => sp.GetRequiredService<DurableJobsEngine>());
         services.TryAddSingleton<DurableTaskClient>(sp => sp.GetRequiredService<DurableJobsEngine>().Client);
-        services.TryAddSingleton<BatchClient>();
+        services.TryAddSingleton(sp => BatchClient.Create(sp.GetRequiredService<DurableTaskClient>(), sp));
         return services;
     }
 

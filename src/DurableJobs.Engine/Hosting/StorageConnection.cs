@@ -13,7 +13,7 @@ namespace DurableJobs.Engine.Hosting;
 /// <see cref="TokenCredential"/> (managed identity: no keys). Every storage client of ours is made here, so both forms
 /// work everywhere. Resolved once, at start (the embedded engine resolves it after Azurite, if needed, is up).
 /// </summary>
-public sealed class StorageConnection
+internal sealed class StorageConnection
 {
     /// <summary>The setting name shared with Azure Functions.</summary>
     public const string SettingName = "AzureWebJobsStorage";
@@ -145,4 +145,4 @@ public sealed class StorageConnection
 /// <param name="QueueServiceUri">The queue service.</param>
 /// <param name="TableServiceUri">The table service.</param>
 /// <param name="Credential">The credential every client uses.</param>
-public sealed record StorageEndpoints(Uri BlobServiceUri, Uri QueueServiceUri, Uri TableServiceUri, TokenCredential Credential);
+internal sealed record StorageEndpoints(Uri BlobServiceUri, Uri QueueServiceUri, Uri TableServiceUri, TokenCredential Credential);

@@ -1,7 +1,7 @@
 namespace DurableJobs.Engine.Hosting;
 
 /// <summary>The process-level stop signal handed to every running job: cancelled first thing when the host stops.</summary>
-public sealed class WorkerShutdown : IDisposable
+internal sealed class WorkerShutdown : IDisposable
 {
     private readonly CancellationTokenSource source = new();
 

@@ -2,6 +2,7 @@ using Azure.Storage.Queues.Models;
 using DurableJobs.Api.Queue;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DurableJobs.Functions.Functions;
 
@@ -18,25 +19,29 @@ public sealed class BatchQueueFunction
     private readonly PoisonQueue poison;
     private readonly TimeProvider time;
 
-    /// <summary>Creates the function.</summary>
-    public BatchQueueFunction(BatchQueueMessageProcessor processor, BatchClientFactory clients, PoisonQueue poison, TimeProvider time)
+    /// <summary>
+    /// Creates the function from the app's container (Functions activates it with a public constructor; the
+    /// services it uses are internal, so they are taken from the container rather than named here).
+    /// </summary>
+    public BatchQueueFunction(IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(processor);
-        ArgumentNullException.ThrowIfNull(clients);
-        ArgumentNullException.ThrowIfNull(poison);
-        ArgumentNullException.ThrowIfNull(time);
-        this.processor = processor;
-        this.clients = clients;
-        this.poison = poison;
-        this.time = time;
+        ArgumentNullException.ThrowIfNull(services);
+        processor = services.GetRequiredService<BatchQueueMessageProcessor>();
+        clients = services.GetRequiredService<BatchClientFactory>();
+        poison = services.GetRequiredService<PoisonQueue>();
+        time = services.GetService<TimeProvider>() ?? TimeProvider.System;
     }
 
     /// <summary>Starts the batch a message describes.</summary>
     [Function("BatchQueueTrigger")]
-    public async Task<QueueMessageOutcome> Run(
+    public Task Run(
         [QueueTrigger("%DurableJobs:BatchQueueName%", Connection = "AzureWebJobsStorage")] QueueMessage message,
         [DurableClient] DurableTaskClient durable,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        HandleAsync(message, durable, cancellationToken);
+
+    /// <summary><see cref="Run"/>, with what became of the message (for tests).</summary>
+    internal async Task<QueueMessageOutcome> HandleAsync(QueueMessage message, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var delivery = new QueueDelivery(message.MessageText, message.MessageId) { DequeueCount = message.DequeueCount, InsertedOn = message.InsertedOn };

@@ -18,7 +18,7 @@ namespace DurableJobs.Host.Web;
 /// with the host); a message being processed when the host stops simply reappears after its visibility timeout (its
 /// batch id makes the retry harmless).
 /// </summary>
-public sealed class BatchQueueListener : BackgroundService
+internal sealed class BatchQueueListener : BackgroundService
 {
     private readonly BatchQueueListenerOptions options;
     private readonly string queueName;

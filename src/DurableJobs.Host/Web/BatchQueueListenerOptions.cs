@@ -5,7 +5,7 @@ namespace DurableJobs.Host.Web;
 /// queue trigger's settings in host.json (<c>extensions.queues</c>), so a message is treated alike by both hosts.
 /// The queue itself is named by <c>DurableJobs:BatchQueueName</c>.
 /// </summary>
-public sealed class BatchQueueListenerOptions
+internal sealed class BatchQueueListenerOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "DurableJobs:Queue";

@@ -18,7 +18,7 @@ namespace DurableJobs.Orchestration.Execution;
 /// <see cref="JobExecutionOptions.MaxConcurrentBatches"/> batches run chunks here at once; a chunk of another
 /// batch waits for its turn.
 /// </summary>
-public sealed class JobChunkExecutor
+internal sealed class JobChunkExecutor
 {
     private readonly JobRunner runner;
     private readonly IBatchCancellationSignals signals;

@@ -1,7 +1,7 @@
 namespace DurableJobs.Orchestration.Execution;
 
 /// <summary>Process-level settings of job execution.</summary>
-public sealed class JobExecutionOptions
+internal sealed class JobExecutionOptions
 {
     /// <summary>Cancelled when the host stops: running handlers stop and their chunks are delivered again.</summary>
     public CancellationToken HostStopping { get; set; }

@@ -6,7 +6,7 @@ namespace DurableJobs.Orchestration.Model;
 /// What a job activity reports back: counts, not results (those are in the batch store), so the
 /// orchestration's history grows by a few hundred bytes per chunk whatever the jobs return.
 /// </summary>
-public sealed record ChunkSummary
+internal sealed record ChunkSummary
 {
     /// <summary>Jobs that succeeded.</summary>
     [JsonPropertyName("succeeded")]

@@ -9,7 +9,7 @@ namespace DurableJobs.Orchestration.Model;
 /// <see cref="MaxJobsPerChunk"/>), long jobs in small ones, so a message and a history row are paid per
 /// chunk, not per job, while cancel and deadline still reach every job through its token.
 /// </summary>
-public sealed record ChunkingOptions
+internal sealed record ChunkingOptions
 {
     /// <summary>Seconds of work a chunk should carry once job durations are known.</summary>
     [JsonPropertyName("targetChunkSeconds")]

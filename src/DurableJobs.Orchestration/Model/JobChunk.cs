@@ -4,7 +4,7 @@ using DurableJobs.Core.Model;
 namespace DurableJobs.Orchestration.Model;
 
 /// <summary>The input of one job activity: a range of a batch's jobs and how many of them may run at once.</summary>
-public sealed record JobChunk
+internal sealed record JobChunk
 {
     /// <summary>The batch.</summary>
     [JsonPropertyName("batchId")]

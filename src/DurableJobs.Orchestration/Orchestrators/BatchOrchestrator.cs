@@ -13,7 +13,7 @@ namespace DurableJobs.Orchestration.Orchestrators;
 /// orchestration completes with the counts.
 /// </summary>
 /// <remarks>Replay-safe: time comes from the context, logging goes through the replay-safe logger, no I/O.</remarks>
-public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput, BatchResult>
+internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput, BatchResult>
 {
     /// <inheritdoc />
     public override async Task<BatchResult> RunAsync(TaskOrchestrationContext context, BatchOrchestrationInput input)
