@@ -3,7 +3,6 @@ using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using DurableTask.AzureStorage;
 using Microsoft.Extensions.Configuration;
 
 namespace DurableJobs.Engine.Hosting;
@@ -101,11 +100,6 @@ internal sealed class StorageConnection
     public QueueServiceClient CreateQueueServiceClient(QueueClientOptions? options = null) => Endpoints is { } e
         ? new QueueServiceClient(e.QueueServiceUri, e.Credential, options)
         : new QueueServiceClient(ConnectionString!, options);
-
-    /// <summary>What Durable Task's Azure Storage backend connects with.</summary>
-    internal StorageAccountClientProvider CreateDurableTaskProvider() => Endpoints is { } e
-        ? new StorageAccountClientProvider(e.BlobServiceUri, e.QueueServiceUri, e.TableServiceUri, e.Credential)
-        : new StorageAccountClientProvider(ConnectionString!);
 
     private static Uri? ServiceUri(IConfigurationSection section, string key, string? account, string service)
     {
