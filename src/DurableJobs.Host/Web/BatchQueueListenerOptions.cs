@@ -14,7 +14,7 @@ internal sealed class BatchQueueListenerOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>Deliveries a message may fail before it moves to the poison queue (Functions' default is 5).</summary>
-    public int MaxDequeueCount { get; set; } = 5;
+    public int MaxDequeueCount { get; set; } = Api.Queue.BatchQueueIntake.DefaultMaxDequeueCount;
 
     /// <summary>How long a received message stays invisible to other listeners while it is processed.</summary>
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
