@@ -42,7 +42,7 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddSingleton(new JobHandlerRegistry());
         services.TryAddSingleton(WorkerIdentity.CurrentProcess);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<StorageConnection>();
+        services.TryAddSingleton(sp => StorageConnections.Resolve(sp, chosen: null));
         services.TryAddSingleton<WorkerShutdown>();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<BatchLimits>>().Value);
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<BatchClientOptions>>().Value);

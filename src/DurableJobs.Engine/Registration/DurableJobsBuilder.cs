@@ -64,9 +64,7 @@ public sealed class DurableJobsBuilder
     public DurableJobsBuilder UseAzureStorage(string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        var storage = new StorageConnection();
-        storage.Resolve(connectionString);
-        return UseStorage(storage);
+        return UseStorage(StorageConnection.FromConnectionString(connectionString));
     }
 
     /// <summary>Uses a storage account through its service endpoints and a credential (a managed identity: no keys).</summary>
@@ -76,9 +74,7 @@ public sealed class DurableJobsBuilder
         ArgumentNullException.ThrowIfNull(queueServiceUri);
         ArgumentNullException.ThrowIfNull(tableServiceUri);
         ArgumentNullException.ThrowIfNull(credential);
-        var storage = new StorageConnection();
-        storage.Resolve(new StorageEndpoints(blobServiceUri, queueServiceUri, tableServiceUri, credential));
-        return UseStorage(storage);
+        return UseStorage(StorageConnection.FromEndpoints(new StorageEndpoints(blobServiceUri, queueServiceUri, tableServiceUri, credential)));
     }
 
     /// <summary>
@@ -109,10 +105,11 @@ public sealed class DurableJobsBuilder
     /// </summary>
     public DurableJobsBuilder AddClient() => AddEngine();
 
-    private DurableJobsBuilder UseStorage(StorageConnection storage)
+    private DurableJobsBuilder UseStorage(StorageConnection chosen)
     {
+        // Decided when the container builds it (the emulator's ports come from the options), never by a hosted service.
         Services.RemoveAll<StorageConnection>();
-        Services.AddSingleton(storage);
+        Services.AddSingleton(sp => StorageConnections.Resolve(sp, chosen));
         return this;
     }
 

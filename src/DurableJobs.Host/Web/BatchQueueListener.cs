@@ -49,7 +49,7 @@ internal sealed class BatchQueueListener : BackgroundService
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // The engine (started before this service) has resolved the storage connection and the client by now.
+        // The storage connection was fixed when the container was built; the client is the engine's, started before this service.
         BatchClient client = services.GetRequiredService<BatchClient>();
         QueueServiceClient queues = storage.CreateQueueServiceClient(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
         QueueClient queue = queues.GetQueueClient(queueName);
