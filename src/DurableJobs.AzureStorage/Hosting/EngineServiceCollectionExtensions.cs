@@ -11,8 +11,6 @@ using DurableJobs.Orchestration.Execution;
 using DurableJobs.Orchestration.Orchestrators;
 using DurableJobs.Orchestration.Signals;
 using DurableJobs.Orchestration.Storage;
-using Microsoft.DurableTask;
-using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -22,9 +20,9 @@ using Microsoft.Extensions.Options;
 namespace DurableJobs.Engine.Hosting;
 
 /// <summary>
-/// The registrations behind <see cref="DurableJobsBuilder"/>: what every host shares (the embedded engine's and the
-/// Azure Functions app's), and the embedded engine itself. Options bind from the container's
-/// <see cref="IConfiguration"/>, when it has one.
+/// The registrations behind <see cref="DurableJobsBuilder"/> that every host shares (the embedded engine's and the
+/// Azure Functions app's); the embedded engine adds its own (<c>AddEmbeddedEngine</c>, in DurableJobs.Engine). Options
+/// bind from the container's <see cref="IConfiguration"/>, when it has one.
 /// </summary>
 internal static class EngineServiceCollectionExtensions
 {
@@ -74,30 +72,6 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddTransient<BatchOrchestrator>();
         services.TryAddTransient<ExecuteJobsActivity>();
         services.TryAddTransient<RecordUnstartedActivity>();
-        return services;
-    }
-
-    /// <summary>
-    /// The embedded engine (a hosted service running Durable Task Core on Azure Storage, starting Azurite when the
-    /// storage is development storage), the <see cref="DurableTaskClient"/> over it and <see cref="BatchClient"/>.
-    /// </summary>
-    public static IServiceCollection AddEmbeddedEngine(this IServiceCollection services)
-    {
-        services.AddDurableJobsShared();
-        services.TryAddSingleton(_ =>
-        {
-            var registry = new DurableTaskRegistry();
-            registry.AddOrchestrator<BatchOrchestrator>(BatchNames.Orchestrator);
-            registry.AddOrchestrator<BatchOrchestrator>(BatchNames.PartOrchestrator);
-            registry.AddActivity<ExecuteJobsActivity>(BatchNames.ExecuteJobsActivity);
-            registry.AddActivity<RecordUnstartedActivity>(BatchNames.RecordUnstartedActivity);
-            return registry;
-        });
-
-        services.TryAddSingleton<DurableJobsEngine>();
-        services.AddHostedService(sp => sp.GetRequiredService<DurableJobsEngine>());
-        services.TryAddSingleton<DurableTaskClient>(sp => sp.GetRequiredService<DurableJobsEngine>().Client);
-        services.TryAddSingleton(sp => BatchClient.Create(sp.GetRequiredService<DurableTaskClient>(), sp));
         return services;
     }
 
