@@ -1,6 +1,7 @@
 using DurableJobs.Engine.Client;
 using DurableJobs.Engine.Emulator;
 using DurableJobs.Engine.Shims;
+using DurableJobs.Orchestration.Execution;
 using DurableTask.AzureStorage;
 using DurableTask.Core;
 using Microsoft.DurableTask;
