@@ -13,6 +13,14 @@ feed="$work/packages"
 echo "== packages: dotnet pack"
 dotnet pack DurableJobs.sln -c Release -o "$feed" --nologo -v quiet
 ls "$feed"/*.nupkg | sed 's#.*/#  #'
+# Every package the README lists, and no other: a project that stopped packing (or a new one) fails here.
+expected="DurableJobs.Api DurableJobs.AzureStorage DurableJobs.Cli DurableJobs.Client DurableJobs.Core DurableJobs.Engine DurableJobs.Functions DurableJobs.Orchestration DurableJobs.Telemetry DurableJobs.Testing"
+packed="$(ls "$feed"/*.nupkg | sed -E 's#.*/##; s#\.[0-9]+\.[0-9]+\.[0-9]+.*##' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')"
+if [ "$packed" != "$expected" ]; then
+  echo "packed: $packed" >&2
+  echo "expected: $expected" >&2
+  exit 1
+fi
 version="$(dotnet msbuild src/DurableJobs.Core -getProperty:PackageVersion -p:Configuration=Release)"
 
 # The same version may be in the NuGet cache from an earlier run with other contents: always take this run's.

@@ -11,7 +11,7 @@ namespace DurableJobs.Api;
 public static class ApiServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds <see cref="BatchHttpApi"/>, <see cref="BatchQueueMessageProcessor"/> and <see cref="ApiOptions"/>
+    /// Adds <see cref="BatchHttpApi"/>, the queue intake (<see cref="BatchQueueIntake"/>) and <see cref="ApiOptions"/>
     /// (bound from <c>DurableJobs:Api</c>). <see cref="Core.Validation.BatchLimits"/> must be registered by the host.
     /// </summary>
     public static IServiceCollection AddDurableJobsApi(this IServiceCollection services, IConfiguration configuration)
@@ -23,6 +23,7 @@ public static class ApiServiceCollectionExtensions
         services.TryAddSingleton<BatchHttpApi>();
         services.TryAddSingleton<ScheduleHttpApi>();
         services.TryAddSingleton<BatchQueueMessageProcessor>();
+        services.TryAddSingleton<BatchQueueIntake>();
         return services;
     }
 }

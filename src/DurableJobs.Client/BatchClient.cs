@@ -8,6 +8,7 @@ using DurableJobs.Orchestration.Storage;
 using DurableJobs.Orchestration.Telemetry;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DurableJobs.Client;
 
@@ -29,8 +30,8 @@ public sealed class BatchClient
     private static readonly TimeSpan FirstClaimPause = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan MaxClaimPause = TimeSpan.FromSeconds(1);
 
-    /// <summary>Creates the client.</summary>
-    public BatchClient(DurableTaskClient durable, IBatchCancellationSignals signals, IBatchStore store, BatchValidator validator, BatchLimits limits, BatchClientOptions options)
+    /// <summary>Creates the client (apps get it from <c>AddDurableJobs().AddClient()</c>, Functions through its factory).</summary>
+    internal BatchClient(DurableTaskClient durable, IBatchCancellationSignals signals, IBatchStore store, BatchValidator validator, BatchLimits limits, BatchClientOptions options)
     {
         ArgumentNullException.ThrowIfNull(durable);
         ArgumentNullException.ThrowIfNull(signals);
@@ -44,6 +45,19 @@ public sealed class BatchClient
         this.validator = validator;
         this.limits = limits;
         this.options = options;
+    }
+
+    /// <summary>A client over <paramref name="durable"/> with everything else from <paramref name="services"/>.</summary>
+    internal static BatchClient Create(DurableTaskClient durable, IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return new BatchClient(
+            durable,
+            services.GetRequiredService<IBatchCancellationSignals>(),
+            services.GetRequiredService<IBatchStore>(),
+            services.GetRequiredService<BatchValidator>(),
+            services.GetRequiredService<BatchLimits>(),
+            services.GetRequiredService<BatchClientOptions>());
     }
 
     /// <summary>
@@ -285,7 +299,7 @@ public sealed class BatchClient
     }
 
     /// <summary>The jobs of a validated request, ids resolved.</summary>
-    public static IReadOnlyList<ScheduledJob> ToScheduledJobs(BatchRequest request)
+    internal static IReadOnlyList<ScheduledJob> ToScheduledJobs(BatchRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         IReadOnlyList<JobSpec> specs = request.Jobs ?? [];
@@ -299,7 +313,7 @@ public sealed class BatchClient
     }
 
     /// <summary>The orchestration input for a validated request whose jobs are stored under <paramref name="jobsKey"/>, every default resolved.</summary>
-    public BatchOrchestrationInput ToOrchestrationInput(string batchId, string jobsKey, BatchRequest request)
+    internal BatchOrchestrationInput ToOrchestrationInput(string batchId, string jobsKey, BatchRequest request)
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         ArgumentException.ThrowIfNullOrEmpty(jobsKey);

@@ -42,7 +42,7 @@ public sealed class BatchClientOptions
     public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>The chunking carried in each orchestration's input.</summary>
-    public ChunkingOptions ToChunking() => new()
+    internal ChunkingOptions ToChunking() => new()
     {
         TargetChunkSeconds = TargetChunkSeconds,
         MaxJobsPerChunk = Math.Max(1, MaxJobsPerChunk),

@@ -8,7 +8,7 @@ namespace DurableJobs.Functions;
 /// Makes a <see cref="BatchClient"/> over the <see cref="DurableTaskClient"/> that Functions binds per invocation
 /// (<c>[DurableClient]</c>); everything else the client needs comes from the app's container.
 /// </summary>
-public sealed class BatchClientFactory
+internal sealed class BatchClientFactory
 {
     private readonly IServiceProvider services;
 
@@ -23,6 +23,6 @@ public sealed class BatchClientFactory
     public BatchClient Create(DurableTaskClient durable)
     {
         ArgumentNullException.ThrowIfNull(durable);
-        return ActivatorUtilities.CreateInstance<BatchClient>(services, durable);
+        return BatchClient.Create(durable, services);
     }
 }

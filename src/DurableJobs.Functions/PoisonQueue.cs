@@ -7,7 +7,7 @@ namespace DurableJobs.Functions;
 /// The batch queue's poison queue. The Functions runtime moves a message there itself only after repeated
 /// failures, and without a reason; a message that can never become a batch is moved here at once, with it.
 /// </summary>
-public sealed class PoisonQueue
+internal sealed class PoisonQueue
 {
     private readonly QueueClient queue;
     private volatile bool created;

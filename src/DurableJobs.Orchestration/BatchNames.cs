@@ -1,7 +1,7 @@
 namespace DurableJobs.Orchestration;
 
 /// <summary>The names under which orchestrations, activities and events are registered, shared by every host.</summary>
-public static class BatchNames
+internal static class BatchNames
 {
     /// <summary>The batch orchestrator.</summary>
     public const string Orchestrator = "BatchOrchestrator";

@@ -103,15 +103,15 @@ public sealed class FunctionsWrapperTests(EmulatorFixture storage, FunctionsHost
     {
         var function = ActivatorUtilities.CreateInstance<BatchQueueFunction>(services);
         QueueMessage valid = QueuesModelFactory.QueueMessage("fn-msg-1", "pop", Convert.ToBase64String(Encoding.UTF8.GetBytes("""{"jobs":[{"type":"echo"}]}""")), 1);
-        QueueMessageOutcome first = await function.Run(valid, durable, CancellationToken.None);
-        QueueMessageOutcome redelivered = await function.Run(valid, durable, CancellationToken.None);
+        QueueMessageOutcome first = await function.HandleAsync(valid, durable, CancellationToken.None);
+        QueueMessageOutcome redelivered = await function.HandleAsync(valid, durable, CancellationToken.None);
         Assert.Equal(QueueMessageDisposition.Started, first.Disposition);
         Assert.Equal(QueueMessageDisposition.AlreadyExisted, redelivered.Disposition);
         Assert.Equal(BatchQueueMessageProcessor.DeriveBatchId("fn-msg-1"), first.BatchId);
         Assert.NotNull(await durable.GetInstanceAsync(first.BatchId!));
 
         QueueMessage garbage = QueuesModelFactory.QueueMessage("fn-msg-2", "pop", "<<not a batch>>", 2);
-        QueueMessageOutcome poisoned = await function.Run(garbage, durable, CancellationToken.None);
+        QueueMessageOutcome poisoned = await function.HandleAsync(garbage, durable, CancellationToken.None);
         Assert.Equal(QueueMessageDisposition.Poison, poisoned.Disposition);
         var poison = new QueueClient(storage.ConnectionString, BatchQueueNames.PoisonOf(QueueName), new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
         PoisonMessage envelope = Assert.Single((await poison.PeekMessagesAsync(32)).Value.Select(m => PoisonMessage.FromJson(m.MessageText)!), p => p.MessageId == "fn-msg-2");
@@ -132,7 +132,8 @@ public sealed class FunctionsWrapperTests(EmulatorFixture storage, FunctionsHost
             new ScheduledJob(1, "b", "fail", null),
             new ScheduledJob(2, "c", "echo", null)]);
 
-        ChunkSummary summary = await functions.ExecuteJobs(new JobChunk
+        // The inputs travel as JSON from the orchestrator (the SDK's converter), as under Functions.
+        ChunkSummary summary = Assert.IsType<ChunkSummary>(await functions.ExecuteJobs(AsSent(new JobChunk
         {
             BatchId = "fn-chunk",
             JobsKey = jobsKey,
@@ -140,15 +141,15 @@ public sealed class FunctionsWrapperTests(EmulatorFixture storage, FunctionsHost
             Count = 2,
             Parallelism = 2,
             DeadlineUtc = DateTime.UtcNow.AddMinutes(1),
-        });
-        int unstarted = await functions.RecordUnstarted(new UnstartedJobs
+        })));
+        int unstarted = await functions.RecordUnstarted(AsSent(new UnstartedJobs
         {
             BatchId = "fn-chunk",
             JobsKey = jobsKey,
             Ranges = [new JobRange(2, 1)],
             Status = JobStatus.Cancelled,
             StoppedAtUtc = DateTime.UtcNow,
-        });
+        }));
 
         Assert.Equal((1, 1), (summary.Succeeded, summary.Failed));
         Assert.Equal(1, unstarted);
@@ -157,6 +158,9 @@ public sealed class FunctionsWrapperTests(EmulatorFixture storage, FunctionsHost
         Assert.Equal(1, recorded.Items[0].Output!.Value.GetProperty("x").GetInt32());
         Assert.Equal(0, recorded.Items[2].Attempts);
     }
+
+    private static JsonElement AsSent<T>(T input) =>
+        JsonDocument.Parse(Microsoft.DurableTask.Converters.JsonDataConverter.Default.Serialize(input)!).RootElement.Clone();
 
     private async Task<(int Status, JsonElement Body, HttpContext Context)> CallAsync(
         Func<HttpContext, Task<IResult>> function, string method, string path, string? json = null, string query = "")

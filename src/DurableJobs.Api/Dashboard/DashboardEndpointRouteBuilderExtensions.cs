@@ -78,7 +78,7 @@ public static class DashboardEndpointRouteBuilderExtensions
 }
 
 /// <summary>Marks an endpoint that serves no data (the dashboard's assets): an API-key check may let it through.</summary>
-public sealed class PublicAssetMetadata
+internal sealed class PublicAssetMetadata
 {
     private PublicAssetMetadata()
     {

@@ -9,7 +9,7 @@ namespace DurableJobs.Api.Http;
 /// <param name="Title">A short summary, the same for every occurrence of the code.</param>
 /// <param name="Detail">What exactly went wrong here.</param>
 /// <param name="Errors">Problems keyed by field path or parameter name, when there are some.</param>
-public sealed record ApiError(int Status, string Code, string Title, string Detail, IDictionary<string, string[]>? Errors = null)
+internal sealed record ApiError(int Status, string Code, string Title, string Detail, IDictionary<string, string[]>? Errors = null)
 {
     /// <summary>The problem details body.</summary>
     public ProblemDetails ToProblemDetails()

@@ -1,7 +1,7 @@
 namespace DurableJobs.Api.Http;
 
 /// <summary>The machine-readable <c>code</c> extension of every problem the API returns.</summary>
-public static class ApiErrorCodes
+internal static class ApiErrorCodes
 {
     /// <summary>The body is not JSON.</summary>
     public const string MalformedJson = "malformed-json";

@@ -13,7 +13,7 @@ namespace DurableJobs.Api.Http;
 /// <see cref="BatchHttpApi"/>: errors are <c>application/problem+json</c>, and a schedule that fails any check (cron,
 /// time zone, template, dates, a schedule that never fires) is answered 400 naming the field, with nothing stored.
 /// </summary>
-public sealed class ScheduleHttpApi
+internal sealed class ScheduleHttpApi
 {
     private readonly ApiOptions options;
     private readonly ILogger<ScheduleHttpApi> logger;

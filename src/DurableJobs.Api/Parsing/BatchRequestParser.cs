@@ -12,7 +12,7 @@ namespace DurableJobs.Api.Parsing;
 /// Turns bytes from an HTTP body or a queue message into a <see cref="BatchRequest"/>, telling apart invalid
 /// UTF-8, malformed JSON, excessive nesting and values of the wrong type, each with its own problem.
 /// </summary>
-public static class BatchRequestParser
+internal static class BatchRequestParser
 {
     private static ReadOnlySpan<byte> Utf8Bom => [0xEF, 0xBB, 0xBF];
 

@@ -3,7 +3,7 @@ using System.Buffers;
 namespace DurableJobs.Api.Parsing;
 
 /// <summary>Reads a body up to a byte limit, so an oversized one is refused after at most limit + 1 bytes.</summary>
-public static class BoundedBodyReader
+internal static class BoundedBodyReader
 {
     /// <summary>Reads <paramref name="body"/>; stops and reports <see cref="BodyReadResult.TooLarge"/> once it passes <paramref name="limit"/>.</summary>
     /// <param name="body">The stream.</param>

@@ -19,7 +19,7 @@ namespace DurableJobs.Api.Queue;
 /// Each message is a <see cref="DurableJobsTelemetry.QueueSpan"/> span (the submit span nests under it) and a
 /// <see cref="DurableJobsTelemetry.QueueLag"/> measurement when its insertion time is known.
 /// </summary>
-public sealed class BatchQueueMessageProcessor
+internal sealed class BatchQueueMessageProcessor
 {
     private readonly ILogger<BatchQueueMessageProcessor> logger;
     private readonly TimeProvider time;

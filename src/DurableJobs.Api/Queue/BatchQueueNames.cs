@@ -3,7 +3,7 @@ using Microsoft.Extensions.Configuration;
 namespace DurableJobs.Api.Queue;
 
 /// <summary>The queue batches arrive on, named by the same setting in both hosts.</summary>
-public static class BatchQueueNames
+internal static class BatchQueueNames
 {
     /// <summary>The setting naming the queue (the Functions trigger reads it as <c>%DurableJobs:BatchQueueName%</c>).</summary>
     public const string SettingName = "DurableJobs:BatchQueueName";

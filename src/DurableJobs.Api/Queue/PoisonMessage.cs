@@ -5,7 +5,7 @@ using DurableJobs.Core.Serialization;
 namespace DurableJobs.Api.Queue;
 
 /// <summary>What lands in the poison queue: the original message, untouched, with why it was set aside.</summary>
-public sealed record PoisonMessage
+internal sealed record PoisonMessage
 {
     /// <summary>Why the message could not be processed.</summary>
     [JsonPropertyName("reason")]

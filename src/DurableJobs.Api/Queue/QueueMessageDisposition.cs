@@ -1,7 +1,7 @@
 namespace DurableJobs.Api.Queue;
 
 /// <summary>What to do with a processed queue message.</summary>
-public enum QueueMessageDisposition
+internal enum QueueMessageDisposition
 {
     /// <summary>A new batch started: delete the message.</summary>
     Started,

@@ -4,7 +4,7 @@ namespace DurableJobs.Api.Queue;
 /// <param name="Disposition">What to do with it.</param>
 /// <param name="BatchId">The batch it names (absent when poisoned before an id was known).</param>
 /// <param name="Reason">Why it is poison; null otherwise.</param>
-public sealed record QueueMessageOutcome(QueueMessageDisposition Disposition, string? BatchId, string? Reason)
+internal sealed record QueueMessageOutcome(QueueMessageDisposition Disposition, string? BatchId, string? Reason)
 {
     /// <summary>A poison decision.</summary>
     public static QueueMessageOutcome Poison(string reason, string? batchId = null) => new(QueueMessageDisposition.Poison, batchId, reason);

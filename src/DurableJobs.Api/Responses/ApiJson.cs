@@ -5,7 +5,7 @@ using DurableJobs.Core.Serialization;
 namespace DurableJobs.Api.Responses;
 
 /// <summary>The JSON options of API responses: the wire conventions, but nulls written so every documented field is present.</summary>
-public static class ApiJson
+internal static class ApiJson
 {
     /// <summary>The options.</summary>
     public static JsonSerializerOptions Options { get; } = Create();

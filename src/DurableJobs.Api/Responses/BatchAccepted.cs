@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace DurableJobs.Api.Responses;
 
 /// <summary>The answer to a submission: where to follow the batch (in the spirit of Durable Functions' check-status payload).</summary>
-public sealed record BatchAccepted
+internal sealed record BatchAccepted
 {
     /// <summary>The batch id.</summary>
     [JsonPropertyName("id")]

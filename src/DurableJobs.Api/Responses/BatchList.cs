@@ -4,7 +4,7 @@ using DurableJobs.Client;
 namespace DurableJobs.Api.Responses;
 
 /// <summary>Recent batches, newest first.</summary>
-public sealed record BatchList
+internal sealed record BatchList
 {
     /// <summary>The batches.</summary>
     [JsonPropertyName("items")]

@@ -8,7 +8,7 @@ namespace DurableJobs.Api.Responses;
 /// its final status), with the batch's cap so a chart can draw both. While a batch runs only finished jobs are
 /// recorded, so the series fills in as it progresses.
 /// </summary>
-public sealed record BatchTimeline
+internal sealed record BatchTimeline
 {
     /// <summary>The batch id.</summary>
     [JsonPropertyName("id")]

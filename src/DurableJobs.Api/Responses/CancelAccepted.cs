@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace DurableJobs.Api.Responses;
 
 /// <summary>The answer to an accepted cancel.</summary>
-public sealed record CancelAccepted
+internal sealed record CancelAccepted
 {
     /// <summary>The batch id.</summary>
     [JsonPropertyName("id")]

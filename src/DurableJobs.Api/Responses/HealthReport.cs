@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace DurableJobs.Api.Responses;
 
 /// <summary>The answer of a healthy service.</summary>
-public sealed record HealthReport
+internal sealed record HealthReport
 {
     /// <summary>Always <c>Healthy</c> (an unhealthy service answers 503 with a problem).</summary>
     [JsonPropertyName("status")]

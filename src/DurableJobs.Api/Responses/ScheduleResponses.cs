@@ -5,7 +5,7 @@ using DurableJobs.Orchestration.Schedules;
 namespace DurableJobs.Api.Responses;
 
 /// <summary>The answer to <c>PUT /api/schedules/{name}</c>.</summary>
-public sealed record ScheduleAccepted
+internal sealed record ScheduleAccepted
 {
     /// <summary>The schedule's name.</summary>
     [JsonPropertyName("name")]
@@ -21,7 +21,7 @@ public sealed record ScheduleAccepted
 }
 
 /// <summary>The answer to a pause, resume or trigger.</summary>
-public sealed record ScheduleCommandAccepted
+internal sealed record ScheduleCommandAccepted
 {
     /// <summary>The schedule's name.</summary>
     [JsonPropertyName("name")]
@@ -33,7 +33,7 @@ public sealed record ScheduleCommandAccepted
 }
 
 /// <summary>Every schedule, by name.</summary>
-public sealed record ScheduleList
+internal sealed record ScheduleList
 {
     /// <summary>The schedules.</summary>
     [JsonPropertyName("items")]

@@ -10,7 +10,7 @@ namespace DurableJobs.Client.Schedules;
 /// handled twice (a retried activity, a replayed episode) finds the batch the first one started and starts nothing.
 /// Traced as one span per occurrence; its lateness (from the due time, jitter included) goes to the tick-lateness histogram.
 /// </summary>
-public sealed class StartScheduledBatchActivity : TaskActivity<ScheduledBatchStart, ScheduledBatchStarted>
+internal sealed class StartScheduledBatchActivity : TaskActivity<ScheduledBatchStart, ScheduledBatchStarted>
 {
     private readonly BatchClient batches;
     private readonly TimeProvider time;
@@ -58,7 +58,7 @@ public sealed class StartScheduledBatchActivity : TaskActivity<ScheduledBatchSta
 }
 
 /// <summary>Of a schedule's batch ids, those still running (unknown ids count as ended).</summary>
-public sealed class FindRunningBatchesActivity : TaskActivity<List<string>, List<string>>
+internal sealed class FindRunningBatchesActivity : TaskActivity<List<string>, List<string>>
 {
     private readonly BatchClient batches;
 

@@ -22,7 +22,7 @@ public sealed class ScheduleClient : IScheduleClient
     private readonly TimeProvider time;
 
     /// <summary>Creates the client.</summary>
-    public ScheduleClient(DurableTaskClient durable, BatchClient batches, ScheduleValidator validator, TimeProvider time)
+    internal ScheduleClient(DurableTaskClient durable, BatchClient batches, ScheduleValidator validator, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(durable);
         ArgumentNullException.ThrowIfNull(batches);

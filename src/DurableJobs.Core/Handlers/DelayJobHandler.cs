@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace DurableJobs.Core.Handlers;
 
 /// <summary><c>delay</c>: waits <c>{"ms": N}</c> milliseconds, or less when the token is cancelled.</summary>
-public sealed class DelayJobHandler : IJobHandler
+internal sealed class DelayJobHandler : IJobHandler
 {
     /// <summary>The longest wait a job may ask for: 7 days, the longest deadline a batch may have by default.</summary>
     public const long MaxMilliseconds = 7L * 24 * 60 * 60 * 1000;

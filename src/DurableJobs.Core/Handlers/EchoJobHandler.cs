@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace DurableJobs.Core.Handlers;
 
 /// <summary><c>echo</c>: returns its payload.</summary>
-public sealed class EchoJobHandler : IJobHandler
+internal sealed class EchoJobHandler : IJobHandler
 {
     /// <inheritdoc />
     public ValueTask<JsonElement?> ExecuteAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)

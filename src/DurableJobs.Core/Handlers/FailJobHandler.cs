@@ -6,7 +6,7 @@ namespace DurableJobs.Core.Handlers;
 /// <c>fail</c>: <c>{"failTimes": N, "message": "..."}</c> fails the first N attempts, then succeeds.
 /// Without <c>failTimes</c> it always fails. Useful to see retries at work.
 /// </summary>
-public sealed class FailJobHandler : IJobHandler
+internal sealed class FailJobHandler : IJobHandler
 {
     /// <summary>The most attempts a job may fail on purpose: more than any retry policy allows, so larger counts could only mean "always".</summary>
     public const long MaxFailTimes = 1_000;

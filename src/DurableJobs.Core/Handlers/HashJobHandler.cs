@@ -8,7 +8,7 @@ namespace DurableJobs.Core.Handlers;
 /// <c>hash</c>: <c>{"iterations": N}</c> runs a SHA-256 chain N rounds long, seeded by the job id. CPU-bound;
 /// it checks the token between rounds, so even pure computation stops promptly.
 /// </summary>
-public sealed class HashJobHandler : IJobHandler
+internal sealed class HashJobHandler : IJobHandler
 {
     /// <summary>The most rounds a job may ask for: a few seconds to a minute of one core, not a core held until the deadline.</summary>
     public const long MaxIterations = 100_000_000;

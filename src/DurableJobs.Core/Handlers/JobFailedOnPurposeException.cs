@@ -1,7 +1,7 @@
 namespace DurableJobs.Core.Handlers;
 
 /// <summary>Thrown by the <c>fail</c> handler.</summary>
-public sealed class JobFailedOnPurposeException : Exception
+internal sealed class JobFailedOnPurposeException : Exception
 {
     /// <summary>Creates the exception.</summary>
     public JobFailedOnPurposeException(string message)

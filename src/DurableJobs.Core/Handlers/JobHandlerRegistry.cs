@@ -11,7 +11,7 @@ namespace DurableJobs.Core.Handlers;
 /// <c>HttpClient</c> from a factory, a logger), or one shared instance. Built while the container is configured;
 /// read-only once jobs run.
 /// </summary>
-public sealed class JobHandlerRegistry
+internal sealed class JobHandlerRegistry
 {
     /// <summary>The invoker of each job type.</summary>
     private readonly Dictionary<string, JobInvoker> invokers = new(StringComparer.Ordinal);

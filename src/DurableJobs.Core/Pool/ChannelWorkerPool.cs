@@ -13,7 +13,7 @@ namespace DurableJobs.Core.Pool;
 /// </summary>
 /// <typeparam name="TIn">The work item.</typeparam>
 /// <typeparam name="TOut">The result of one item.</typeparam>
-public sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
+internal sealed class ChannelWorkerPool<TIn, TOut> : IAsyncDisposable
 {
     // Admission state: the low bits count handlers started, this bit closes the gate. One atomic word means
     // that once Cancel returns, no handler can start: a late worker's compare-and-swap sees the bit.

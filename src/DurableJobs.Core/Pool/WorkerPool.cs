@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace DurableJobs.Core.Pool;
 
 /// <summary>One-call entry points over <see cref="ChannelWorkerPool{TIn, TOut}"/>.</summary>
-public static class WorkerPool
+internal static class WorkerPool
 {
     /// <summary>
     /// Handles <paramref name="items"/> with a bounded pool and streams the results in completion order.

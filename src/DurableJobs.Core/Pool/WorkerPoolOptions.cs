@@ -1,7 +1,7 @@
 namespace DurableJobs.Core.Pool;
 
 /// <summary>How a <see cref="ChannelWorkerPool{TIn, TOut}"/> is sized.</summary>
-public sealed class WorkerPoolOptions
+internal sealed class WorkerPoolOptions
 {
     /// <summary>Number of consumers, hence the most items handled at once. At least 1.</summary>
     public int WorkerCount { get; init; } = Environment.ProcessorCount;

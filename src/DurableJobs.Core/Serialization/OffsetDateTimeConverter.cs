@@ -8,7 +8,7 @@ namespace DurableJobs.Core.Serialization;
 /// An ISO 8601 date and time that must carry its offset (<c>Z</c> or <c>+02:00</c>): without one, "18:00" would mean
 /// the clock of whichever machine parsed it, and the machines of a cluster need not agree.
 /// </summary>
-public sealed class OffsetDateTimeConverter : JsonConverter<DateTimeOffset>
+internal sealed class OffsetDateTimeConverter : JsonConverter<DateTimeOffset>
 {
     /// <inheritdoc />
     public override DateTimeOffset Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)

@@ -10,7 +10,7 @@ namespace DurableJobs.Core.Validation;
 /// Checks a <see cref="BatchRequest"/> against <see cref="BatchLimits"/> and the known job types,
 /// returning every problem at once so a client can fix them in one round trip.
 /// </summary>
-public sealed class BatchValidator
+internal sealed class BatchValidator
 {
     // What a handler sees for a job without a payload (the job runner passes the same).
     private static readonly JsonElement NullPayload = JsonSerializer.SerializeToElement<object?>(null);

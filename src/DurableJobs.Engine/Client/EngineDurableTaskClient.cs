@@ -13,7 +13,7 @@ namespace DurableJobs.Engine.Client;
 /// The SDK's <see cref="DurableTaskClient"/> over Durable Task Core's Azure Storage service, so code written
 /// against the client Azure Functions injects (<c>[DurableClient]</c>) runs unchanged in the embedded host.
 /// </summary>
-public sealed class EngineDurableTaskClient : DurableTaskClient
+internal sealed class EngineDurableTaskClient : DurableTaskClient
 {
     // Never start a second execution under an id already used: batch ids are idempotency keys.
     private static readonly OrchestrationStatus[] AllStatuses = Enum.GetValues<OrchestrationStatus>();

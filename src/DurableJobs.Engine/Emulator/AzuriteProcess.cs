@@ -18,7 +18,7 @@ namespace DurableJobs.Engine.Emulator;
 /// terminal's Ctrl+C (sent to the whole foreground process group) reaches this process, which then stops its
 /// engine first and the emulator last, instead of pulling storage away from a worker that is still releasing it.
 /// </remarks>
-public sealed class AzuriteProcess : IAsyncDisposable
+internal sealed class AzuriteProcess : IAsyncDisposable
 {
     private const string EntryScript = "node_modules/azurite/dist/src/azurite.js";
 

@@ -8,7 +8,6 @@ using Microsoft.DurableTask;
 using Microsoft.DurableTask.Converters;
 using Microsoft.DurableTask.Worker;
 using Microsoft.DurableTask.Worker.Shims;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -22,7 +21,7 @@ namespace DurableJobs.Engine.Hosting;
 /// SDK's shims. On stop it first signals running jobs (their tokens), then releases its work items, so
 /// unfinished chunks are picked up by the next live worker.
 /// </summary>
-public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
+internal sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
 {
     private readonly EngineOptions options;
     private readonly AzuriteOptions azuriteOptions;
@@ -79,7 +78,7 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         options.Validate();
-        await ResolveConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await EnsureEmulatorAsync(cancellationToken).ConfigureAwait(false);
 
         var settings = new AzureStorageOrchestrationServiceSettings
         {
@@ -180,26 +179,17 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
         }
     }
 
-    private async Task ResolveConnectionAsync(CancellationToken cancellationToken)
+    private async Task EnsureEmulatorAsync(CancellationToken cancellationToken)
     {
-        // Given by the app (UseAzureStorage, UseAzurite), else the AzureWebJobsStorage setting, else the emulator.
-        StorageConnection? configured = storage.IsResolved ? storage : (services.GetService<IConfiguration>() is { } configuration ? StorageConnection.FromConfiguration(configuration) : null);
-        if (configured is { Endpoints: { } endpoints })
+        // The connection was decided when the container built it; only an emulator one needs something running.
+        if (storage.EmulatorBlobPort is not { } blobPort)
         {
-            storage.Resolve(endpoints);
             return;
         }
 
-        string connection = configured?.ConnectionString ?? DevelopmentStorage.Shorthand;
-        if (!DevelopmentStorage.IsShorthand(connection))
+        if (await AzuriteProcess.AnswersAsync(blobPort, cancellationToken).ConfigureAwait(false))
         {
-            storage.Resolve(connection);
-            return;
-        }
-
-        if (await AzuriteProcess.AnswersAsync(azuriteOptions.BlobPort, cancellationToken).ConfigureAwait(false))
-        {
-            logger.LogInformation("Using the storage emulator already listening on 127.0.0.1:{Port}", azuriteOptions.BlobPort);
+            logger.LogInformation("Using the storage emulator already listening on 127.0.0.1:{Port}", blobPort);
         }
         else if (azuriteOptions.AutoStart)
         {
@@ -208,9 +198,7 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
         else
         {
             throw new InvalidOperationException(
-                $"{StorageConnection.SettingName} is development storage but nothing answers on 127.0.0.1:{azuriteOptions.BlobPort} and DurableJobs:Azurite:AutoStart is false.");
+                $"{StorageConnection.SettingName} is development storage but nothing answers on 127.0.0.1:{blobPort} and DurableJobs:Azurite:AutoStart is false.");
         }
-
-        storage.Resolve(DevelopmentStorage.ConnectionString(azuriteOptions.BlobPort));
     }
 }

@@ -2,6 +2,7 @@ using DurableJobs.Api.Http;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DurableJobs.Functions.Functions;
 
@@ -14,13 +15,15 @@ public sealed class BatchHttpFunctions
     private readonly BatchHttpApi api;
     private readonly BatchClientFactory clients;
 
-    /// <summary>Creates the functions.</summary>
-    public BatchHttpFunctions(BatchHttpApi api, BatchClientFactory clients)
+    /// <summary>
+    /// Creates the functions from the app's container (Functions activates them with a public constructor; the
+    /// services they use are internal, so they are taken from the container rather than named here).
+    /// </summary>
+    public BatchHttpFunctions(IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(api);
-        ArgumentNullException.ThrowIfNull(clients);
-        this.api = api;
-        this.clients = clients;
+        ArgumentNullException.ThrowIfNull(services);
+        api = services.GetRequiredService<BatchHttpApi>();
+        clients = services.GetRequiredService<BatchClientFactory>();
     }
 
     /// <summary><c>POST /api/batches</c>.</summary>

@@ -1,9 +1,12 @@
+using System.Text.Json;
+using DurableJobs.Core.Serialization;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Activities;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Orchestrators;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DurableJobs.Functions.Functions;
 
@@ -13,13 +16,15 @@ public sealed class BatchOrchestrationFunctions
     private readonly ExecuteJobsActivity executeJobs;
     private readonly RecordUnstartedActivity recordUnstarted;
 
-    /// <summary>Creates the functions.</summary>
-    public BatchOrchestrationFunctions(ExecuteJobsActivity executeJobs, RecordUnstartedActivity recordUnstarted)
+    /// <summary>
+    /// Creates the functions from the app's container (Functions activates them with a public constructor; the
+    /// activities are internal, so they are taken from the container rather than named here).
+    /// </summary>
+    public BatchOrchestrationFunctions(IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(executeJobs);
-        ArgumentNullException.ThrowIfNull(recordUnstarted);
-        this.executeJobs = executeJobs;
-        this.recordUnstarted = recordUnstarted;
+        ArgumentNullException.ThrowIfNull(services);
+        executeJobs = services.GetRequiredService<ExecuteJobsActivity>();
+        recordUnstarted = services.GetRequiredService<RecordUnstartedActivity>();
     }
 
     /// <summary>The batch orchestrator.</summary>
@@ -38,11 +43,19 @@ public sealed class BatchOrchestrationFunctions
         return new BatchOrchestrator().RunAsync(context, context.GetInput<BatchOrchestrationInput>()!);
     }
 
-    /// <summary>The activity that runs a chunk of jobs.</summary>
+    /// <summary>
+    /// The activity that runs a chunk of jobs. Its input and output are internal wire types: the app's generated
+    /// function executor calls this method directly, so it takes the JSON the orchestrator sent and returns the
+    /// summary as an object (serialised by its runtime type, as a typed result would be).
+    /// </summary>
     [Function(BatchNames.ExecuteJobsActivity)]
-    public Task<ChunkSummary> ExecuteJobs([ActivityTrigger] JobChunk chunk) => executeJobs.ExecuteAsync(chunk);
+    public async Task<object> ExecuteJobs([ActivityTrigger] JsonElement chunk) =>
+        await executeJobs.ExecuteAsync(Read<JobChunk>(chunk)).ConfigureAwait(false);
 
-    /// <summary>The activity that records results for jobs a stopped batch never ran.</summary>
+    /// <summary>The activity that records results for jobs a stopped batch never ran (its input as JSON, see <see cref="ExecuteJobs"/>).</summary>
     [Function(BatchNames.RecordUnstartedActivity)]
-    public Task<int> RecordUnstarted([ActivityTrigger] UnstartedJobs jobs) => recordUnstarted.ExecuteAsync(jobs);
+    public Task<int> RecordUnstarted([ActivityTrigger] JsonElement jobs) => recordUnstarted.ExecuteAsync(Read<UnstartedJobs>(jobs));
+
+    private static T Read<T>(JsonElement input) =>
+        input.Deserialize<T>(DurableJobsJson.Options) ?? throw new InvalidOperationException($"The activity input is not a {typeof(T).Name}: {input.ValueKind}.");
 }

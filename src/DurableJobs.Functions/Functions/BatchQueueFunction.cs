@@ -2,59 +2,53 @@ using Azure.Storage.Queues.Models;
 using DurableJobs.Api.Queue;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DurableJobs.Functions.Functions;
 
 /// <summary>
-/// Queue-triggered batch runs under Azure Functions, through the shared <see cref="BatchQueueMessageProcessor"/>.
-/// host.json sets <c>messageEncoding: none</c> so the processor sees the text as sent and accepts plain JSON and
-/// base64 alike. A message that can never become a batch goes to the poison queue with the reason and completes;
-/// a failure throws, so Functions retries it and, after <c>maxDequeueCount</c>, poisons it itself.
+/// Queue-triggered batch runs under Azure Functions, through the shared <see cref="BatchQueueIntake"/> (the same
+/// validation, poison decisions and envelope as the embedded listener). host.json sets <c>messageEncoding: none</c> so
+/// the intake sees the text as sent and accepts plain JSON and base64 alike. A message that can never become a batch,
+/// or whose processing fails on its last allowed delivery (<c>DurableJobs:Queue:MaxDequeueCount</c>, equal to host.json's
+/// <c>maxDequeueCount</c>), goes to the poison queue with the reason and completes; an earlier failure throws, so
+/// Functions retries it.
 /// </summary>
 public sealed class BatchQueueFunction
 {
-    private readonly BatchQueueMessageProcessor processor;
+    private readonly BatchQueueIntake intake;
     private readonly BatchClientFactory clients;
     private readonly PoisonQueue poison;
-    private readonly TimeProvider time;
+    private readonly int maxDequeueCount;
 
-    /// <summary>Creates the function.</summary>
-    public BatchQueueFunction(BatchQueueMessageProcessor processor, BatchClientFactory clients, PoisonQueue poison, TimeProvider time)
+    /// <summary>
+    /// Creates the function from the app's container (Functions activates it with a public constructor; the
+    /// services it uses are internal, so they are taken from the container rather than named here).
+    /// </summary>
+    public BatchQueueFunction(IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(processor);
-        ArgumentNullException.ThrowIfNull(clients);
-        ArgumentNullException.ThrowIfNull(poison);
-        ArgumentNullException.ThrowIfNull(time);
-        this.processor = processor;
-        this.clients = clients;
-        this.poison = poison;
-        this.time = time;
+        ArgumentNullException.ThrowIfNull(services);
+        intake = services.GetRequiredService<BatchQueueIntake>();
+        clients = services.GetRequiredService<BatchClientFactory>();
+        poison = services.GetRequiredService<PoisonQueue>();
+        maxDequeueCount = services.GetService<IConfiguration>()?.GetValue(BatchQueueIntake.MaxDequeueCountSetting, BatchQueueIntake.DefaultMaxDequeueCount)
+            ?? BatchQueueIntake.DefaultMaxDequeueCount;
     }
 
     /// <summary>Starts the batch a message describes.</summary>
     [Function("BatchQueueTrigger")]
-    public async Task<QueueMessageOutcome> Run(
+    public Task Run(
         [QueueTrigger("%DurableJobs:BatchQueueName%", Connection = "AzureWebJobsStorage")] QueueMessage message,
         [DurableClient] DurableTaskClient durable,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) =>
+        HandleAsync(message, durable, cancellationToken);
+
+    /// <summary><see cref="Run"/>, with what became of the message (for tests).</summary>
+    internal Task<QueueMessageOutcome> HandleAsync(QueueMessage message, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         var delivery = new QueueDelivery(message.MessageText, message.MessageId) { DequeueCount = message.DequeueCount, InsertedOn = message.InsertedOn };
-        QueueMessageOutcome outcome = await processor.ProcessAsync(delivery, clients.Create(durable), cancellationToken).ConfigureAwait(false);
-        if (outcome.Disposition == QueueMessageDisposition.Poison)
-        {
-            await poison.SendAsync(
-                new PoisonMessage
-                {
-                    Reason = outcome.Reason!,
-                    OriginalMessage = message.MessageText,
-                    MessageId = message.MessageId,
-                    DequeueCount = message.DequeueCount,
-                    FailedAt = time.GetUtcNow(),
-                },
-                cancellationToken).ConfigureAwait(false);
-        }
-
-        return outcome;
+        return intake.HandleAsync(delivery, clients.Create(durable), maxDequeueCount, poison.SendAsync, cancellationToken);
     }
 }

@@ -1,10 +1,13 @@
+using System.Text.Json;
 using DurableJobs.Api.Http;
 using DurableJobs.Client.Schedules;
+using DurableJobs.Core.Serialization;
 using DurableJobs.Orchestration.Schedules;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DurableJobs.Functions.Functions;
 
@@ -20,31 +23,33 @@ public sealed class ScheduleFunctions
     private readonly ScheduleValidator validator;
     private readonly TimeProvider time;
 
-    /// <summary>Creates the functions.</summary>
-    public ScheduleFunctions(ScheduleHttpApi api, BatchClientFactory clients, ScheduleValidator validator, TimeProvider time)
+    /// <summary>
+    /// Creates the functions from the app's container (Functions activates them with a public constructor; the services
+    /// behind them are internal, so they are taken from the container rather than named here).
+    /// </summary>
+    public ScheduleFunctions(IServiceProvider services)
     {
-        ArgumentNullException.ThrowIfNull(api);
-        ArgumentNullException.ThrowIfNull(clients);
-        ArgumentNullException.ThrowIfNull(validator);
-        ArgumentNullException.ThrowIfNull(time);
-        this.api = api;
-        this.clients = clients;
-        this.validator = validator;
-        this.time = time;
+        ArgumentNullException.ThrowIfNull(services);
+        api = services.GetRequiredService<ScheduleHttpApi>();
+        clients = services.GetRequiredService<BatchClientFactory>();
+        validator = services.GetRequiredService<ScheduleValidator>();
+        time = services.GetService<TimeProvider>() ?? TimeProvider.System;
     }
 
-    /// <summary>The eternal orchestration of one schedule.</summary>
+    /// <summary>The eternal orchestration of one schedule (its state is an internal wire type, returned as an object).</summary>
     [Function(ScheduleNames.Orchestrator)]
-    public static Task<ScheduleState> RunSchedule([OrchestrationTrigger] TaskOrchestrationContext context)
+    public static async Task<object> RunSchedule([OrchestrationTrigger] TaskOrchestrationContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return new ScheduleOrchestrator().RunAsync(context, context.GetInput<ScheduleState>()!);
+        return await new ScheduleOrchestrator().RunAsync(context, context.GetInput<ScheduleState>()!).ConfigureAwait(false);
     }
 
-    /// <summary>Starts an occurrence's batch under its deterministic id.</summary>
+    /// <summary>Starts an occurrence's batch under its deterministic id (input as JSON, output as an object: internal wire types).</summary>
     [Function(ScheduleNames.StartBatchActivity)]
-    public Task<ScheduledBatchStarted> StartScheduledBatch([ActivityTrigger] ScheduledBatchStart start, [DurableClient] DurableTaskClient durable) =>
-        new StartScheduledBatchActivity(clients.Create(durable), time).StartAsync(start);
+    public async Task<object> StartScheduledBatch([ActivityTrigger] JsonElement start, [DurableClient] DurableTaskClient durable) =>
+        await new StartScheduledBatchActivity(clients.Create(durable), time)
+            .StartAsync(start.Deserialize<ScheduledBatchStart>(DurableJobsJson.Options) ?? throw new InvalidOperationException("The activity input is not a ScheduledBatchStart."))
+            .ConfigureAwait(false);
 
     /// <summary>Which of a schedule's batches still run.</summary>
     [Function(ScheduleNames.RunningBatchesActivity)]

@@ -11,7 +11,7 @@ namespace DurableJobs.Host.Web;
 /// Requires the API key on every request when one is configured: in the <c>x-functions-key</c> header or the
 /// <c>code</c> query parameter, exactly as Azure Functions' function-level authorization takes it.
 /// </summary>
-public sealed class ApiKeyMiddleware
+internal sealed class ApiKeyMiddleware
 {
     /// <summary>The header carrying the key.</summary>
     public const string HeaderName = "x-functions-key";

@@ -11,21 +11,19 @@ using Microsoft.Extensions.Options;
 namespace DurableJobs.Host.Web;
 
 /// <summary>
-/// The embedded host's counterpart of the Functions queue trigger: polls the batch queue, hands each message to
-/// <see cref="BatchQueueMessageProcessor"/>, deletes it once its batch exists, and moves it to the poison queue
-/// with the reason when it can never become a batch or has failed <see cref="BatchQueueListenerOptions.MaxDequeueCount"/>
-/// times. Polls back off while the queue is idle or storage fails, and the loop survives any exception (it stops only
+/// The embedded host's counterpart of the Functions queue trigger: polls the batch queue, hands each message to the
+/// shared <see cref="BatchQueueIntake"/> (the same validation, poison decisions and envelope as Functions), deletes it
+/// once its batch exists, and moves it to the poison queue (copy, then delete) when the intake sets it aside. Polls back off while the queue is idle or storage fails, and the loop survives any exception (it stops only
 /// with the host); a message being processed when the host stops simply reappears after its visibility timeout (its
 /// batch id makes the retry harmless).
 /// </summary>
-public sealed class BatchQueueListener : BackgroundService
+internal sealed class BatchQueueListener : BackgroundService
 {
     private readonly BatchQueueListenerOptions options;
     private readonly string queueName;
     private readonly StorageConnection storage;
-    private readonly BatchQueueMessageProcessor processor;
+    private readonly BatchQueueIntake intake;
     private readonly IServiceProvider services;
-    private readonly TimeProvider time;
     private readonly ILogger<BatchQueueListener> logger;
 
     /// <summary>Creates the listener; nothing touches storage until the host starts it.</summary>
@@ -33,9 +31,8 @@ public sealed class BatchQueueListener : BackgroundService
         IOptions<BatchQueueListenerOptions> options,
         Microsoft.Extensions.Configuration.IConfiguration configuration,
         StorageConnection storage,
-        BatchQueueMessageProcessor processor,
+        BatchQueueIntake intake,
         IServiceProvider services,
-        TimeProvider time,
         ILogger<BatchQueueListener> logger)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -44,16 +41,15 @@ public sealed class BatchQueueListener : BackgroundService
         this.options.Validate();
         queueName = BatchQueueNames.From(configuration);
         this.storage = storage;
-        this.processor = processor;
+        this.intake = intake;
         this.services = services;
-        this.time = time;
         this.logger = logger;
     }
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // The engine (started before this service) has resolved the storage connection and the client by now.
+        // The storage connection was fixed when the container was built; the client is the engine's, started before this service.
         BatchClient client = services.GetRequiredService<BatchClient>();
         QueueServiceClient queues = storage.CreateQueueServiceClient(new QueueClientOptions { MessageEncoding = QueueMessageEncoding.None });
         QueueClient queue = queues.GetQueueClient(queueName);
@@ -119,22 +115,18 @@ public sealed class BatchQueueListener : BackgroundService
     {
         try
         {
-            if (message.DequeueCount > options.MaxDequeueCount)
-            {
-                // Delivered too often without being deleted (a crashing process, for instance).
-                await MoveToPoisonAsync(queue, poison, message, $"The message was delivered {message.DequeueCount} times without being processed (maxDequeueCount {options.MaxDequeueCount}).", stoppingToken).ConfigureAwait(false);
-                return;
-            }
-
             var delivery = new QueueDelivery(message.MessageText, message.MessageId) { DequeueCount = message.DequeueCount, InsertedOn = message.InsertedOn };
-            QueueMessageOutcome outcome = await processor.ProcessAsync(delivery, client, stoppingToken).ConfigureAwait(false);
+            QueueMessageOutcome outcome = await intake.HandleAsync(
+                delivery,
+                client,
+                options.MaxDequeueCount,
+                // Copy first, then delete (below): a crash in between leaves a duplicate in the poison queue, never a lost message.
+                (envelope, ct) => poison.SendMessageAsync(envelope.ToJson(), ct),
+                stoppingToken).ConfigureAwait(false);
+            await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, stoppingToken).ConfigureAwait(false);
             if (outcome.Disposition == QueueMessageDisposition.Poison)
             {
-                await MoveToPoisonAsync(queue, poison, message, outcome.Reason!, stoppingToken).ConfigureAwait(false);
-            }
-            else
-            {
-                await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, stoppingToken).ConfigureAwait(false);
+                logger.LogWarning("Queue message {MessageId} moved to {Poison}", message.MessageId, poison.Name);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -143,46 +135,10 @@ public sealed class BatchQueueListener : BackgroundService
         }
         catch (Exception ex)
         {
-            if (message.DequeueCount >= options.MaxDequeueCount)
-            {
-                logger.LogError(ex, "Queue message {MessageId} failed on its last allowed delivery", message.MessageId);
-                await TryMoveToPoisonAsync(queue, poison, message, $"Processing failed {message.DequeueCount} times; last error: {ex.GetType().Name}: {ex.Message}", stoppingToken).ConfigureAwait(false);
-            }
-            else
-            {
-                logger.LogWarning(ex, "Queue message {MessageId} failed (delivery {Count} of {Max}); it will be retried", message.MessageId, message.DequeueCount, options.MaxDequeueCount);
-            }
+            // A failure before the last allowed delivery, or the poison queue itself failing: the message stays in the
+            // queue and comes back after its visibility timeout (its batch id makes the retry harmless).
+            logger.LogWarning(ex, "Queue message {MessageId} failed (delivery {Count} of {Max}); it will be retried", message.MessageId, message.DequeueCount, options.MaxDequeueCount);
         }
-    }
-
-    private async Task TryMoveToPoisonAsync(QueueClient queue, QueueClient poison, QueueMessage message, string reason, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await MoveToPoisonAsync(queue, poison, message, reason, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            // It stays in the queue and comes back: the next delivery tries again.
-            logger.LogWarning(ex, "Could not move queue message {MessageId} to the poison queue", message.MessageId);
-        }
-    }
-
-    private async Task MoveToPoisonAsync(QueueClient queue, QueueClient poison, QueueMessage message, string reason, CancellationToken cancellationToken)
-    {
-        var envelope = new PoisonMessage
-        {
-            Reason = reason,
-            OriginalMessage = message.MessageText,
-            MessageId = message.MessageId,
-            DequeueCount = message.DequeueCount,
-            FailedAt = time.GetUtcNow(),
-        };
-
-        // Copy first, then delete: a crash in between leaves a duplicate in the poison queue, never a lost message.
-        await poison.SendMessageAsync(envelope.ToJson(), cancellationToken).ConfigureAwait(false);
-        await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
-        logger.LogWarning("Queue message {MessageId} moved to {Poison}: {Reason}", message.MessageId, poison.Name, reason);
     }
 
     private static async Task<bool> DelayAsync(TimeSpan delay, CancellationToken stoppingToken)

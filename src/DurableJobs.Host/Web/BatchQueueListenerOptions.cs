@@ -5,7 +5,7 @@ namespace DurableJobs.Host.Web;
 /// queue trigger's settings in host.json (<c>extensions.queues</c>), so a message is treated alike by both hosts.
 /// The queue itself is named by <c>DurableJobs:BatchQueueName</c>.
 /// </summary>
-public sealed class BatchQueueListenerOptions
+internal sealed class BatchQueueListenerOptions
 {
     /// <summary>The configuration section.</summary>
     public const string SectionName = "DurableJobs:Queue";
@@ -14,7 +14,7 @@ public sealed class BatchQueueListenerOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>Deliveries a message may fail before it moves to the poison queue (Functions' default is 5).</summary>
-    public int MaxDequeueCount { get; set; } = 5;
+    public int MaxDequeueCount { get; set; } = Api.Queue.BatchQueueIntake.DefaultMaxDequeueCount;
 
     /// <summary>How long a received message stays invisible to other listeners while it is processed.</summary>
     public TimeSpan VisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);

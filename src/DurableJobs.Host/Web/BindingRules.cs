@@ -3,7 +3,7 @@ using System.Net;
 namespace DurableJobs.Host.Web;
 
 /// <summary>Which listen addresses keep the embedded host private to this machine.</summary>
-public static class BindingRules
+internal static class BindingRules
 {
     /// <summary>True when <paramref name="url"/> listens on a loopback address only (127.0.0.0/8, [::1], localhost).</summary>
     public static bool IsLoopback(string url)

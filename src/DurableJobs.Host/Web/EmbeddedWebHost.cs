@@ -15,7 +15,7 @@ namespace DurableJobs.Host.Web;
 /// from appsettings files, the <c>Values</c> of <c>local.settings.json</c> in the working folder (the Functions
 /// app's settings file), environment variables, command-line arguments, and explicit settings.
 /// </summary>
-public static class EmbeddedWebHost
+internal static class EmbeddedWebHost
 {
     /// <summary>Where the host listens unless <c>urls</c> (or <c>ASPNETCORE_URLS</c>, <c>--urls</c>) says otherwise: Functions' local port, loopback only.</summary>
     public const string DefaultUrl = "http://127.0.0.1:7071";

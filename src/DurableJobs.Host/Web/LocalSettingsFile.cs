@@ -10,7 +10,7 @@ namespace DurableJobs.Host.Web;
 /// file serves the Functions app and the embedded host. Keys keep their names (<c>DurableJobs:HubName</c>);
 /// <c>__</c> is read as <c>:</c>, as environment variables are.
 /// </summary>
-public static class LocalSettingsFile
+internal static class LocalSettingsFile
 {
     /// <summary>The file name Core Tools reads.</summary>
     public const string FileName = "local.settings.json";

@@ -5,7 +5,7 @@ using Microsoft.DurableTask;
 namespace DurableJobs.Orchestration.Activities;
 
 /// <summary>The job activity: runs a chunk of a batch's jobs with the channel worker pool.</summary>
-public sealed class ExecuteJobsActivity : TaskActivity<JobChunk, ChunkSummary>
+internal sealed class ExecuteJobsActivity : TaskActivity<JobChunk, ChunkSummary>
 {
     private readonly JobChunkExecutor executor;
 

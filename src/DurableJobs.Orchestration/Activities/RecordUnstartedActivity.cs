@@ -11,7 +11,7 @@ namespace DurableJobs.Orchestration.Activities;
 /// a failed chunk), so that every job of a finished batch has exactly one recorded result. Results already
 /// recorded are kept: the first outcome wins.
 /// </summary>
-public sealed class RecordUnstartedActivity : TaskActivity<UnstartedJobs, int>
+internal sealed class RecordUnstartedActivity : TaskActivity<UnstartedJobs, int>
 {
     private const int ReadSize = 1_000;
     private readonly IBatchStore store;

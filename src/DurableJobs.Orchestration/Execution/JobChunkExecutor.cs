@@ -18,7 +18,7 @@ namespace DurableJobs.Orchestration.Execution;
 /// <see cref="JobExecutionOptions.MaxConcurrentBatches"/> batches run chunks here at once; a chunk of another
 /// batch waits for its turn.
 /// </summary>
-public sealed class JobChunkExecutor
+internal sealed class JobChunkExecutor
 {
     private readonly JobRunner runner;
     private readonly IBatchCancellationSignals signals;
@@ -26,7 +26,6 @@ public sealed class JobChunkExecutor
     private readonly JobExecutionOptions options;
     private readonly ILogger logger;
     private readonly BatchAdmission admission;
-    private readonly ILaneHandover handover;
     private readonly LocalLanes lanes;
     private readonly WorkerShutdown shutdown;
 
@@ -36,7 +35,6 @@ public sealed class JobChunkExecutor
         IServiceScopeFactory scopes,
         IBatchCancellationSignals signals,
         IBatchStore store,
-        ILaneHandover handover,
         WorkerIdentity worker,
         WorkerShutdown shutdown,
         JobExecutionOptions options,
@@ -46,7 +44,6 @@ public sealed class JobChunkExecutor
         ArgumentNullException.ThrowIfNull(scopes);
         ArgumentNullException.ThrowIfNull(signals);
         ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(handover);
         ArgumentNullException.ThrowIfNull(worker);
         ArgumentNullException.ThrowIfNull(shutdown);
         ArgumentNullException.ThrowIfNull(options);
@@ -57,9 +54,8 @@ public sealed class JobChunkExecutor
         logger = loggerFactory.CreateLogger<JobChunkExecutor>();
         runner = new JobRunner(handlers, scopes, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory));
         admission = new BatchAdmission(options.MaxConcurrentBatches);
-        this.handover = handover;
         this.shutdown = shutdown;
-        lanes = new LocalLanes(handover, options.TimeProvider, options.LaneHandoverPollInterval);
+        lanes = new LocalLanes(options.TimeProvider, options.LaneDeferAfter);
     }
 
     /// <summary>Runs every job of <paramref name="chunk"/> to a recorded final result and returns the counts.</summary>
@@ -151,8 +147,21 @@ public sealed class JobChunkExecutor
 
         ScheduledJob[] toRun = jobs.Where(j => !recorded.ContainsKey(j.Index)).ToArray();
 
+        if (toRun.Length == 0)
+        {
+            // A redelivery whose jobs all have results: nothing to run, no slot to take.
+            return tally.ToSummary();
+        }
+
         // The jobs are read while the chunk before this one in the lane still runs; now wait for its slots.
-        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(chunk, toRun.Length, stop.Token, hostStopping).ConfigureAwait(false);
+        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(chunk, toRun.Length, stop.Token).ConfigureAwait(false);
+        if (turn.Deferred)
+        {
+            logger.LogDebug("Batch {BatchId}: chunk {Start}+{Length} (lane {Lane}, #{Sequence}) deferred: the chunk before it is not running here",
+                chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence);
+            return new ChunkSummary { Deferred = true };
+        }
+
         var recorder = new ResultRecorder(store, chunk.BatchId);
         await using (recorder.ConfigureAwait(false))
         {
@@ -178,15 +187,6 @@ public sealed class JobChunkExecutor
             }
 
             await recorder.CompleteAsync().ConfigureAwait(false);
-        }
-
-        if (turn.Admitted && chunk.Lane is not null)
-        {
-            // Every job of the chunk (and, once FinishedAsync returns, of every chunk before it in the lane) has its
-            // result recorded: the lane's slots are free wherever the next chunk runs. Not written for a chunk that never
-            // got its turn: its predecessor may still hold the slots.
-            await lanes.FinishedAsync(turn, hostStopping).ConfigureAwait(false);
-            await handover.MarkFinishedAsync(chunk.BatchId, chunk.Lane, chunk.Sequence, hostStopping).ConfigureAwait(false);
         }
 
         return tally.ToSummary();

@@ -1,7 +1,7 @@
 namespace DurableJobs.Orchestration.Execution;
 
 /// <summary>Process-level settings of job execution (the stop signal is a service of its own: <see cref="WorkerShutdown"/>).</summary>
-public sealed class JobExecutionOptions
+internal sealed class JobExecutionOptions
 {
     /// <summary>The clock used for job timestamps and the deadline.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
@@ -16,8 +16,9 @@ public sealed class JobExecutionOptions
     public int MaxConcurrentBatches { get; set; } = DefaultMaxConcurrentBatches;
 
     /// <summary>
-    /// How often a chunk whose lane predecessor runs in another process checks whether it finished (a point read of
-    /// the hand-over row): the most slot time a lane loses when consecutive chunks land on different workers.
+    /// How long a chunk granted ahead waits for the chunk before it in its lane to show up in this process before it
+    /// hands itself back to the orchestrator (which grants it again, ready, once that chunk finished). Bounded so that a
+    /// waiting chunk never holds one of the worker's activity slots while its predecessor waits in the queue for one.
     /// </summary>
-    public TimeSpan LaneHandoverPollInterval { get; set; } = TimeSpan.FromMilliseconds(100);
+    public TimeSpan LaneDeferAfter { get; set; } = TimeSpan.FromMilliseconds(500);
 }

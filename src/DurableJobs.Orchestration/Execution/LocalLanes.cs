@@ -1,24 +1,26 @@
 using System.Diagnostics;
 using DurableJobs.Orchestration.Model;
-using DurableJobs.Orchestration.Signals;
 
 namespace DurableJobs.Orchestration.Execution;
 
 /// <summary>
-/// The lanes with chunks in this process, and each chunk's turn in its lane. A chunk may start jobs once the chunk
-/// before it in the lane (sequence - 1) is either admitted here and has started all its jobs — then both draw on the
-/// same <see cref="LaneSlots"/>, so the new chunk's jobs start exactly as the old chunk's jobs free slots, and never
-/// before a job of an older chunk — or finished, as
-/// <see cref="ILaneHandover"/> tells wherever it ran. Either way no instant has more of a lane's jobs running than its
-/// slots, so the lanes' shares, which add up to the cap, bound the batch cluster-wide.
+/// The lanes with chunks in this process, and each chunk's turn in its lane. A chunk granted ahead may start jobs once
+/// the chunk before it in the lane (sequence - 1) is admitted here and has started all its jobs: both draw on the same
+/// <see cref="LaneSlots"/>, so the new chunk's jobs start exactly as the old chunk's jobs free slots, and never before
+/// a job of an older chunk. A chunk whose predecessor does not show up here within
+/// <see cref="JobExecutionOptions.LaneDeferAfter"/> is deferred: it runs nothing and goes back to the orchestrator,
+/// which grants it again as <see cref="JobChunk.Ready"/> once every chunk before it in the lane has finished. So no
+/// instant has more of a lane's jobs running than its slots, wherever its chunks land, and the lanes' shares, which
+/// add up to the cap, bound the batch cluster-wide.
 /// </summary>
 /// <remarks>
-/// Why not simply start when the chunk arrives: the orchestrator grants a lane's next chunk while the current one runs,
-/// so that the round trip between chunks (activity result, replay, next message, poll) is hidden behind work. Started
-/// at once, the two chunks would together hold twice the lane's share. Chunks are dispatched roughly in the order the
-/// orchestrator scheduled them, so a chunk waits on a predecessor that is already running, not on one queued behind it.
+/// Why a chunk granted ahead does not simply wait for a predecessor elsewhere: it would hold one of this worker's
+/// activity slots while it waits, and with few slots (or a predecessor whose worker died, so that its message comes
+/// back only after the queue's visibility timeout) every slot can end up held by a waiting chunk while the chunks
+/// they wait for sit in the queue. Deferring costs an orchestration round trip for that one chunk — what every chunk
+/// cost before chunks were granted ahead — and never blocks.
 /// </remarks>
-internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, TimeSpan pollInterval)
+internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
 {
     /// <summary>The lanes with at least one chunk here, by batch and lane id.</summary>
     private readonly Dictionary<(string Batch, string Lane), Lane> lanes = [];
@@ -27,17 +29,17 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
     private readonly Lock gate = new();
 
     /// <summary>
-    /// Waits for <paramref name="chunk"/>'s turn in its lane. The turn is not admitted when <paramref name="stop"/>
-    /// fired first: the chunk's jobs then must not start (they are recorded stopped). Dispose the turn when the chunk is
-    /// done and, if it was admitted, after <see cref="ILaneHandover.MarkFinishedAsync"/>.
+    /// Waits for <paramref name="chunk"/>'s turn in its lane. The turn is <see cref="LaneTurn.Admitted"/> (run the jobs
+    /// in <see cref="LaneTurn.Slots"/>), <see cref="LaneTurn.Deferred"/> (run nothing, record nothing, report it), or
+    /// neither when <paramref name="stop"/> fired first: the chunk's jobs then must not start (they are recorded
+    /// stopped). Dispose the turn when the chunk is done.
     /// </summary>
-    /// <exception cref="OperationCanceledException"><paramref name="hostStopping"/> fired while waiting.</exception>
-    public async Task<LaneTurn> EnterAsync(JobChunk chunk, int jobs, CancellationToken stop, CancellationToken hostStopping)
+    public async Task<LaneTurn> EnterAsync(JobChunk chunk, int jobs, CancellationToken stop)
     {
         if (chunk.Lane is null)
         {
             // A chunk from before lanes were granted ahead holds its slots alone.
-            return new LaneTurn(this, null, default, new LaneSlots(Math.Max(1, chunk.Parallelism)), chunk.Sequence, Admitted: true);
+            return new LaneTurn(null, null, null, new LaneSlots(Math.Max(1, chunk.Parallelism)), chunk.Sequence, Admitted: true, Deferred: false);
         }
 
         (string, string) key = (chunk.BatchId, chunk.Lane);
@@ -56,116 +58,13 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
 
         try
         {
-            bool admitted = await WaitForTurnAsync(chunk, jobs, lane, stop).ConfigureAwait(false);
-            return new LaneTurn(this, key, lane, lane.Slots, chunk.Sequence, admitted);
+            Turn turn = await WaitForTurnAsync(chunk, jobs, lane, stop).ConfigureAwait(false);
+            return new LaneTurn(this, key, lane, lane.Slots, chunk.Sequence, turn == Turn.Admitted, turn == Turn.Deferred);
         }
         catch
         {
             Leave(key, lane, chunk.Sequence);
-            hostStopping.ThrowIfCancellationRequested();
             throw;
-        }
-    }
-
-    private async Task<bool> WaitForTurnAsync(JobChunk chunk, int jobs, Lane lane, CancellationToken stop)
-    {
-        int sequence = chunk.Sequence;
-        while (true)
-        {
-            Task changed;
-            lock (gate)
-            {
-                if (sequence == 0 || (lane.AdmittedThrough >= sequence - 1 && !lane.HasUnstartedBefore(sequence)))
-                {
-                    Admit(lane, sequence, jobs);
-                    return true;
-                }
-
-                changed = lane.Changed.Task;
-            }
-
-            if (stop.IsCancellationRequested)
-            {
-                return false;
-            }
-
-            if (await IsFinishedElsewhereAsync(chunk, sequence - 1, stop).ConfigureAwait(false))
-            {
-                lock (gate)
-                {
-                    Admit(lane, sequence, jobs);
-                }
-
-                return true;
-            }
-
-            // The predecessor is running elsewhere, or not yet started: wake when it is admitted here, or poll again.
-            try
-            {
-                await Task.WhenAny(changed, Task.Delay(pollInterval, time, stop)).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return false;
-            }
-
-            if (stop.IsCancellationRequested)
-            {
-                return false;
-            }
-        }
-    }
-
-    private async Task<bool> IsFinishedElsewhereAsync(JobChunk chunk, int sequence, CancellationToken stop)
-    {
-        try
-        {
-            return await handover.IsFinishedAsync(chunk.BatchId, chunk.Lane!, sequence, stop).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Storage unreadable for now: keep waiting (the deadline or a cancel still ends the wait), rather than fail
-            // the chunk and pay an activity retry for a read that the next poll makes again.
-            return false;
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
-        {
-            return false;
-        }
-    }
-
-    /// <summary>
-    /// Called when every job of an admitted chunk has its result recorded; returns once no chunk before it in the lane
-    /// still runs here, so that the hand-over row written next means "this chunk and every one before it finished". A
-    /// chunk's jobs can finish before its predecessor's last ones (they only start in slots the predecessor freed, but
-    /// may be shorter), and a successor on another worker that trusted the row alone would then start beside them.
-    /// </summary>
-    public async Task FinishedAsync(LaneTurn turn, CancellationToken cancellationToken)
-    {
-        if (turn.LaneObject is not Lane lane || !turn.Admitted)
-        {
-            return;
-        }
-
-        while (true)
-        {
-            Task changed;
-            lock (gate)
-            {
-                if (lane.Running.Remove(turn.Sequence))
-                {
-                    Signal(lane);
-                }
-
-                if (lane.Running.Count == 0 || lane.Running.Min > turn.Sequence)
-                {
-                    return;
-                }
-
-                changed = lane.Changed.Task;
-            }
-
-            await changed.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -195,10 +94,53 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
         }
     }
 
+    private async Task<Turn> WaitForTurnAsync(JobChunk chunk, int jobs, Lane lane, CancellationToken stop)
+    {
+        int sequence = chunk.Sequence;
+        long waitingSince = time.GetTimestamp();
+        while (true)
+        {
+            Task changed;
+            bool predecessorHere;
+            lock (gate)
+            {
+                predecessorHere = lane.AdmittedThrough >= sequence - 1;
+                if (sequence == 0 || chunk.Ready || (predecessorHere && !lane.HasUnstartedBefore(sequence)))
+                {
+                    Admit(lane, sequence, jobs);
+                    return Turn.Admitted;
+                }
+
+                changed = lane.Changed.Task;
+            }
+
+            if (stop.IsCancellationRequested)
+            {
+                return Turn.Stopped;
+            }
+
+            // A predecessor admitted here runs here: waiting for its jobs to start cannot block. One that is not here
+            // yet gets a short grace (it may be a message behind this one), then this chunk goes back.
+            TimeSpan left = deferAfter - time.GetElapsedTime(waitingSince);
+            if (!predecessorHere && left <= TimeSpan.Zero)
+            {
+                return Turn.Deferred;
+            }
+
+            try
+            {
+                await (predecessorHere ? changed : Task.WhenAny(changed, Task.Delay(left, time, stop))).WaitAsync(stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                return Turn.Stopped;
+            }
+        }
+    }
+
     private static void Admit(Lane lane, int sequence, int jobs)
     {
         // Called under the gate.
-        lane.Running.Add(sequence);
         if (jobs > 0)
         {
             lane.Unstarted[sequence] = jobs;
@@ -226,18 +168,26 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
         {
             Debug.Assert(lane.References > 0, "a lane left more often than entered");
 
-            // A chunk that ends without finishing (an error; it is delivered again) no longer holds back later chunks.
-            if (lane.Running.Remove(sequence) | lane.Unstarted.Remove(sequence))
+            // A chunk that ends before starting all its jobs (an error; it is delivered again) no longer holds back later chunks.
+            if (lane.Unstarted.Remove(sequence))
             {
                 Signal(lane);
             }
 
             if (--lane.References == 0)
             {
-                // Forgotten here; a later chunk of the lane learns from the hand-over row that this one finished.
+                // Forgotten here: a later chunk of the lane that lands here is either ready or waits for its predecessor.
                 lanes.Remove(key);
             }
         }
+    }
+
+    /// <summary>How a chunk's wait for its turn ended.</summary>
+    private enum Turn
+    {
+        Admitted,
+        Deferred,
+        Stopped,
     }
 
     /// <summary>A lane with chunks in this process.</summary>
@@ -248,24 +198,21 @@ internal sealed class LocalLanes(ILaneHandover handover, TimeProvider time, Time
         /// <summary>The highest chunk sequence admitted here (running or finished), -1 for none.</summary>
         public int AdmittedThrough { get; set; } = -1;
 
-        /// <summary>Chunks admitted here whose jobs have not all finished.</summary>
-        public SortedSet<int> Running { get; } = [];
-
         /// <summary>Jobs of admitted chunks that have not taken a slot yet, by chunk sequence.</summary>
         public Dictionary<int, int> Unstarted { get; } = [];
 
-        /// <summary>True while a chunk before <paramref name="sequence"/> still has jobs to start here.</summary>
-        public bool HasUnstartedBefore(int sequence) => Unstarted.Keys.Any(s => s < sequence);
-
-        /// <summary>Completed (and replaced) whenever a chunk is admitted or finishes here.</summary>
+        /// <summary>Completed (and replaced) whenever a chunk is admitted here or starts its last job.</summary>
         public TaskCompletionSource Changed { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>Chunks here that entered the lane and have not left it.</summary>
         public int References { get; set; }
+
+        /// <summary>True while a chunk before <paramref name="sequence"/> still has jobs to start here.</summary>
+        public bool HasUnstartedBefore(int sequence) => Unstarted.Keys.Any(s => s < sequence);
     }
 
     /// <summary>A chunk's place in its lane: the slots its jobs draw on, and whether it may start jobs at all.</summary>
-    internal readonly record struct LaneTurn(LocalLanes? Owner, (string, string)? Key, object? LaneObject, LaneSlots Slots, int Sequence, bool Admitted) : IDisposable
+    internal readonly record struct LaneTurn(LocalLanes? Owner, (string, string)? Key, object? LaneObject, LaneSlots Slots, int Sequence, bool Admitted, bool Deferred) : IDisposable
     {
         public void Dispose()
         {

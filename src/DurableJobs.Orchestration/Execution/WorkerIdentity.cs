@@ -1,7 +1,7 @@
 namespace DurableJobs.Orchestration.Execution;
 
 /// <summary>Names the process that runs a job, as recorded in each job result.</summary>
-public sealed class WorkerIdentity
+internal sealed class WorkerIdentity
 {
     /// <summary>Creates an identity with an explicit name.</summary>
     public WorkerIdentity(string name)

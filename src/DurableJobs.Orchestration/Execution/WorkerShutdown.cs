@@ -1,7 +1,7 @@
 namespace DurableJobs.Orchestration.Execution;
 
 /// <summary>The process-level stop signal handed to every running job: cancelled first thing when the host stops.</summary>
-public sealed class WorkerShutdown : IDisposable
+internal sealed class WorkerShutdown : IDisposable
 {
     /// <summary>Cancelled by <see cref="Signal"/>, or with the token given at construction.</summary>
     private readonly CancellationTokenSource source;

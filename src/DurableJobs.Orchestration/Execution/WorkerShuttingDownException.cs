@@ -4,7 +4,7 @@ namespace DurableJobs.Orchestration.Execution;
 /// Thrown by a job activity when its host stops mid-chunk. Hosts translate it into "abandon the work item"
 /// so the chunk is delivered again to a live worker instead of being recorded as failed.
 /// </summary>
-public sealed class WorkerShuttingDownException : OperationCanceledException
+internal sealed class WorkerShuttingDownException : OperationCanceledException
 {
     /// <summary>Creates the exception.</summary>
     public WorkerShuttingDownException()

@@ -7,7 +7,7 @@ namespace DurableJobs.Orchestration.Model;
 /// What the batch orchestrator receives: a validated request with every default resolved. The jobs themselves
 /// are in the batch store under <see cref="JobsKey"/>, so this message stays small for any batch size.
 /// </summary>
-public sealed record BatchOrchestrationInput
+internal sealed record BatchOrchestrationInput
 {
     /// <summary>The batch id, also the orchestration instance id.</summary>
     [JsonPropertyName("batchId")]

@@ -6,7 +6,7 @@ namespace DurableJobs.Orchestration.Model;
 /// What a job activity reports back: counts, not results (those are in the batch store), so the
 /// orchestration's history grows by a few hundred bytes per chunk whatever the jobs return.
 /// </summary>
-public sealed record ChunkSummary
+internal sealed record ChunkSummary
 {
     /// <summary>Jobs that succeeded.</summary>
     [JsonPropertyName("succeeded")]
@@ -31,6 +31,14 @@ public sealed record ChunkSummary
     /// <summary>Jobs whose result was already recorded by an earlier delivery, so their handler did not run again.</summary>
     [JsonPropertyName("alreadyRecorded")]
     public int AlreadyRecorded { get; init; }
+
+    /// <summary>
+    /// The chunk ran nothing and recorded nothing: it was granted ahead, and the chunk before it in its lane was not
+    /// running in the process that got it. The orchestrator grants it again, ready, once that chunk has finished.
+    /// </summary>
+    [JsonPropertyName("deferred")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Deferred { get; init; }
 
     /// <summary>All jobs of the chunk.</summary>
     [JsonIgnore]

@@ -12,7 +12,7 @@ namespace DurableJobs.Orchestration.Model;
 /// of the chunk before it finish, so the slots are refilled as each job ends, not when a chunk and an orchestration
 /// round trip have.
 /// </summary>
-public sealed record ChunkingOptions
+internal sealed record ChunkingOptions
 {
     /// <summary>Seconds of work a chunk should carry once job durations are known.</summary>
     [JsonPropertyName("targetChunkSeconds")]

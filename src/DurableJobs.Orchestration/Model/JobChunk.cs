@@ -4,7 +4,7 @@ using DurableJobs.Core.Model;
 namespace DurableJobs.Orchestration.Model;
 
 /// <summary>The input of one job activity: a range of a batch's jobs and how many of them may run at once.</summary>
-public sealed record JobChunk
+internal sealed record JobChunk
 {
     /// <summary>The batch.</summary>
     [JsonPropertyName("batchId")]
@@ -37,7 +37,10 @@ public sealed record JobChunk
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Lane { get; init; }
 
-    /// <summary>The chunk's place in its lane: its jobs start only in slots the chunk before it (<c>Sequence - 1</c>) freed.</summary>
+    /// <summary>
+    /// The chunk's place in its lane: unless <see cref="Ready"/> (or the first), its jobs start only in slots the chunk
+    /// before it (<c>Sequence - 1</c>) frees in the same process.
+    /// </summary>
     [JsonPropertyName("sequence")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int Sequence { get; init; }
@@ -45,6 +48,14 @@ public sealed record JobChunk
     /// <summary>The batch's absolute deadline (UTC); work still running then is stopped.</summary>
     [JsonPropertyName("deadlineUtc")]
     public required DateTime DeadlineUtc { get; init; }
+
+    /// <summary>
+    /// Every chunk before this one in its lane had finished when it was granted: it starts at once, with the lane's
+    /// slots, in whichever process gets it.
+    /// </summary>
+    [JsonPropertyName("ready")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Ready { get; init; }
 
     /// <summary>Per-job retry policy.</summary>
     [JsonPropertyName("retry")]

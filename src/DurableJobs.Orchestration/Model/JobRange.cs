@@ -5,4 +5,4 @@ namespace DurableJobs.Orchestration.Model;
 /// <summary>Consecutive jobs of a batch.</summary>
 /// <param name="Start">Index of the first.</param>
 /// <param name="Count">How many.</param>
-public sealed record JobRange([property: JsonPropertyName("start")] int Start, [property: JsonPropertyName("count")] int Count);
+internal sealed record JobRange([property: JsonPropertyName("start")] int Start, [property: JsonPropertyName("count")] int Count);

@@ -8,7 +8,7 @@ namespace DurableJobs.Orchestration.Model;
 /// <param name="Id">The job id.</param>
 /// <param name="Type">The handler type.</param>
 /// <param name="Payload">The handler input.</param>
-public sealed record ScheduledJob(
+internal sealed record ScheduledJob(
     [property: JsonPropertyName("index")] int Index,
     [property: JsonPropertyName("id")] string Id,
     [property: JsonPropertyName("type")] string Type,

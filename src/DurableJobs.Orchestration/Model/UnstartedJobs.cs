@@ -4,7 +4,7 @@ using DurableJobs.Core.Model;
 namespace DurableJobs.Orchestration.Model;
 
 /// <summary>The input of the activity that records a final result for jobs a stopped batch never started.</summary>
-public sealed record UnstartedJobs
+internal sealed record UnstartedJobs
 {
     /// <summary>The batch.</summary>
     [JsonPropertyName("batchId")]

@@ -14,7 +14,7 @@ namespace DurableJobs.Orchestration.Orchestrators;
 /// orchestration completes with the counts.
 /// </summary>
 /// <remarks>Replay-safe: time comes from the context, logging goes through the replay-safe logger, no I/O.</remarks>
-public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput, BatchResult>
+internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput, BatchResult>
 {
     /// <inheritdoc />
     public override async Task<BatchResult> RunAsync(TaskOrchestrationContext context, BatchOrchestrationInput input)
@@ -57,12 +57,20 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
 
         // A list, not a set: Task.WhenAny must see the same order on every replay.
         var inFlight = new List<(Task<ChunkSummary> Call, ChunkPlan Plan)>();
+
+        // Chunks a worker handed back (deferred), by first job, until the planner grants them again.
+        var deferredStarts = new HashSet<int>();
         while (true)
         {
             // Fill free lanes: the next chunk starts as soon as a lane frees, not in waves.
             while (state.StopStatus is null && planner.TryNext() is { } plan)
             {
-                state.Scheduled(plan);
+                if (!deferredStarts.Remove(plan.Start))
+                {
+                    // A deferred chunk granted again is still counted as scheduled.
+                    state.Scheduled(plan);
+                }
+
                 Task<ChunkSummary> call = context.CallActivityAsync<ChunkSummary>(
                     BatchNames.ExecuteJobsActivity,
                     new JobChunk
@@ -74,6 +82,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
                         Parallelism = plan.Parallelism,
                         Lane = input.Chunking.IsChunkAtATime ? null : LaneId(input, plan),
                         Sequence = input.Chunking.IsChunkAtATime ? 0 : plan.Sequence,
+                        Ready = !input.Chunking.IsChunkAtATime && plan.Ready,
                         DeadlineUtc = deadline,
                         Retry = input.Retry,
                         TraceParent = input.TraceParent,
@@ -129,7 +138,14 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
             {
                 ChunkSummary summary = await finished;
                 planner.Finished(finishedPlan, summary);
-                state.Record(finishedPlan, summary);
+                if (summary.Deferred)
+                {
+                    deferredStarts.Add(finishedPlan.Start);
+                }
+                else
+                {
+                    state.Record(finishedPlan, summary);
+                }
             }
             catch (TaskFailedException ex)
             {
@@ -146,6 +162,12 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
                     state.FailChunk(finishedPlan);
                 }
             }
+        }
+
+        // Deferred chunks not granted again before the batch stopped ran nothing: they take the stop status.
+        foreach (ChunkPlan plan in planner.Deferred)
+        {
+            state.WriteOff(plan);
         }
 
         // Never leave a timer or event wait outstanding: the orchestration completes now, not at the deadline.

@@ -18,8 +18,11 @@ internal sealed class ChunkPlanner
     /// <summary>Each lane's share of the cap; the shares add up to the cap.</summary>
     private readonly int[] laneParallelism;
 
-    /// <summary>Chunks of each lane scheduled and not finished.</summary>
-    private readonly int[] laneInFlight;
+    /// <summary>Sequences of each lane's chunks granted and not finished (deferred ones included).</summary>
+    private readonly SortedSet<int>[] laneOpen;
+
+    /// <summary>Chunks handed back by a worker (<see cref="ChunkSummary.Deferred"/>), to grant again once ready.</summary>
+    private readonly List<ChunkPlan> deferred = [];
 
     /// <summary>The sequence number the next chunk of each lane gets.</summary>
     private readonly int[] laneNextSequence;
@@ -48,7 +51,7 @@ internal sealed class ChunkPlanner
             laneParallelism[i] = (maxParallel / lanes) + (i < maxParallel % lanes ? 1 : 0);
         }
 
-        laneInFlight = new int[lanes];
+        laneOpen = [.. Enumerable.Range(0, lanes).Select(_ => new SortedSet<int>())];
         laneNextSequence = new int[lanes];
         perLane = options.IsChunkAtATime ? 1 : 1 + Math.Max(0, options.ChunksAheadPerLane);
     }
@@ -57,6 +60,9 @@ internal sealed class ChunkPlanner
     public int NextIndex { get; private set; }
 
     public bool HasMore => NextIndex < end;
+
+    /// <summary>Chunks deferred and not granted again yet.</summary>
+    public IReadOnlyList<ChunkPlan> Deferred => deferred;
 
     /// <summary>Lanes the cap is split into.</summary>
     public int LaneCount => laneParallelism.Length;
@@ -70,15 +76,24 @@ internal sealed class ChunkPlanner
     /// </summary>
     public ChunkPlan? TryNext()
     {
+        // A deferred chunk first, once every chunk before it in its lane has finished: granted again, ready.
+        int again = deferred.FindIndex(p => laneOpen[p.Lane].Min == p.Sequence);
+        if (again >= 0)
+        {
+            ChunkPlan ready = deferred[again] with { Ready = true };
+            deferred.RemoveAt(again);
+            return ready;
+        }
+
         if (!HasMore)
         {
             return null;
         }
 
         int lane = -1;
-        for (int i = 0; i < laneInFlight.Length; i++)
+        for (int i = 0; i < laneOpen.Length; i++)
         {
-            if (laneInFlight[i] < perLane && (lane < 0 || laneInFlight[i] < laneInFlight[lane]))
+            if (laneOpen[i].Count < perLane && (lane < 0 || laneOpen[i].Count < laneOpen[lane].Count))
             {
                 lane = i;
             }
@@ -92,16 +107,26 @@ internal sealed class ChunkPlanner
         int parallelism = laneParallelism[lane];
         int remaining = end - NextIndex;
         int size = Math.Min(remaining, Math.Max(1, SizeFor(parallelism, remaining)));
-        var plan = new ChunkPlan(NextIndex, size, lane, parallelism, laneNextSequence[lane]++);
-        laneInFlight[lane]++;
+        // With nothing of its lane still open the chunk is ready: it may start at once wherever it lands.
+        var plan = new ChunkPlan(NextIndex, size, lane, parallelism, laneNextSequence[lane], Ready: laneOpen[lane].Count == 0 && laneNextSequence[lane] > 0);
+        laneOpen[lane].Add(laneNextSequence[lane]++);
         NextIndex += size;
         return plan;
     }
 
-    /// <summary>Frees the place of a finished chunk in its lane and learns how long its jobs took.</summary>
+    /// <summary>
+    /// Frees the place of a finished chunk in its lane and learns how long its jobs took; a deferred chunk keeps its
+    /// place and waits to be granted again.
+    /// </summary>
     public void Finished(ChunkPlan plan, ChunkSummary? summary)
     {
-        laneInFlight[plan.Lane]--;
+        if (summary is { Deferred: true })
+        {
+            deferred.Add(plan);
+            return;
+        }
+
+        laneOpen[plan.Lane].Remove(plan.Sequence);
         int measured = summary is null ? 0 : summary.Succeeded + summary.Failed - summary.AlreadyRecorded;
         if (summary is not null && measured > 0)
         {

@@ -15,7 +15,7 @@ namespace DurableJobs.Orchestration.Schedules;
 /// (<c>0 * * * *</c>, <c>*/15 * * * *</c>) keep their real-time spacing and so run in both instances of the
 /// repeated hour: an hourly schedule runs 25 times that day and 23 times on the spring-forward day.
 /// </remarks>
-public sealed class ScheduleCalendar
+internal sealed class ScheduleCalendar
 {
     /// <summary>How late an occurrence may be handled and still run as on time, when the schedule does not say (<see cref="ScheduleDefinition.GraceSeconds"/>).</summary>
     public static readonly TimeSpan DefaultGrace = TimeSpan.FromSeconds(60);
@@ -189,11 +189,11 @@ public sealed class ScheduleCalendar
 /// <param name="OccurrenceUtc">Its time.</param>
 /// <param name="Trigger"><c>cron</c> or <c>catch-up</c>.</param>
 /// <param name="DueUtc">When it was due: its time plus its jitter (a catch-up is due at its time).</param>
-public sealed record DueOccurrence(DateTime OccurrenceUtc, string Trigger, DateTime DueUtc);
+internal sealed record DueOccurrence(DateTime OccurrenceUtc, string Trigger, DateTime DueUtc);
 
 /// <summary>What <see cref="ScheduleCalendar.Due"/> found.</summary>
 /// <param name="Start">The occurrences to start, oldest first.</param>
 /// <param name="LatestMissed">The latest occurrence missed while nothing ran, if any.</param>
 /// <param name="Missed">How many were missed (counted up to 1,000).</param>
 /// <param name="NotRun">How many of those missed are not run (all of them, or all but the latest).</param>
-public sealed record DueOccurrences(IReadOnlyList<DueOccurrence> Start, DateTime? LatestMissed, int Missed, int NotRun);
+internal sealed record DueOccurrences(IReadOnlyList<DueOccurrence> Start, DateTime? LatestMissed, int Missed, int NotRun);

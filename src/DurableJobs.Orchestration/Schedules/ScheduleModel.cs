@@ -5,7 +5,7 @@ namespace DurableJobs.Orchestration.Schedules;
 
 /// <summary>What a command asks of a schedule.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<ScheduleCommandKind>))]
-public enum ScheduleCommandKind
+internal enum ScheduleCommandKind
 {
     /// <summary>Replace the definition; it takes effect from the next occurrence.</summary>
     Update,
@@ -24,7 +24,7 @@ public enum ScheduleCommandKind
 }
 
 /// <summary>The payload of <see cref="ScheduleNames.CommandEvent"/>.</summary>
-public sealed record ScheduleCommand
+internal sealed record ScheduleCommand
 {
     /// <summary>What to do.</summary>
     [JsonPropertyName("kind")]
@@ -57,7 +57,7 @@ public enum OccurrenceDisposition
 }
 
 /// <summary>One occurrence of a schedule and what became of it.</summary>
-public sealed record ScheduleRun
+internal sealed record ScheduleRun
 {
     /// <summary>The occurrence's time (UTC): the cron time, or the trigger time.</summary>
     [JsonPropertyName("occurrenceUtc")]
@@ -90,7 +90,7 @@ public sealed record ScheduleRun
 /// The schedule orchestration's input, carried from one execution to the next by continue-as-new, so the history stays
 /// a few events long however long the schedule lives.
 /// </summary>
-public sealed record ScheduleState
+internal sealed record ScheduleState
 {
     /// <summary>The most occurrences kept in <see cref="Recent"/>.</summary>
     public const int MaxRecent = 30;
@@ -139,7 +139,7 @@ public sealed record ScheduleState
 }
 
 /// <summary>The schedule orchestration's custom status: what a client shows without reading the input.</summary>
-public sealed record ScheduleProgress
+internal sealed record ScheduleProgress
 {
     /// <summary>True while paused.</summary>
     [JsonPropertyName("paused")]
@@ -175,7 +175,7 @@ public sealed record ScheduleProgress
 }
 
 /// <summary>The input of <see cref="ScheduleNames.StartBatchActivity"/>.</summary>
-public sealed record ScheduledBatchStart
+internal sealed record ScheduledBatchStart
 {
     /// <summary>The schedule.</summary>
     [JsonPropertyName("schedule")]
@@ -203,7 +203,7 @@ public sealed record ScheduledBatchStart
 }
 
 /// <summary>The output of <see cref="ScheduleNames.StartBatchActivity"/>.</summary>
-public sealed record ScheduledBatchStarted
+internal sealed record ScheduledBatchStarted
 {
     /// <summary>True when the batch exists now (started by this call or an earlier one).</summary>
     [JsonPropertyName("started")]

@@ -1,7 +1,7 @@
 namespace DurableJobs.Orchestration.Schedules;
 
 /// <summary>The names under which the schedule orchestrator, its activities and its event are registered, shared by every host.</summary>
-public static class ScheduleNames
+internal static class ScheduleNames
 {
     /// <summary>The eternal orchestrator of one schedule.</summary>
     public const string Orchestrator = "ScheduleOrchestrator";

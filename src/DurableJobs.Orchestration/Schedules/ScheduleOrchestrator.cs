@@ -16,7 +16,7 @@ namespace DurableJobs.Orchestration.Schedules;
 /// Occurrences more than the schedule's grace period (<see cref="ScheduleDefinition.GraceSeconds"/>) old when handled were missed while nothing ran:
 /// the catch-up policy runs none of them or the latest once. Replay-safe: time comes from the context only.
 /// </remarks>
-public sealed class ScheduleOrchestrator : TaskOrchestrator<ScheduleState, ScheduleState>
+internal sealed class ScheduleOrchestrator : TaskOrchestrator<ScheduleState, ScheduleState>
 {
     /// <summary>How often a queued occurrence looks whether the running batch has ended.</summary>
     internal static readonly TimeSpan QueuedCheckInterval = TimeSpan.FromSeconds(2);

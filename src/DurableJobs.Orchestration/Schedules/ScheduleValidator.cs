@@ -6,7 +6,7 @@ namespace DurableJobs.Orchestration.Schedules;
 /// Checks a schedule before anything is stored: its name, cron, time zone, template (as a batch, fields under
 /// <c>template.</c>), dates and jitter, and that it fires at all. Every problem at once, keyed by field.
 /// </summary>
-public sealed class ScheduleValidator
+internal sealed class ScheduleValidator
 {
     /// <summary>Largest accepted <see cref="ScheduleDefinition.JitterSeconds"/>.</summary>
     public const double MaxJitterSeconds = 3_600;

@@ -5,7 +5,7 @@ namespace DurableJobs.Orchestration.Signals;
 /// the cluster-level cancel that reaches process-level tokens. The orchestrator cannot do I/O, so the
 /// client writes the signal and the activities watch for it.
 /// </summary>
-public interface IBatchCancellationSignals
+internal interface IBatchCancellationSignals
 {
     /// <summary>Records that <paramref name="batchId"/> is cancelled. Idempotent.</summary>
     Task SignalCancelAsync(string batchId, CancellationToken cancellationToken = default);

@@ -3,7 +3,7 @@ using System.Collections.Concurrent;
 namespace DurableJobs.Orchestration.Signals;
 
 /// <summary>Signals within one process: for tests and single-process use. Cancelled batches are remembered for the process's life.</summary>
-public sealed class InMemoryBatchCancellationSignals : IBatchCancellationSignals
+internal sealed class InMemoryBatchCancellationSignals : IBatchCancellationSignals
 {
     private readonly ConcurrentDictionary<string, CancellationTokenSource> sources = new(StringComparer.Ordinal);
 

@@ -8,4 +8,4 @@ namespace DurableJobs.Orchestration.Storage;
 /// <param name="JobsKey">Where this submission stores its jobs.</param>
 /// <param name="Version">The claim's version in the store (an ETag): changes when the claim is renewed or taken over.</param>
 /// <param name="AbandonedJobsKey">When this claim took over one whose submitter never started the batch: that submission's jobs key, to delete.</param>
-public sealed record BatchClaim(string BatchId, string JobsKey, string Version, string? AbandonedJobsKey);
+internal sealed record BatchClaim(string BatchId, string JobsKey, string Version, string? AbandonedJobsKey);

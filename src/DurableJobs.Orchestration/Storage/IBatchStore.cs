@@ -9,7 +9,7 @@ namespace DurableJobs.Orchestration.Storage;
 /// keeps orchestration messages and history small however large the batch, and gives exactly-once results
 /// under at-least-once execution.
 /// </summary>
-public interface IBatchStore
+internal interface IBatchStore
 {
     /// <summary>
     /// Claims <paramref name="batchId"/> for one submission, atomically: of concurrent callers exactly one gets the

@@ -5,4 +5,4 @@ namespace DurableJobs.Orchestration.Storage;
 /// <summary>One page of recorded results.</summary>
 /// <param name="Items">The results, in submission order.</param>
 /// <param name="ContinuationToken">Pass back for the next page; null on the last.</param>
-public sealed record ResultPage(IReadOnlyList<JobResult> Items, string? ContinuationToken);
+internal sealed record ResultPage(IReadOnlyList<JobResult> Items, string? ContinuationToken);

@@ -1,20 +1,19 @@
 using DurableJobs.Orchestration.Execution;
 using DurableJobs.Orchestration.Model;
-using DurableJobs.Orchestration.Signals;
 
 namespace DurableJobs.Orchestration.Tests.Execution;
 
 public sealed class LocalLanesTests
 {
-    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan DeferAfter = TimeSpan.FromMilliseconds(300);
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
     [Fact]
     public async Task TheFirstChunkOfALane_StartsAtOnce()
     {
-        var lanes = new LocalLanes(new InMemoryLaneHandover(), TimeProvider.System, Poll);
+        var lanes = new LocalLanes(TimeProvider.System, DeferAfter);
 
-        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(Chunk("0.0", 0), 10, CancellationToken.None, CancellationToken.None).WaitAsync(Patience);
+        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(Chunk("0.0", 0), 10, CancellationToken.None).WaitAsync(Patience);
 
         Assert.True(turn.Admitted);
         Assert.Equal(4, turn.Slots.Slots);
@@ -23,15 +22,15 @@ public sealed class LocalLanesTests
     [Fact]
     public async Task TheNextChunk_WaitsUntilTheOneBeforeStartedItsLastJob_ThenSharesItsSlots()
     {
-        var lanes = new LocalLanes(new InMemoryLaneHandover(), TimeProvider.System, Poll);
-        Task<LocalLanes.LaneTurn> second = lanes.EnterAsync(Chunk("0.0", 1), 10, CancellationToken.None, CancellationToken.None);
-        await Task.Delay(100);
+        var lanes = new LocalLanes(TimeProvider.System, DeferAfter);
+        Task<LocalLanes.LaneTurn> second = lanes.EnterAsync(Chunk("0.0", 1), 10, CancellationToken.None);
+        await Task.Delay(50);
         Assert.False(second.IsCompleted, "chunk 1 started before chunk 0 arrived");
 
-        using LocalLanes.LaneTurn first = await lanes.EnterAsync(Chunk("0.0", 0), 2, CancellationToken.None, CancellationToken.None).WaitAsync(Patience);
+        using LocalLanes.LaneTurn first = await lanes.EnterAsync(Chunk("0.0", 0), 2, CancellationToken.None).WaitAsync(Patience);
         lanes.Started(first);
-        await Task.Delay(100);
-        Assert.False(second.IsCompleted, "chunk 1 started while chunk 0 still had a job to start");
+        await Task.Delay(DeferAfter * 2);
+        Assert.False(second.IsCompleted, "chunk 1 started (or gave up) while chunk 0, running here, still had a job to start");
 
         lanes.Started(first);
         using LocalLanes.LaneTurn next = await second.WaitAsync(Patience);
@@ -41,41 +40,50 @@ public sealed class LocalLanesTests
     }
 
     [Fact]
-    public async Task TheNextChunk_StartsWhenTheHandoverSaysTheOneBeforeFinishedElsewhere_WithSlotsOfItsOwn()
+    public async Task AChunkWhosePredecessorIsNotHere_IsDeferredAfterTheGrace_NotWaitingForever()
     {
-        var handover = new InMemoryLaneHandover();
-        var lanes = new LocalLanes(handover, TimeProvider.System, Poll);
-        Task<LocalLanes.LaneTurn> third = lanes.EnterAsync(Chunk("0.3", 2), 10, CancellationToken.None, CancellationToken.None);
-        await Task.Delay(100);
-        Assert.False(third.IsCompleted);
+        var lanes = new LocalLanes(TimeProvider.System, DeferAfter);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
 
-        await handover.MarkFinishedAsync("b", "0.3", 1);
-        using LocalLanes.LaneTurn turn = await third.WaitAsync(Patience);
+        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(Chunk("0.3", 2), 10, CancellationToken.None).WaitAsync(Patience);
+
+        Assert.True(turn.Deferred);
+        Assert.False(turn.Admitted);
+        Assert.InRange(clock.Elapsed, DeferAfter - TimeSpan.FromMilliseconds(20), Patience);
+    }
+
+    [Fact]
+    public async Task AReadyChunk_StartsAtOnce_WhateverIsHere()
+    {
+        var lanes = new LocalLanes(TimeProvider.System, DeferAfter);
+
+        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(Chunk("0.3", 7) with { Ready = true }, 10, CancellationToken.None).WaitAsync(TimeSpan.FromMilliseconds(200));
 
         Assert.True(turn.Admitted);
     }
 
     [Fact]
-    public async Task AChunkStoppedWhileWaiting_IsNotAdmitted_SoItsJobsNeverStart()
+    public async Task AChunkStoppedWhileWaiting_IsNeitherAdmittedNorDeferred_SoItsJobsAreRecordedStopped()
     {
-        var lanes = new LocalLanes(new InMemoryLaneHandover(), TimeProvider.System, Poll);
+        var lanes = new LocalLanes(TimeProvider.System, Patience);
         using var stop = new CancellationTokenSource();
-        Task<LocalLanes.LaneTurn> waiting = lanes.EnterAsync(Chunk("0.0", 5), 10, stop.Token, CancellationToken.None);
+        Task<LocalLanes.LaneTurn> waiting = lanes.EnterAsync(Chunk("0.0", 5), 10, stop.Token);
 
         await stop.CancelAsync();
         using LocalLanes.LaneTurn turn = await waiting.WaitAsync(Patience);
 
         Assert.False(turn.Admitted);
+        Assert.False(turn.Deferred);
     }
 
     [Fact]
     public async Task LanesOfOtherBatchesAndParts_DoNotShareSlots()
     {
-        var lanes = new LocalLanes(new InMemoryLaneHandover(), TimeProvider.System, Poll);
+        var lanes = new LocalLanes(TimeProvider.System, DeferAfter);
 
-        using LocalLanes.LaneTurn a = await lanes.EnterAsync(Chunk("0.0", 0), 10, CancellationToken.None, CancellationToken.None);
-        using LocalLanes.LaneTurn b = await lanes.EnterAsync(Chunk("20000.0", 0), 10, CancellationToken.None, CancellationToken.None);
-        using LocalLanes.LaneTurn c = await lanes.EnterAsync(Chunk("0.0", 0) with { BatchId = "other" }, 10, CancellationToken.None, CancellationToken.None);
+        using LocalLanes.LaneTurn a = await lanes.EnterAsync(Chunk("0.0", 0), 10, CancellationToken.None);
+        using LocalLanes.LaneTurn b = await lanes.EnterAsync(Chunk("20000.0", 0), 10, CancellationToken.None);
+        using LocalLanes.LaneTurn c = await lanes.EnterAsync(Chunk("0.0", 0) with { BatchId = "other" }, 10, CancellationToken.None);
 
         Assert.NotSame(a.Slots, b.Slots);
         Assert.NotSame(a.Slots, c.Slots);
@@ -84,9 +92,9 @@ public sealed class LocalLanesTests
     [Fact]
     public async Task AChunkFromBeforeLanes_HoldsItsOwnSlots_AndStartsAtOnce()
     {
-        var lanes = new LocalLanes(new InMemoryLaneHandover(), TimeProvider.System, Poll);
+        var lanes = new LocalLanes(TimeProvider.System, DeferAfter);
 
-        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(Chunk(null, 0), 10, CancellationToken.None, CancellationToken.None).WaitAsync(Patience);
+        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(Chunk(null, 0), 10, CancellationToken.None).WaitAsync(Patience);
 
         Assert.True(turn.Admitted);
         Assert.Equal(4, turn.Slots.Slots);

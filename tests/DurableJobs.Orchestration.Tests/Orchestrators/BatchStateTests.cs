@@ -46,6 +46,7 @@ public sealed class BatchStateTests(ITestOutputHelper output)
                 var state = new BatchState(Input(batch), Deadline, batch.Count);
                 var planner = new ChunkPlanner(batch.Start, batch.Count, batch.MaxParallel, batch.Chunking);
                 var inFlight = new List<ChunkPlan>();
+                var deferred = new List<ChunkPlan>();
                 int finishedBefore = 0;
                 void Check(string step)
                 {
@@ -53,7 +54,7 @@ public sealed class BatchStateTests(ITestOutputHelper output)
                     int[] counts = [s.Succeeded, s.Failed, s.TimedOut, s.Cancelled, s.Running, s.Pending];
                     Assert.True(counts.All(c => c >= 0), $"a negative count after {step}: {s}");
                     Assert.True(counts.Sum() == batch.Count, $"counts add up to {counts.Sum()}, not {batch.Count}, after {step}: {s}");
-                    int holding = inFlight.GroupBy(p => p.Lane).Sum(lane => Math.Min(lane.Sum(p => p.Count), lane.First().Parallelism));
+                    int holding = inFlight.Concat(deferred).GroupBy(p => p.Lane).Sum(lane => Math.Min(lane.Sum(p => p.Count), lane.First().Parallelism));
                     Assert.True(s.Running == holding, $"{s.Running} running after {step}, but the lanes in flight hold {holding}");
                     Assert.True(s.Finished >= finishedBefore, $"finished went down from {finishedBefore} to {s.Finished} after {step}");
                     finishedBefore = s.Finished;
@@ -65,7 +66,12 @@ public sealed class BatchStateTests(ITestOutputHelper output)
                 {
                     while (state.StopStatus is null && planner.TryNext() is { } plan)
                     {
-                        state.Scheduled(plan);
+                        // As the orchestrator does: a deferred chunk granted again is still counted as scheduled.
+                        if (deferred.RemoveAll(d => d.Start == plan.Start) == 0)
+                        {
+                            state.Scheduled(plan);
+                        }
+
                         inFlight.Add(plan);
                         Check($"scheduling {plan}");
                     }
@@ -106,7 +112,11 @@ public sealed class BatchStateTests(ITestOutputHelper output)
                     inFlight.RemoveAt(pick);
                     ChunkSummary? summary = batch.Summary(finished, batch.Outcome(completions));
                     planner.Finished(finished, summary);
-                    if (summary is null)
+                    if (summary is { Deferred: true })
+                    {
+                        deferred.Add(finished);
+                    }
+                    else if (summary is null)
                     {
                         state.FailChunk(finished);
                     }
@@ -117,6 +127,13 @@ public sealed class BatchStateTests(ITestOutputHelper output)
 
                     Check($"{finished} finished with {(object?)summary ?? "a failed activity"}");
                     completions++;
+                }
+
+                foreach (ChunkPlan plan in planner.Deferred)
+                {
+                    deferred.RemoveAll(d => d.Start == plan.Start);
+                    state.WriteOff(plan);
+                    Check($"writing off deferred {plan}");
                 }
 
                 state.CloseUnscheduled(batch.End - planner.NextIndex);

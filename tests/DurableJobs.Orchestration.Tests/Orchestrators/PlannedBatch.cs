@@ -22,6 +22,12 @@ internal enum ChunkOutcome
 
     /// <summary>The activity failed after its retries: no summary.</summary>
     ActivityFailed,
+
+    /// <summary>
+    /// The worker handed a chunk granted ahead back (its predecessor was not running there); a ready chunk or a lane's
+    /// first is never deferred, and runs instead.
+    /// </summary>
+    Deferred,
 }
 
 /// <summary>
@@ -68,7 +74,8 @@ internal sealed record PlannedBatch(int Start, int Count, int MaxParallel, Chunk
             (1, Gen.Const(ChunkOutcome.Redelivered)),
             (1, Gen.Const(ChunkOutcome.Stopped)),
             (1, Gen.Const(ChunkOutcome.Short)),
-            (1, Gen.Const(ChunkOutcome.ActivityFailed))).Array[1, 20]
+            (1, Gen.Const(ChunkOutcome.ActivityFailed)),
+            (2, Gen.Const(ChunkOutcome.Deferred))).Array[1, 20]
         select new PlannedBatch(start, count, maxParallel, chunking, durations, picks, outcomes);
 
     public int End => Start + Count;
@@ -87,6 +94,11 @@ internal sealed record PlannedBatch(int Start, int Count, int MaxParallel, Chunk
         if (outcome == ChunkOutcome.ActivityFailed)
         {
             return null;
+        }
+
+        if (outcome == ChunkOutcome.Deferred && !plan.Ready && plan.Sequence > 0)
+        {
+            return new ChunkSummary { Deferred = true };
         }
 
         int n = plan.Count;

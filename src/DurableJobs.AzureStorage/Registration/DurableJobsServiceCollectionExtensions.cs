@@ -13,7 +13,8 @@ public static class DurableJobsServiceCollectionExtensions
     /// <summary>
     /// Adds DurableJobs and returns the builder that says what this app does with it: which handlers it runs
     /// (<see cref="DurableJobsBuilder.AddHandler{THandler}(string)"/>), which storage it uses, and whether it runs jobs
-    /// (<see cref="DurableJobsBuilder.AddWorker"/>), submits them (<see cref="DurableJobsBuilder.AddClient"/>), or both.
+    /// (<c>AddWorker()</c>), submits them (<c>AddClient()</c>), or both (those two come with DurableJobs.Engine; a Functions
+    /// app calls <c>AddFunctionsIntegration(...)</c> from DurableJobs.Functions instead).
     /// Options bind from the configuration section <c>DurableJobs</c> (and its <c>Limits</c>, <c>Client</c> and
     /// <c>Azurite</c> children) when the container has an <see cref="IConfiguration"/>, then <paramref name="configure"/>
     /// runs; both are validated when the host starts, with messages that name the setting.

@@ -8,14 +8,13 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 namespace DurableJobs;
 
 /// <summary>
-/// Says what an app does with DurableJobs, fluently: its job handlers, its storage, and its roles (worker, client).
-/// Returned by <see cref="DurableJobsServiceCollectionExtensions.AddDurableJobs"/>.
+/// Says what an app does with DurableJobs, fluently: its job handlers, its storage, and its roles. Returned by
+/// <see cref="DurableJobsServiceCollectionExtensions.AddDurableJobs"/>. The roles come with the host's package: the
+/// embedded engine's <c>AddWorker()</c> and <c>AddClient()</c> (DurableJobs.Engine), or Azure Functions'
+/// <c>AddFunctionsIntegration(...)</c> (DurableJobs.Functions), so a Functions app carries no Durable Task Core hosting.
 /// </summary>
 public sealed class DurableJobsBuilder
 {
-    /// <summary>The engine and client are registered once, by whichever role is added first.</summary>
-    private bool engineAdded;
-
     internal DurableJobsBuilder(IServiceCollection services)
     {
         Services = services;
@@ -27,8 +26,8 @@ public sealed class DurableJobsBuilder
     /// <summary>The job types this app runs (filled by the <c>AddHandler</c> calls).</summary>
     internal JobHandlerRegistry Handlers { get; } = new();
 
-    /// <summary>True once <see cref="AddWorker"/> was called.</summary>
-    internal bool RunsWorker { get; private set; }
+    /// <summary>True once the engine's <c>AddWorker()</c> was called.</summary>
+    internal bool RunsWorker { get; set; }
 
     /// <summary>
     /// Runs jobs of <paramref name="type"/> with <typeparamref name="THandler"/>, an <see cref="IJobHandler"/> or an
@@ -64,9 +63,7 @@ public sealed class DurableJobsBuilder
     public DurableJobsBuilder UseAzureStorage(string connectionString)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        var storage = new StorageConnection();
-        storage.Resolve(connectionString);
-        return UseStorage(storage);
+        return UseStorage(StorageConnection.FromConnectionString(connectionString));
     }
 
     /// <summary>Uses a storage account through its service endpoints and a credential (a managed identity: no keys).</summary>
@@ -76,9 +73,7 @@ public sealed class DurableJobsBuilder
         ArgumentNullException.ThrowIfNull(queueServiceUri);
         ArgumentNullException.ThrowIfNull(tableServiceUri);
         ArgumentNullException.ThrowIfNull(credential);
-        var storage = new StorageConnection();
-        storage.Resolve(new StorageEndpoints(blobServiceUri, queueServiceUri, tableServiceUri, credential));
-        return UseStorage(storage);
+        return UseStorage(StorageConnection.FromEndpoints(new StorageEndpoints(blobServiceUri, queueServiceUri, tableServiceUri, credential)));
     }
 
     /// <summary>
@@ -96,35 +91,11 @@ public sealed class DurableJobsBuilder
         return UseAzureStorage(DevelopmentStorage.Shorthand);
     }
 
-    /// <summary>Runs jobs in this process: the durable engine's worker, with the handlers added here.</summary>
-    public DurableJobsBuilder AddWorker()
+    private DurableJobsBuilder UseStorage(StorageConnection chosen)
     {
-        RunsWorker = true;
-        return AddEngine();
-    }
-
-    /// <summary>
-    /// Adds <see cref="Client.BatchClient"/> to submit batches, read their status and results, list and cancel them
-    /// from this app's code, and <see cref="Client.Schedules.IScheduleClient"/> for recurring schedules. Without
-    /// <see cref="AddWorker"/> this process runs no jobs (nor schedules: a worker on the same hub runs them).
-    /// </summary>
-    public DurableJobsBuilder AddClient() => AddEngine();
-
-    private DurableJobsBuilder UseStorage(StorageConnection storage)
-    {
+        // Decided when the container builds it (the emulator's ports come from the options), never by a hosted service.
         Services.RemoveAll<StorageConnection>();
-        Services.AddSingleton(storage);
-        return this;
-    }
-
-    private DurableJobsBuilder AddEngine()
-    {
-        if (!engineAdded)
-        {
-            engineAdded = true;
-            Services.AddEmbeddedEngine();
-        }
-
+        Services.AddSingleton(sp => StorageConnections.Resolve(sp, chosen));
         return this;
     }
 }

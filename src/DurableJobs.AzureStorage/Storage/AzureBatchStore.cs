@@ -22,7 +22,7 @@ namespace DurableJobs.Engine.Storage;
 /// claim on a batch id (one submission's, see <see cref="TryClaimAsync"/>) is a row of the same partition; the same
 /// table holds the index that lists batches newest first.
 /// </summary>
-public sealed class AzureBatchStore : IBatchStore
+internal sealed class AzureBatchStore : IBatchStore
 {
     /// <summary>Results per table row: one row holds a group of consecutive jobs, so recording costs a write per group, not per job.</summary>
     public const int GroupSize = 100;

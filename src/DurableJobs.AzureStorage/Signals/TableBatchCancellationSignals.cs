@@ -10,7 +10,7 @@ namespace DurableJobs.Engine.Signals;
 /// a row, each worker polls the rows of the batches it is running. One poll loop per process, started on the
 /// first watch and stopped on dispose, so nothing outlives its owner.
 /// </summary>
-public sealed class TableBatchCancellationSignals : IBatchCancellationSignals, IAsyncDisposable
+internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals, IAsyncDisposable
 {
     private const string CancelRowKey = "cancel";
 

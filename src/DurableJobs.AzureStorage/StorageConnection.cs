@@ -3,7 +3,6 @@ using Azure.Data.Tables;
 using Azure.Identity;
 using Azure.Storage.Blobs;
 using Azure.Storage.Queues;
-using DurableTask.AzureStorage;
 using Microsoft.Extensions.Configuration;
 
 namespace DurableJobs.Engine.Hosting;
@@ -11,42 +10,53 @@ namespace DurableJobs.Engine.Hosting;
 /// <summary>
 /// The storage account the task hub lives in: a connection string (keys, SAS, Azurite) or service endpoints with a
 /// <see cref="TokenCredential"/> (managed identity: no keys). Every storage client of ours is made here, so both forms
-/// work everywhere. Resolved once, at start (the embedded engine resolves it after Azurite, if needed, is up).
+/// work everywhere. Immutable, and known when the container first builds it, from the app's choice, the settings and
+/// the options alone: no hosted service has to start first (the embedded engine starts Azurite for an emulator
+/// connection, but the connection itself is fixed before that).
 /// </summary>
-public sealed class StorageConnection
+internal sealed class StorageConnection
 {
     /// <summary>The setting name shared with Azure Functions.</summary>
     public const string SettingName = "AzureWebJobsStorage";
 
-    /// <summary>The connection string, for the key-based form.</summary>
-    private string? connectionString;
-
-    /// <summary>The endpoints and credential, for the identity-based form.</summary>
-    private StorageEndpoints? endpoints;
-
-    /// <summary>True once <see cref="Resolve(string)"/> or <see cref="Resolve(StorageEndpoints)"/> has run.</summary>
-    public bool IsResolved => connectionString is not null || endpoints is not null;
-
-    /// <summary>The connection string, or null when the connection is identity-based. Throws until resolved.</summary>
-    public string? ConnectionString => IsResolved ? connectionString : throw NotResolved();
-
-    /// <summary>The endpoints and credential, or null when the connection is a connection string. Throws until resolved.</summary>
-    public StorageEndpoints? Endpoints => IsResolved ? endpoints : throw NotResolved();
-
-    /// <summary>Sets a connection string.</summary>
-    public void Resolve(string value)
+    private StorageConnection(string? connectionString, StorageEndpoints? endpoints, int? emulatorBlobPort)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(value);
-        connectionString = value;
-        endpoints = null;
+        ConnectionString = connectionString;
+        Endpoints = endpoints;
+        EmulatorBlobPort = emulatorBlobPort;
     }
 
-    /// <summary>Sets identity-based endpoints.</summary>
-    public void Resolve(StorageEndpoints value)
+    /// <summary>The connection string, or null when the connection is identity-based.</summary>
+    public string? ConnectionString { get; }
+
+    /// <summary>The endpoints and credential, or null when the connection is a connection string.</summary>
+    public StorageEndpoints? Endpoints { get; }
+
+    /// <summary>
+    /// The blob port of the local emulator this connection points at, which the embedded engine starts when nothing
+    /// answers there; null for any other account.
+    /// </summary>
+    public int? EmulatorBlobPort { get; }
+
+    /// <summary>A connection string (keys, SAS, or <c>UseDevelopmentStorage=true</c> as it is).</summary>
+    public static StorageConnection FromConnectionString(string value)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(value);
+        return new StorageConnection(value, null, null);
+    }
+
+    /// <summary>Identity-based endpoints.</summary>
+    public static StorageConnection FromEndpoints(StorageEndpoints value)
     {
         ArgumentNullException.ThrowIfNull(value);
-        endpoints = value;
-        connectionString = null;
+        return new StorageConnection(null, value, null);
+    }
+
+    /// <summary>The local emulator: <paramref name="connectionString"/> points at its blob service on <paramref name="blobPort"/>.</summary>
+    public static StorageConnection ForEmulator(string connectionString, int blobPort)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        return new StorageConnection(connectionString, null, blobPort);
     }
 
     /// <summary>
@@ -60,11 +70,9 @@ public sealed class StorageConnection
     {
         ArgumentNullException.ThrowIfNull(configuration);
         IConfigurationSection section = configuration.GetSection(SettingName);
-        var connection = new StorageConnection();
         if (section.Value is { Length: > 0 } value)
         {
-            connection.Resolve(value);
-            return connection;
+            return FromConnectionString(value);
         }
 
         string? account = section["accountName"];
@@ -83,8 +91,7 @@ public sealed class StorageConnection
                 $"{SettingName}__blobServiceUri, __queueServiceUri and __tableServiceUri.");
         }
 
-        connection.Resolve(new StorageEndpoints(blob, queue, table, credential ?? CredentialFrom(section)));
-        return connection;
+        return FromEndpoints(new StorageEndpoints(blob, queue, table, credential ?? CredentialFrom(section)));
     }
 
     /// <summary>A client for <paramref name="tableName"/>.</summary>
@@ -101,11 +108,6 @@ public sealed class StorageConnection
     public QueueServiceClient CreateQueueServiceClient(QueueClientOptions? options = null) => Endpoints is { } e
         ? new QueueServiceClient(e.QueueServiceUri, e.Credential, options)
         : new QueueServiceClient(ConnectionString!, options);
-
-    /// <summary>What Durable Task's Azure Storage backend connects with.</summary>
-    internal StorageAccountClientProvider CreateDurableTaskProvider() => Endpoints is { } e
-        ? new StorageAccountClientProvider(e.BlobServiceUri, e.QueueServiceUri, e.TableServiceUri, e.Credential)
-        : new StorageAccountClientProvider(ConnectionString!);
 
     private static Uri? ServiceUri(IConfigurationSection section, string key, string? account, string service)
     {
@@ -136,8 +138,6 @@ public sealed class StorageConnection
         // As Functions does without a credential setting: whatever the environment offers (az login on a laptop).
         return new DefaultAzureCredential(new DefaultAzureCredentialOptions { ManagedIdentityClientId = clientId });
     }
-
-    private static InvalidOperationException NotResolved() => new("The storage connection is not resolved yet.");
 }
 
 /// <summary>The identity-based form of a storage connection: the three service endpoints and the credential for them.</summary>
@@ -145,4 +145,4 @@ public sealed class StorageConnection
 /// <param name="QueueServiceUri">The queue service.</param>
 /// <param name="TableServiceUri">The table service.</param>
 /// <param name="Credential">The credential every client uses.</param>
-public sealed record StorageEndpoints(Uri BlobServiceUri, Uri QueueServiceUri, Uri TableServiceUri, TokenCredential Credential);
+internal sealed record StorageEndpoints(Uri BlobServiceUri, Uri QueueServiceUri, Uri TableServiceUri, TokenCredential Credential);

@@ -1,7 +1,7 @@
 namespace DurableJobs.Engine.Emulator;
 
 /// <summary>The well-known Azurite account and the connection strings that point at it.</summary>
-public static class DevelopmentStorage
+internal static class DevelopmentStorage
 {
     /// <summary>Azurite's account name.</summary>
     public const string AccountName = "devstoreaccount1";

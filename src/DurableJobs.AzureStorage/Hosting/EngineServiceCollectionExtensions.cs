@@ -13,8 +13,6 @@ using DurableJobs.Orchestration.Orchestrators;
 using DurableJobs.Orchestration.Schedules;
 using DurableJobs.Orchestration.Signals;
 using DurableJobs.Orchestration.Storage;
-using Microsoft.DurableTask;
-using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -24,9 +22,9 @@ using Microsoft.Extensions.Options;
 namespace DurableJobs.Engine.Hosting;
 
 /// <summary>
-/// The registrations behind <see cref="DurableJobsBuilder"/>: what every host shares (the embedded engine's and the
-/// Azure Functions app's), and the embedded engine itself. Options bind from the container's
-/// <see cref="IConfiguration"/>, when it has one.
+/// The registrations behind <see cref="DurableJobsBuilder"/> that every host shares (the embedded engine's and the
+/// Azure Functions app's); the embedded engine adds its own (<c>AddEmbeddedEngine</c>, in DurableJobs.Engine). Options
+/// bind from the container's <see cref="IConfiguration"/>, when it has one.
 /// </summary>
 internal static class EngineServiceCollectionExtensions
 {
@@ -44,7 +42,7 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddSingleton(new JobHandlerRegistry());
         services.TryAddSingleton(WorkerIdentity.CurrentProcess);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<StorageConnection>();
+        services.TryAddSingleton(sp => StorageConnections.Resolve(sp, chosen: null));
         services.TryAddSingleton<WorkerShutdown>();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<BatchLimits>>().Value);
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<BatchClientOptions>>().Value);
@@ -59,12 +57,6 @@ internal static class EngineServiceCollectionExtensions
             EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
             TableClient table = sp.GetRequiredService<StorageConnection>().CreateTableClient($"{engine.HubName}Signals");
             return new TableBatchCancellationSignals(table, engine.CancelPollInterval, sp.GetRequiredService<ILogger<TableBatchCancellationSignals>>());
-        });
-
-        services.TryAddSingleton<ILaneHandover>(sp =>
-        {
-            EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
-            return new TableLaneHandover(sp.GetRequiredService<StorageConnection>().CreateTableClient($"{engine.HubName}Signals"));
         });
 
         services.TryAddSingleton<IBatchStore>(sp =>
@@ -83,37 +75,6 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddTransient<ScheduleOrchestrator>();
         services.TryAddTransient<ExecuteJobsActivity>();
         services.TryAddTransient<RecordUnstartedActivity>();
-        return services;
-    }
-
-    /// <summary>
-    /// The embedded engine (a hosted service running Durable Task Core on Azure Storage, starting Azurite when the
-    /// storage is development storage), the <see cref="DurableTaskClient"/> over it and <see cref="BatchClient"/>.
-    /// </summary>
-    public static IServiceCollection AddEmbeddedEngine(this IServiceCollection services)
-    {
-        services.AddDurableJobsShared();
-        services.TryAddSingleton(_ =>
-        {
-            var registry = new DurableTaskRegistry();
-            registry.AddOrchestrator<BatchOrchestrator>(BatchNames.Orchestrator);
-            registry.AddOrchestrator<BatchOrchestrator>(BatchNames.PartOrchestrator);
-            registry.AddActivity<ExecuteJobsActivity>(BatchNames.ExecuteJobsActivity);
-            registry.AddActivity<RecordUnstartedActivity>(BatchNames.RecordUnstartedActivity);
-            registry.AddOrchestrator<ScheduleOrchestrator>(ScheduleNames.Orchestrator);
-            registry.AddActivity<StartScheduledBatchActivity>(ScheduleNames.StartBatchActivity);
-            registry.AddActivity<FindRunningBatchesActivity>(ScheduleNames.RunningBatchesActivity);
-            return registry;
-        });
-
-        services.TryAddSingleton<DurableJobsEngine>();
-        services.AddHostedService(sp => sp.GetRequiredService<DurableJobsEngine>());
-        services.TryAddSingleton<DurableTaskClient>(sp => sp.GetRequiredService<DurableJobsEngine>().Client);
-        services.TryAddSingleton<BatchClient>();
-        services.TryAddSingleton<ScheduleClient>();
-        services.TryAddSingleton<IScheduleClient>(sp => sp.GetRequiredService<ScheduleClient>());
-        services.TryAddTransient<StartScheduledBatchActivity>();
-        services.TryAddTransient<FindRunningBatchesActivity>();
         return services;
     }
 
