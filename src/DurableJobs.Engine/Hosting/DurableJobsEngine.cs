@@ -141,7 +141,10 @@ internal sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
             worker.AddTaskActivities(new ShimActivityCreator(name, factory, shims, services));
         }
 
+        WorkerConfiguration? configuration = services.GetService<WorkerConfiguration>();
+        configuration?.BeforeStart?.Invoke(worker);
         await worker.StartAsync().ConfigureAwait(false);
+        configuration?.AfterStart?.Invoke(worker);
         logger.LogInformation(
             "Worker {Worker} started on task hub {Hub}: {Partitions} partitions, {Activities} concurrent activities",
             settings.WorkerId, options.HubName, options.PartitionCount, options.MaxConcurrentActivityWorkItems);

@@ -66,7 +66,14 @@ internal static class HistoryReplayer
         return (episodes, differences);
     }
 
-    /// <summary>The history cut at each OrchestratorCompleted: one list of events per episode.</summary>
+    /// <summary>
+    /// The history cut at each OrchestratorCompleted: one list of events per episode. Two shapes Durable Task writes
+    /// are folded in: an execution started by continue-as-new begins <c>OrchestratorStarted, ExecutionStarted,
+    /// OrchestratorCompleted</c> with its first decisions after that (the dispatcher runs it in the work item that
+    /// continued as new), so a cut that does not begin with OrchestratorStarted belongs to the episode before it; and
+    /// an execution that continued as new ends with its ContinueAsNew event (captured from the dispatcher, which adds no
+    /// OrchestratorCompleted after it).
+    /// </summary>
     private static List<IReadOnlyList<HistoryEvent>> Episodes(IReadOnlyList<HistoryEvent> events)
     {
         var episodes = new List<IReadOnlyList<HistoryEvent>>();
@@ -76,12 +83,24 @@ internal static class HistoryReplayer
             current.Add(e);
             if (e.EventType == EventType.OrchestratorCompleted)
             {
-                episodes.Add(current);
+                if (episodes.Count > 0 && current[0].EventType != EventType.OrchestratorStarted)
+                {
+                    episodes[^1] = [.. episodes[^1], .. current];
+                }
+                else
+                {
+                    episodes.Add(current);
+                }
+
                 current = [];
             }
         }
 
-        if (current.Count > 0)
+        if (current.Count > 0 && current[^1].EventType == EventType.ContinueAsNew)
+        {
+            episodes.Add(current);
+        }
+        else if (current.Count > 0)
         {
             throw new InvalidDataException($"The history ends inside an episode ({current.Count} events after the last OrchestratorCompleted).");
         }
