@@ -90,35 +90,18 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
             MaxConcurrentTaskActivityWorkItems = options.MaxConcurrentActivityWorkItems,
             MaxConcurrentTaskOrchestrationWorkItems = options.MaxConcurrentOrchestrationWorkItems,
             ExtendedSessionsEnabled = options.ExtendedSessions,
+
+            // Ours, not Durable Task's (30 s leases, 5 min visibility): a killed worker's work moves in seconds, not minutes.
+            LeaseInterval = options.LeaseInterval,
+            LeaseRenewInterval = options.LeaseRenewInterval,
+            LeaseAcquireInterval = options.LeaseAcquireInterval,
+            WorkItemQueueVisibilityTimeout = options.WorkItemQueueVisibilityTimeout,
+            ControlQueueVisibilityTimeout = options.ControlQueueVisibilityTimeout,
             LoggerFactory = loggerFactory,
             // The lease owner: the container's worker identity, so two engines in one process (tests, a side-by-side
             // host) own partitions as two workers instead of both believing they own the same one (split brain).
             WorkerId = (services.GetService<WorkerIdentity>() ?? WorkerIdentity.CurrentProcess).Name,
         };
-        if (options.LeaseInterval is { } lease)
-        {
-            settings.LeaseInterval = lease;
-        }
-
-        if (options.LeaseRenewInterval is { } renew)
-        {
-            settings.LeaseRenewInterval = renew;
-        }
-
-        if (options.LeaseAcquireInterval is { } acquire)
-        {
-            settings.LeaseAcquireInterval = acquire;
-        }
-
-        if (options.WorkItemQueueVisibilityTimeout is { } workItemVisibility)
-        {
-            settings.WorkItemQueueVisibilityTimeout = workItemVisibility;
-        }
-
-        if (options.ControlQueueVisibilityTimeout is { } controlVisibility)
-        {
-            settings.ControlQueueVisibilityTimeout = controlVisibility;
-        }
 
         service = new AzureStorageOrchestrationService(settings);
         await service.CreateIfNotExistsAsync().ConfigureAwait(false);
