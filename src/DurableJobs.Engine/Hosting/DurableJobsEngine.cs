@@ -114,7 +114,9 @@ public sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
         }
 
         DurableTaskShimFactory shims = CreateShims(loggerFactory);
-        worker = new TaskHubWorker(new CompletionRetryingService(service, shutdown.Token, loggerFactory.CreateLogger<CompletionRetryingService>()), loggerFactory);
+        worker = new TaskHubWorker(
+            new CompletionRetryingService(service, shutdown.Token, loggerFactory.CreateLogger<CompletionRetryingService>(), options.WorkItemQueueVisibilityTimeout / 4),
+            loggerFactory);
         foreach ((TaskName name, Func<IServiceProvider, ITaskOrchestrator> factory) in registry.GetOrchestrators())
         {
             worker.AddTaskOrchestrations(new ShimOrchestrationCreator(name, factory, shims, services));
