@@ -15,8 +15,14 @@ public sealed class EngineOptions
     /// <summary>Control-queue partitions, 1 to 16: the most processes that can run orchestrations at once.</summary>
     public int PartitionCount { get; set; } = 4;
 
-    /// <summary>Longest wait between queue polls when idle. Durable Task's default is 30 s; we poll faster.</summary>
-    public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Longest wait between queue polls when idle (Durable Task backs off from 50 ms to it). Durable Task's default is
+    /// 30 s. A batch submitted by another process (an API host, a queue listener, a CLI) waits on this poll: for an idle
+    /// worker the first job started at p50 614 ms after the submit at 1 s, 254 ms at 0.25 s. The price is idle traffic:
+    /// a worker polls each control queue it owns and the work-item queue up to 4 times a second, 20 requests a second
+    /// (52 million a month) for one worker owning 4 partitions, against 13 million at 1 s.
+    /// </summary>
+    public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
     /// <summary>Activity work items (job chunks) one process runs at once.</summary>
     public int MaxConcurrentActivityWorkItems { get; set; } = 100;
