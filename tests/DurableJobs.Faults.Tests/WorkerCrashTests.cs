@@ -101,9 +101,10 @@ public sealed class WorkerCrashTests(EmulatorFixture storage, ITestOutputHelper 
             // One partition and two workers leave nothing to balance: it is still the first worker's.
             Assert.Equal(victim.WorkerName, Assert.Single(await leases.OwnersAsync()).Value);
             int doneAtKill = await client.SucceededAsync(batchId);
+            // Both clocks start as the kill is issued (KillHard returns once the process is reaped).
             DateTimeOffset killedAt = DateTimeOffset.UtcNow;
-            victim.KillHard();
             var sinceKill = Stopwatch.StartNew();
+            victim.KillHard();
             await Waits.UntilAsync(async () => (await leases.OwnersAsync()).Values.All(o => o == survivor.WorkerName), TimeSpan.FromMinutes(2), "the partition moving to the survivor", TimeSpan.FromMilliseconds(250));
             TimeSpan moved = sinceKill.Elapsed;
 
