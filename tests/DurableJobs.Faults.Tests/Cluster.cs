@@ -3,18 +3,35 @@ namespace DurableJobs.Faults.Tests;
 /// <summary>
 /// The processes of one test on one task hub: workers (<c>serve --worker-only</c>) and API processes
 /// (<c>serve --api-only</c>), all configured through environment variables with fast polling and fast leases, so a
-/// dead worker's partitions move in seconds. Disposing kills whatever still runs.
+/// dead worker's partitions move in seconds, unless the test asks for the engine's own defaults
+/// (<see cref="PinnedTimings"/>). Disposing kills whatever still runs.
 /// </summary>
 public sealed class Cluster : IAsyncDisposable
 {
     private readonly List<HostProcess> processes = [];
     private readonly string connectionString;
     private readonly ITestOutputHelper? output;
+    private readonly bool engineDefaults;
 
-    public Cluster(string connectionString, string hubName, ITestOutputHelper? output, IReadOnlyDictionary<string, string>? settings = null)
+    /// <summary>
+    /// The settings the suite normally pins (idle polling, partition leases, queue visibility timeouts); a cluster
+    /// started with <c>engineDefaults</c> leaves them out, so its processes run what a user gets without configuring them.
+    /// </summary>
+    public static readonly IReadOnlyList<string> PinnedTimings =
+    [
+        "DurableJobs__MaxQueuePollingInterval",
+        "DurableJobs__LeaseInterval",
+        "DurableJobs__LeaseRenewInterval",
+        "DurableJobs__LeaseAcquireInterval",
+        "DurableJobs__WorkItemQueueVisibilityTimeout",
+        "DurableJobs__ControlQueueVisibilityTimeout",
+    ];
+
+    public Cluster(string connectionString, string hubName, ITestOutputHelper? output, IReadOnlyDictionary<string, string>? settings = null, bool engineDefaults = false)
     {
         this.connectionString = connectionString;
         this.output = output;
+        this.engineDefaults = engineDefaults;
         HubName = hubName;
         Settings = settings ?? new Dictionary<string, string>();
     }
@@ -80,6 +97,14 @@ public sealed class Cluster : IAsyncDisposable
             ["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1",
             ["NO_COLOR"] = "1",
         };
+        if (engineDefaults)
+        {
+            foreach (string key in PinnedTimings)
+            {
+                environment.Remove(key);
+            }
+        }
+
         foreach ((string key, string value) in Settings)
         {
             environment[key] = value;

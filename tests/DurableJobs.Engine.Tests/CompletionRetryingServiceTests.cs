@@ -1,0 +1,116 @@
+using System.Reflection;
+using DurableJobs.Engine.Hosting;
+using DurableTask.Core;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DurableJobs.Engine.Tests;
+
+public sealed class CompletionRetryingServiceTests
+{
+    [Fact]
+    public async Task A_running_work_item_is_renewed_by_the_service_on_its_own_never_beside_another_call_for_it_and_not_after_it_completed()
+    {
+        RecordingService inner = RecordingService.Create();
+        var service = new CompletionRetryingService((IOrchestrationService)(object)inner, CancellationToken.None, NullLogger.Instance, TimeSpan.FromMilliseconds(50));
+
+        TaskActivityWorkItem item = await service.LockNextTaskActivityWorkItem(TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        // Durable Task's own renewals (every 5 s in its dispatcher) come through the same service meanwhile.
+        for (int i = 0; i < 5; i++)
+        {
+            await Task.Delay(60);
+            await service.RenewTaskActivityWorkItemLockAsync(item);
+        }
+
+        // Besides those 5, the service's own loop renews (not counted on a timer: a loaded machine delays it).
+        await Until(() => inner.Renewals >= 5 + 3);
+        await service.CompleteTaskActivityWorkItemAsync(item, new TaskMessage());
+        int renewalsAtCompletion = inner.Renewals;
+        await Task.Delay(300);
+
+        Assert.Equal(renewalsAtCompletion, inner.Renewals);
+        Assert.Equal(1, inner.MaxConcurrentCalls);
+        Assert.Equal(1, inner.Completions);
+    }
+
+    [Fact]
+    public async Task An_abandoned_work_item_is_no_longer_renewed()
+    {
+        RecordingService inner = RecordingService.Create();
+        var service = new CompletionRetryingService((IOrchestrationService)(object)inner, CancellationToken.None, NullLogger.Instance, TimeSpan.FromMilliseconds(30));
+
+        TaskActivityWorkItem item = await service.LockNextTaskActivityWorkItem(TimeSpan.FromSeconds(1), CancellationToken.None);
+        await Until(() => inner.Renewals >= 2);
+        await service.AbandonTaskActivityWorkItemAsync(item);
+        int renewals = inner.Renewals;
+        await Task.Delay(200);
+
+        Assert.Equal(renewals, inner.Renewals);
+    }
+
+    /// <summary>Waits for <paramref name="condition"/>, failing after 10 s.</summary>
+    private static async Task Until(Func<bool> condition)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "not within 10 s");
+            await Task.Delay(10);
+        }
+    }
+
+    /// <summary>
+    /// The inner service, as far as activity work items go: hands out one, renews it (each call takes 10 ms, so calls
+    /// that overlap are seen), completes or abandons it. Anything else is not expected here.
+    /// </summary>
+    public class RecordingService : DispatchProxy
+    {
+        private int inCall;
+        private int maxConcurrentCalls;
+        private int renewals;
+        private int completions;
+
+        public int Renewals => Volatile.Read(ref renewals);
+
+        public int Completions => Volatile.Read(ref completions);
+
+        public int MaxConcurrentCalls => Volatile.Read(ref maxConcurrentCalls);
+
+        public static RecordingService Create() => (RecordingService)(object)Create<IOrchestrationService, RecordingService>();
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod?.Name switch
+        {
+            nameof(IOrchestrationService.LockNextTaskActivityWorkItem) => Task.FromResult(new TaskActivityWorkItem { Id = "message-1", LockedUntilUtc = DateTime.UtcNow.AddSeconds(10) }),
+            nameof(IOrchestrationService.RenewTaskActivityWorkItemLockAsync) => RenewAsync((TaskActivityWorkItem)args![0]!),
+            nameof(IOrchestrationService.CompleteTaskActivityWorkItemAsync) or nameof(IOrchestrationService.AbandonTaskActivityWorkItemAsync) => FinishAsync(),
+            _ => throw new NotSupportedException(targetMethod?.Name),
+        };
+
+        private async Task<TaskActivityWorkItem> RenewAsync(TaskActivityWorkItem item)
+        {
+            await CallAsync();
+            Interlocked.Increment(ref renewals);
+            item.LockedUntilUtc = DateTime.UtcNow.AddSeconds(10);
+            return item;
+        }
+
+        private async Task FinishAsync()
+        {
+            await CallAsync();
+            Interlocked.Increment(ref completions);
+        }
+
+        private async Task CallAsync()
+        {
+            int now = Interlocked.Increment(ref inCall);
+            int seen;
+            while (now > (seen = Volatile.Read(ref maxConcurrentCalls)) && Interlocked.CompareExchange(ref maxConcurrentCalls, now, seen) != seen)
+            {
+                // Raced another call raising the maximum: read it again.
+            }
+
+            await Task.Delay(10);
+            Interlocked.Decrement(ref inCall);
+        }
+    }
+}
