@@ -284,6 +284,36 @@ public sealed class BatchClient
         return CancelOutcome.Accepted;
     }
 
+    /// <summary>
+    /// Pauses a batch: its orchestrator grants no new chunk until <see cref="ResumeAsync"/>; chunks already granted (the
+    /// running one of each lane and those granted ahead) finish. The deadline still counts. Idempotent; a batch not yet
+    /// started takes the pause once it starts.
+    /// </summary>
+    public Task<ControlOutcome> PauseAsync(string batchId, string? reason = null, CancellationToken cancellationToken = default) =>
+        RaiseControlAsync(batchId, BatchNames.PauseEvent, reason, cancellationToken);
+
+    /// <summary>Resumes a paused batch: grants go on where they stopped. A resume of a batch not paused changes nothing.</summary>
+    public Task<ControlOutcome> ResumeAsync(string batchId, string? reason = null, CancellationToken cancellationToken = default) =>
+        RaiseControlAsync(batchId, BatchNames.ResumeEvent, reason, cancellationToken);
+
+    private async Task<ControlOutcome> RaiseControlAsync(string batchId, string eventName, string? reason, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        BatchView? view = await GetAsync(batchId, cancellationToken).ConfigureAwait(false);
+        if (view is null)
+        {
+            return ControlOutcome.NotFound;
+        }
+
+        if (view.IsFinished)
+        {
+            return ControlOutcome.AlreadyFinished;
+        }
+
+        await durable.RaiseEventAsync(batchId, eventName, new BatchControlRequest(reason), cancellationToken).ConfigureAwait(false);
+        return ControlOutcome.Accepted;
+    }
+
     /// <summary>The jobs of a validated request, ids resolved.</summary>
     public static IReadOnlyList<ScheduledJob> ToScheduledJobs(BatchRequest request)
     {
@@ -312,6 +342,7 @@ public sealed class BatchClient
             MaxParallel = request.MaxParallel ?? limits.DefaultMaxParallel,
             DeadlineSeconds = request.DeadlineSeconds ?? limits.DefaultDeadline.TotalSeconds,
             Retry = request.Retry ?? RetrySpec.None,
+            AbortWhen = request.AbortWhen,
             Chunking = options.ToChunking(),
             StopGraceSeconds = options.StopGrace.TotalSeconds,
 
@@ -338,6 +369,7 @@ public sealed class BatchClient
             OrchestrationRuntimeStatus.Completed => result?.Status ?? BatchStatus.Completed,
             OrchestrationRuntimeStatus.Failed => BatchStatus.Failed,
             OrchestrationRuntimeStatus.Terminated => BatchStatus.Cancelled,
+            _ when progress?.Paused == true => BatchStatus.Paused,
             _ => BatchStatus.Running,
         };
 
@@ -358,6 +390,7 @@ public sealed class BatchClient
             CompletedAt = metadata.IsCompleted ? metadata.LastUpdatedAt : null,
             Failure = metadata.FailureDetails?.ErrorMessage,
             StartAt = startAt is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null,
+            Reason = result?.Reason ?? progress?.Reason,
         };
     }
 

@@ -20,7 +20,7 @@ namespace DurableJobs.Api.Http;
 /// <see cref="IResult"/>; every error is RFC 7807 <c>application/problem+json</c>. A request that fails any check
 /// is answered before <see cref="BatchClient"/> is asked to start anything.
 /// </summary>
-public sealed class BatchHttpApi
+public sealed partial class BatchHttpApi
 {
     // A cancel carries at most a reason of 500 characters; more than this is not a cancel request.
     private const int MaxCancelBodyBytes = 16 * 1024;

@@ -61,6 +61,11 @@ public sealed class BatchValidator
             ValidateRetry(request.Retry, problems);
         }
 
+        if (request.AbortWhen is not null)
+        {
+            ValidateAbortWhen(request.AbortWhen, problems);
+        }
+
         using IServiceScope? scope = scopes?.CreateScope();
         ValidateJobs(request.Jobs, scope?.ServiceProvider ?? NoServices, problems);
         return new ValidationResult(problems);
@@ -163,6 +168,20 @@ public sealed class BatchValidator
         if (!(retry.MaxRetryDelaySeconds >= 0))
         {
             problems.Add(new("retry.maxRetryDelaySeconds", $"Must be zero or more (got {retry.MaxRetryDelaySeconds})."));
+        }
+    }
+
+    private void ValidateAbortWhen(AbortWhen budget, List<ValidationProblem> problems)
+    {
+        if (budget.MinJobs < 1 || budget.MinJobs > limits.MaxJobsPerBatch)
+        {
+            problems.Add(new("abortWhen.minJobs", $"Must be between 1 and {limits.MaxJobsPerBatch} (got {budget.MinJobs})."));
+        }
+
+        // "More than 100 %" can never happen, so 1 would be a budget that never trips.
+        if (!(budget.FailureRate >= 0 && budget.FailureRate < 1))
+        {
+            problems.Add(new("abortWhen.failureRate", $"Must be a fraction from 0 up to, not including, 1 (got {budget.FailureRate})."));
         }
     }
 

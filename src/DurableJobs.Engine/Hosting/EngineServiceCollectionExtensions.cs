@@ -83,6 +83,7 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddTransient<ScheduleOrchestrator>();
         services.TryAddTransient<ExecuteJobsActivity>();
         services.TryAddTransient<RecordUnstartedActivity>();
+        services.TryAddTransient<SignalCancelActivity>();
         return services;
     }
 
@@ -100,6 +101,7 @@ internal static class EngineServiceCollectionExtensions
             registry.AddOrchestrator<BatchOrchestrator>(BatchNames.PartOrchestrator);
             registry.AddActivity<ExecuteJobsActivity>(BatchNames.ExecuteJobsActivity);
             registry.AddActivity<RecordUnstartedActivity>(BatchNames.RecordUnstartedActivity);
+            registry.AddActivity<SignalCancelActivity>(BatchNames.SignalCancelActivity);
             registry.AddOrchestrator<ScheduleOrchestrator>(ScheduleNames.Orchestrator);
             registry.AddActivity<StartScheduledBatchActivity>(ScheduleNames.StartBatchActivity);
             registry.AddActivity<FindRunningBatchesActivity>(ScheduleNames.RunningBatchesActivity);

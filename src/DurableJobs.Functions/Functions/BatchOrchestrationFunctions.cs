@@ -12,14 +12,17 @@ public sealed class BatchOrchestrationFunctions
 {
     private readonly ExecuteJobsActivity executeJobs;
     private readonly RecordUnstartedActivity recordUnstarted;
+    private readonly SignalCancelActivity signalCancel;
 
     /// <summary>Creates the functions.</summary>
-    public BatchOrchestrationFunctions(ExecuteJobsActivity executeJobs, RecordUnstartedActivity recordUnstarted)
+    public BatchOrchestrationFunctions(ExecuteJobsActivity executeJobs, RecordUnstartedActivity recordUnstarted, SignalCancelActivity signalCancel)
     {
         ArgumentNullException.ThrowIfNull(executeJobs);
         ArgumentNullException.ThrowIfNull(recordUnstarted);
+        ArgumentNullException.ThrowIfNull(signalCancel);
         this.executeJobs = executeJobs;
         this.recordUnstarted = recordUnstarted;
+        this.signalCancel = signalCancel;
     }
 
     /// <summary>The batch orchestrator.</summary>
@@ -45,4 +48,8 @@ public sealed class BatchOrchestrationFunctions
     /// <summary>The activity that records results for jobs a stopped batch never ran.</summary>
     [Function(BatchNames.RecordUnstartedActivity)]
     public Task<int> RecordUnstarted([ActivityTrigger] UnstartedJobs jobs) => recordUnstarted.ExecuteAsync(jobs);
+
+    /// <summary>The activity that raises a batch's cancel signal when its failure budget is spent.</summary>
+    [Function(BatchNames.SignalCancelActivity)]
+    public Task<bool> SignalCancel([ActivityTrigger] string batchId) => signalCancel.ExecuteAsync(batchId);
 }

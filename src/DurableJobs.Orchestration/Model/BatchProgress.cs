@@ -30,4 +30,14 @@ public sealed record BatchProgress
     /// <summary>Set once the deadline passed or a cancel arrived: Running work is being stopped.</summary>
     [JsonPropertyName("stopping")]
     public BatchStatus? Stopping { get; init; }
+
+    /// <summary>Why the batch is stopping, when its failure budget was spent. Absent otherwise.</summary>
+    [JsonPropertyName("reason")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; init; }
+
+    /// <summary>True while a client has the batch paused: no new chunk is granted. Absent otherwise.</summary>
+    [JsonPropertyName("paused")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Paused { get; init; }
 }

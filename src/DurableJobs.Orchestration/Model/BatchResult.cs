@@ -25,4 +25,9 @@ public sealed record BatchResult
     /// <summary>When the batch stopped scheduling, if a deadline or cancel stopped it (UTC).</summary>
     [JsonPropertyName("stoppedAtUtc")]
     public DateTime? StoppedAtUtc { get; init; }
+
+    /// <summary>Why an Aborted batch stopped (its failure budget). Absent otherwise.</summary>
+    [JsonPropertyName("reason")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; init; }
 }

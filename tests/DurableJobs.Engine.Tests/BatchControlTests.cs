@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using System.Text.Json;
+using DurableJobs.Client;
+using DurableJobs.Core.Handlers;
+using DurableJobs.Core.Model;
+using DurableJobs.Orchestration.Execution;
+using DurableJobs.Orchestration.Model;
+using DurableJobs.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace DurableJobs.Engine.Tests;
+
+/// <summary>The controls of a running batch on a real engine and Azurite: the failure budget, pause and resume.</summary>
+[Collection(EmulatorCollection.Name)]
+public sealed class BatchControlTests(EmulatorFixture fixture, ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    private readonly ProbeJobHandler probe = new();
+    private EngineHost? host;
+
+    private BatchClient Client => host!.Client;
+
+    public async Task InitializeAsync() =>
+        host = await StartHostAsync("ctl" + Guid.NewGuid().ToString("N")[..12]);
+
+    public async Task DisposeAsync()
+    {
+        if (host is not null)
+        {
+            await host.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// 200 jobs that all fail after 300 ms at cap 4, with a budget of "more than half of at least 10": the batch stops
+    /// after the first chunk summaries that reach 10 finished jobs. What overshoots is what was running or already granted
+    /// when the budget was judged (a chunk summary arrives when its whole chunk finished), which the cancel signal stops.
+    /// </summary>
+    [Fact]
+    public async Task FailureBudget_AllJobsFail_BatchEndsAbortedWithTheReason_AfterAtMostTheBudgetPlusWhatWasInFlight()
+    {
+        BatchRequest request = Batch(Enumerable.Range(0, 200).Select(_ => Job("slowfail", new { ms = 300 })), maxParallel: 4) with
+        {
+            AbortWhen = new AbortWhen { MinJobs = 10, FailureRate = 0.5 },
+        };
+
+        var clock = Stopwatch.StartNew();
+        string id = await SubmitAsync(request);
+        BatchView view = await WaitFinishedAsync(id);
+        clock.Stop();
+
+        JobPage jobs = (await Client.GetJobsAsync(id, top: 1_000))!;
+        int ran = jobs.Items.Count(j => j.Attempts > 0);
+        output.WriteLine($"aborted after {clock.Elapsed.TotalSeconds:0.00} s: {view.Failed} failed, {view.Cancelled} cancelled, {ran} started; reason: {view.Reason}");
+        Assert.Equal(BatchStatus.Aborted, view.Status);
+        Assert.StartsWith("Failure budget spent:", view.Reason, StringComparison.Ordinal);
+        Assert.Equal(200, view.Failed + view.Cancelled);
+        Assert.Equal(200, jobs.Items.Count);
+        Assert.InRange(view.Failed, 10, 10 + 16);
+        Assert.True(ran <= 10 + 16, $"{ran} jobs started");
+        Assert.All(jobs.Items.Where(j => j.Status == JobStatus.Cancelled && j.Attempts == 0), j => Assert.Equal("Cancelled", j.Error!.Type));
+
+        // Not the failures' fault alone: a budget never spent leaves the batch Completed with its failures.
+        BatchRequest tolerant = Batch(Enumerable.Range(0, 12).Select(i => i % 4 == 0 ? Job("slowfail", new { ms = 10 }) : Job("delay", new { ms = 10 })), maxParallel: 4) with
+        {
+            AbortWhen = new AbortWhen { MinJobs = 10, FailureRate = 0.3 },
+        };
+        BatchView completed = await WaitFinishedAsync(await SubmitAsync(tolerant));
+        Assert.Equal((BatchStatus.Completed, 3, 9, null), (completed.Status, completed.Failed, completed.Succeeded, completed.Reason));
+    }
+
+    /// <summary>
+    /// 60 jobs of 300 ms at cap 3, paused after a few finished: once the chunks already granted have drained, no job
+    /// starts for 5 s (checked from the start times the handlers recorded), the view says Paused, and after the resume
+    /// the batch completes every job once.
+    /// </summary>
+    [Fact]
+    public async Task Pause_HoldsFiveSecondsWithZeroStarts_ResumeCompletesEveryJobOnce()
+    {
+        BatchRequest request = Batch(Enumerable.Range(0, 60).Select(_ => Job("probe", new { ms = 300 })), maxParallel: 3);
+        string id = await SubmitAsync(request);
+        await Eventually.MatchAsync(() => Task.FromResult(probe.For(id).Count), n => n >= 6, Patience, what: "six jobs started");
+
+        var clock = Stopwatch.StartNew();
+        Assert.Equal(ControlOutcome.Accepted, await Client.PauseAsync(id, "test"));
+        BatchView paused = await Eventually.MatchAsync(async () => (await Client.GetAsync(id))!, v => v.Status == BatchStatus.Paused, Patience, TimeSpan.FromMilliseconds(50), "Paused");
+        TimeSpan toPaused = clock.Elapsed;
+        BatchView drained = await Eventually.MatchAsync(async () => (await Client.GetAsync(id))!, v => v.Status == BatchStatus.Paused && v.Running == 0, Patience, TimeSpan.FromMilliseconds(50), "paused and drained");
+        TimeSpan toDrained = clock.Elapsed;
+        DateTimeOffset quietFrom = DateTimeOffset.UtcNow;
+        int startedBefore = probe.For(id).Count;
+
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        BatchView stillPaused = (await Client.GetAsync(id))!;
+        DateTimeOffset resumedAt = DateTimeOffset.UtcNow;
+        clock.Restart();
+        Assert.Equal(ControlOutcome.Accepted, await Client.ResumeAsync(id));
+        await Eventually.MatchAsync(() => Task.FromResult(probe.For(id).Count), n => n > startedBefore, Patience, TimeSpan.FromMilliseconds(20), "a start after the resume");
+        TimeSpan toFirstStart = clock.Elapsed;
+        BatchView view = await WaitFinishedAsync(id);
+
+        output.WriteLine($"pause: Paused after {toPaused.TotalMilliseconds:0} ms, drained after {toDrained.TotalMilliseconds:0} ms with {drained.Succeeded} done; resume: first start after {toFirstStart.TotalMilliseconds:0} ms");
+        Assert.Equal(BatchStatus.Paused, stillPaused.Status);
+        Assert.Equal(drained.Succeeded, stillPaused.Succeeded);
+        Assert.InRange(paused.Succeeded + paused.Running, 6, 59);
+        Assert.DoesNotContain(probe.For(id), r => r.StartedAt >= quietFrom && r.StartedAt < resumedAt);
+        Assert.Equal((BatchStatus.Completed, 60), (view.Status, view.Succeeded));
+        Assert.Equal(60, probe.For(id).Count);
+        Assert.Equal(60, probe.For(id).Select(r => r.JobId).Distinct().Count());
+        Assert.True(Intervals.MaxOverlap(probe.For(id).Select(r => (r.StartedAt, r.EndedAt!.Value))) <= 3, "more jobs ran at once than the cap");
+    }
+
+    /// <summary>A pause of a batch that has finished is refused, and so is a resume; an unknown id is not found.</summary>
+    [Fact]
+    public async Task PauseOrResume_OfAFinishedBatch_IsAlreadyFinished_OfAnUnknownOne_NotFound()
+    {
+        string id = await SubmitAsync(Batch([Job("delay", new { ms = 10 })], maxParallel: 1));
+        await WaitFinishedAsync(id);
+
+        Assert.Equal(ControlOutcome.AlreadyFinished, await Client.PauseAsync(id));
+        Assert.Equal(ControlOutcome.AlreadyFinished, await Client.ResumeAsync(id));
+        Assert.Equal(ControlOutcome.NotFound, await Client.PauseAsync("no-such-batch"));
+    }
+
+    /// <summary>
+    /// A batch in parts of 10 (40 jobs of 200 ms at cap 2): the pause reaches the running part and the next part waits
+    /// for the resume, so no job starts while paused and every job runs once.
+    /// </summary>
+    [Fact]
+    public async Task Pause_OfABatchInParts_HoldsTheRunningPartAndTheNext_ResumeCompletes()
+    {
+        await using EngineHost parts = await StartHostAsync("ctp" + Guid.NewGuid().ToString("N")[..12], new Dictionary<string, string?> { ["DurableJobs:Client:MaxJobsPerOrchestration"] = "10" });
+        BatchRequest request = Batch(Enumerable.Range(0, 40).Select(_ => Job("probe", new { ms = 200 })), maxParallel: 2);
+        SubmitOutcome outcome = await parts.Client.SubmitAsync(request);
+        string id = outcome.BatchId!;
+        await Eventually.MatchAsync(() => Task.FromResult(probe.For(id).Count), n => n >= 12, Patience, what: "twelve jobs started (the second part)");
+
+        Assert.Equal(ControlOutcome.Accepted, await parts.Client.PauseAsync(id));
+        await Eventually.MatchAsync(async () => (await parts.Client.GetAsync(id))!, v => v.Status == BatchStatus.Paused, Patience, TimeSpan.FromMilliseconds(50), "Paused");
+        await Eventually.MatchAsync(() => Task.FromResult(probe.For(id).All(r => r.EndedAt is not null)), done => done, Patience, TimeSpan.FromMilliseconds(50), "running jobs finished");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        DateTimeOffset quietFrom = DateTimeOffset.UtcNow;
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        BatchView stillPaused = (await parts.Client.GetAsync(id))!;
+        DateTimeOffset resumedAt = DateTimeOffset.UtcNow;
+        Assert.Equal(ControlOutcome.Accepted, await parts.Client.ResumeAsync(id));
+        BatchView view = await Eventually.MatchAsync(async () => (await parts.Client.GetAsync(id))!, v => v.IsFinished, Patience, TimeSpan.FromMilliseconds(100), "finished");
+
+        output.WriteLine($"paused with {stillPaused.Succeeded} done");
+        Assert.Equal(BatchStatus.Paused, stillPaused.Status);
+        Assert.DoesNotContain(probe.For(id), r => r.StartedAt >= quietFrom && r.StartedAt < resumedAt);
+        Assert.Equal((BatchStatus.Completed, 40), (view.Status, view.Succeeded));
+        Assert.Equal(40, probe.For(id).Select(r => r.JobId).Distinct().Count());
+    }
+
+    private Task<EngineHost> StartHostAsync(string hub, IDictionary<string, string?>? settings = null) =>
+        EngineHost.StartAsync(
+            fixture.Emulator.ConnectionString, hub, probe, settings,
+            jobs: b => b.AddHandler("slowfail", new SlowFailJobHandler()),
+            configure: s => s.AddSingleton(new WorkerIdentity("ctl")));
+
+    private static BatchRequest Batch(IEnumerable<JobSpec> jobs, int maxParallel) => new()
+    {
+        Jobs = jobs.ToList(),
+        MaxParallel = maxParallel,
+        DeadlineSeconds = 600,
+    };
+
+    private static JobSpec Job(string type, object payload) => new() { Type = type, Payload = JsonSerializer.SerializeToElement(payload) };
+
+    private async Task<string> SubmitAsync(BatchRequest request)
+    {
+        SubmitOutcome outcome = await Client.SubmitAsync(request);
+        Assert.True(outcome.Accepted, outcome.Validation.ToString());
+        return outcome.BatchId!;
+    }
+
+    private Task<BatchView> WaitFinishedAsync(string id) =>
+        Eventually.MatchAsync(async () => (await Client.GetAsync(id))!, v => v.IsFinished, Patience, TimeSpan.FromMilliseconds(100), $"batch {id} finished");
+
+    /// <summary><c>slowfail</c>: waits <c>{"ms": N}</c> on its token, then fails.</summary>
+    private sealed class SlowFailJobHandler : IJobHandler
+    {
+        public async ValueTask<JsonElement?> ExecuteAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
+        {
+            await Task.Delay(payload.GetProperty("ms").GetInt32(), cancellationToken);
+            throw new InvalidOperationException("fails on purpose");
+        }
+    }
+}
