@@ -27,6 +27,7 @@ public static class ApiEndpointRouteBuilderExtensions
         api.MapGet("/batches/{id}/timeline", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetTimelineAsync(request, id, client, ct));
         api.MapPost("/batches/{id}/cancel", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.CancelAsync(request, id, client, ct));
         api.MapPost("/batches/{id}/pause", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.ControlAsync(request, id, BatchHttpApi.Control.Pause, client, ct));
+        api.MapPost("/batches/{id}/rerun", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.RerunAsync(request, id, client, ct));
         api.MapPost("/batches/{id}/resume", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.ControlAsync(request, id, BatchHttpApi.Control.Resume, client, ct));
 
         api.MapPut("/schedules/{name}", (HttpRequest request, string name, ScheduleHttpApi http, IScheduleClient client, CancellationToken ct) => http.SetAsync(request, name, client, ct));

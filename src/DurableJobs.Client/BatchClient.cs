@@ -15,7 +15,7 @@ namespace DurableJobs.Client;
 /// Submits, inspects, lists and cancels batches. Works over any <see cref="DurableTaskClient"/>: the one
 /// Azure Functions injects and the embedded engine's alike, so both hosts expose the same behaviour.
 /// </summary>
-public sealed class BatchClient
+public sealed partial class BatchClient
 {
     private readonly DurableTaskClient durable;
     private readonly IBatchCancellationSignals signals;
@@ -196,8 +196,15 @@ public sealed class BatchClient
         return null;
     }
 
-    /// <summary>The batch, or null when no batch has that id.</summary>
+    /// <summary>The batch, or null when no batch has that id. A finished batch lists its re-runs.</summary>
     public async Task<BatchView?> GetAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        BatchView? view = await GetViewAsync(batchId, cancellationToken).ConfigureAwait(false);
+        return view is { IsFinished: true } ? view with { Reruns = await FindRerunsAsync(batchId, cancellationToken).ConfigureAwait(false) } : view;
+    }
+
+    /// <summary>The batch without its re-runs (a list shows many batches, and each re-run found costs a read).</summary>
+    private async Task<BatchView?> GetViewAsync(string batchId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         OrchestrationMetadata? metadata = await durable.GetInstanceAsync(batchId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
@@ -230,7 +237,7 @@ public sealed class BatchClient
         BatchIdPage index = await store.ListBatchesAsync(top, continuationToken, cancellationToken).ConfigureAwait(false);
         var views = new BatchView?[index.BatchIds.Count];
         await Parallel.ForAsync(0, views.Length, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
-            views[i] = await GetAsync(index.BatchIds[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
+            views[i] = await GetViewAsync(index.BatchIds[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
 
         // No view: the entry of a submission that never started.
         List<BatchView> items = views.OfType<BatchView>().Where(v => status is null || v.Status == status).ToList();

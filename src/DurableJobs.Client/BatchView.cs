@@ -72,6 +72,11 @@ public sealed record BatchView
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Reason { get; init; }
 
+    /// <summary>The re-runs of a finished batch, oldest first (<c>{id}.r1</c>, …); absent when there are none, and in lists.</summary>
+    [JsonPropertyName("reruns")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Reruns { get; init; }
+
     /// <summary>True once the batch can change no more.</summary>
     [JsonIgnore]
     public bool IsFinished => Status is BatchStatus.Completed or BatchStatus.TimedOut or BatchStatus.Cancelled or BatchStatus.Failed or BatchStatus.Aborted;

@@ -17,4 +17,7 @@ public enum ControlOutcome
 
     /// <summary>The batch has no job of the statuses asked for, so a re-run would be empty.</summary>
     NothingToRerun,
+
+    /// <summary>The request is invalid (a re-run's overrides); nothing was started.</summary>
+    Invalid,
 }

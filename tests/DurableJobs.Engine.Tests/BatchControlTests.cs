@@ -17,6 +17,7 @@ public sealed class BatchControlTests(EmulatorFixture fixture, ITestOutputHelper
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private readonly ProbeJobHandler probe = new();
+    private readonly FailOnceJobHandler failOnce = new();
     private EngineHost? host;
 
     private BatchClient Client => host!.Client;
@@ -154,10 +155,55 @@ public sealed class BatchControlTests(EmulatorFixture fixture, ITestOutputHelper
         Assert.Equal(40, probe.For(id).Select(r => r.JobId).Distinct().Count());
     }
 
+    /// <summary>
+    /// 100 jobs of which 30 fail the first time they run: the re-run is a new batch <c>{id}.r1</c> of exactly those 30
+    /// (same ids, read from the original's segments), each of which runs once more and succeeds; the original keeps its
+    /// 30 failures and lists the re-run; a re-run of the re-run has nothing to run.
+    /// </summary>
+    [Fact]
+    public async Task Rerun_Of30FailedOutOf100_RunsExactlyThose30_AndTheOriginalListsIt()
+    {
+        string id = "rerun-" + Guid.NewGuid().ToString("N")[..8];
+        BatchRequest request = Batch(Enumerable.Range(0, 100).Select(i => new JobSpec { Id = $"job-{i:D3}", Type = "failonce", Payload = JsonSerializer.SerializeToElement(new { fail = i % 10 < 3 }) }), maxParallel: 8) with { BatchId = id };
+        await SubmitAsync(request);
+        BatchView first = await WaitFinishedAsync(id);
+        Assert.Equal((BatchStatus.Completed, 70, 30), (first.Status, first.Succeeded, first.Failed));
+        string[] failedIds = [.. (await Client.GetJobsAsync(id, JobStatus.Failed, top: 1_000))!.Items.Select(j => j.Id).Order(StringComparer.Ordinal)];
+
+        var clock = Stopwatch.StartNew();
+        RerunOutcome rerun = await Client.RerunAsync(id);
+        TimeSpan toAccepted = clock.Elapsed;
+        Assert.Equal((ControlOutcome.Accepted, id + ".r1", 30), (rerun.Outcome, rerun.BatchId, rerun.JobCount));
+        BatchView second = await WaitFinishedAsync(rerun.BatchId!);
+        output.WriteLine($"re-run accepted after {toAccepted.TotalMilliseconds:0} ms, finished after {clock.Elapsed.TotalMilliseconds:0} ms");
+
+        Assert.Equal((BatchStatus.Completed, 30, 30), (second.Status, second.Total, second.Succeeded));
+        JobPage rerunJobs = (await Client.GetJobsAsync(rerun.BatchId!, top: 1_000))!;
+        Assert.Equal(failedIds, rerunJobs.Items.Select(j => j.Id).Order(StringComparer.Ordinal));
+        Assert.Equal(130, failOnce.Runs.Count(r => r.StartsWith(id, StringComparison.Ordinal)));
+        Assert.All(failedIds, job => Assert.Equal(2, failOnce.Runs.Count(r => r == $"{id}/{job}") + failOnce.Runs.Count(r => r == $"{rerun.BatchId}/{job}")));
+
+        BatchView original = (await Client.GetAsync(id))!;
+        Assert.Equal(30, original.Failed);
+        Assert.Equal([id + ".r1"], original.Reruns!);
+        Assert.Equal(ControlOutcome.NothingToRerun, (await Client.RerunAsync(rerun.BatchId!)).Outcome);
+        Assert.Equal(ControlOutcome.NotFound, (await Client.RerunAsync("no-such-batch")).Outcome);
+    }
+
+    [Fact]
+    public async Task Rerun_OfARunningBatch_IsNotFinished_AndStartsNothing()
+    {
+        string id = await SubmitAsync(Batch([Job("probe", new { ms = 30_000 })], maxParallel: 1));
+
+        Assert.Equal(ControlOutcome.NotFinished, (await Client.RerunAsync(id)).Outcome);
+        Assert.Null(await Client.GetAsync(id + ".r1"));
+        Assert.Equal(CancelOutcome.Accepted, await Client.CancelAsync(id));
+    }
+
     private Task<EngineHost> StartHostAsync(string hub, IDictionary<string, string?>? settings = null) =>
         EngineHost.StartAsync(
             fixture.Emulator.ConnectionString, hub, probe, settings,
-            jobs: b => b.AddHandler("slowfail", new SlowFailJobHandler()),
+            jobs: b => b.AddHandler("slowfail", new SlowFailJobHandler()).AddHandler("failonce", failOnce),
             configure: s => s.AddSingleton(new WorkerIdentity("ctl")));
 
     private static BatchRequest Batch(IEnumerable<JobSpec> jobs, int maxParallel) => new()
@@ -178,6 +224,24 @@ public sealed class BatchControlTests(EmulatorFixture fixture, ITestOutputHelper
 
     private Task<BatchView> WaitFinishedAsync(string id) =>
         Eventually.MatchAsync(async () => (await Client.GetAsync(id))!, v => v.IsFinished, Patience, TimeSpan.FromMilliseconds(100), $"batch {id} finished");
+
+    /// <summary><c>failonce</c>: <c>{"fail": true}</c> fails the first time its job id runs, in any batch; records every run as batch/job.</summary>
+    private sealed class FailOnceJobHandler : IJobHandler
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> seen = new(StringComparer.Ordinal);
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> runs = new();
+
+        public IReadOnlyCollection<string> Runs => runs;
+
+        public ValueTask<JsonElement?> ExecuteAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
+        {
+            runs.Enqueue($"{context.BatchId}/{context.JobId}");
+            bool first = seen.AddOrUpdate(context.JobId, 1, (_, n) => n + 1) == 1;
+            return first && payload.GetProperty("fail").GetBoolean()
+                ? throw new InvalidOperationException("fails the first time")
+                : ValueTask.FromResult<JsonElement?>(null);
+        }
+    }
 
     /// <summary><c>slowfail</c>: waits <c>{"ms": N}</c> on its token, then fails.</summary>
     private sealed class SlowFailJobHandler : IJobHandler

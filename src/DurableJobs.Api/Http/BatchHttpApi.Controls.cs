@@ -2,6 +2,7 @@ using System.Globalization;
 using DurableJobs.Api.Parsing;
 using DurableJobs.Api.Responses;
 using DurableJobs.Client;
+using DurableJobs.Core.Model;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
@@ -65,6 +66,33 @@ public sealed partial class BatchHttpApi
             ? await client.PauseAsync(id, body?.Reason, cancellationToken).ConfigureAwait(false)
             : await client.ResumeAsync(id, body?.Reason, cancellationToken).ConfigureAwait(false);
         return ControlResult(request, id, control.ToString().ToLowerInvariant(), outcome);
+    }
+
+    /// <summary>
+    /// <c>POST /api/batches/{id}/rerun</c> with a JSON body, <c>{}</c> or a <see cref="RerunRequest"/>
+    /// (<c>{"statuses": ["Failed"], "maxParallel": 4}</c>): 202 with the new batch's id and <c>Location</c>; 409
+    /// <c>batch-not-finished</c> while the batch runs, 409 <c>nothing-to-rerun</c> when no job has those statuses; 404 when
+    /// unknown; 400 naming the field when an override breaks a batch rule.
+    /// </summary>
+    public async Task<IResult> RerunAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        (RerunRequest? body, ApiError? error) = await ReadControlBodyAsync<RerunRequest>(request, "a JSON object such as {\"statuses\": [\"Failed\"]}", cancellationToken).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error.ToResult();
+        }
+
+        if (!IsPossibleId(id))
+        {
+            return NotFound(id).ToResult();
+        }
+
+        RerunOutcome outcome = await client.RerunAsync(id, body, cancellationToken).ConfigureAwait(false);
+        return outcome.Outcome == ControlOutcome.Invalid
+            ? ValidationError(outcome.Validation, "The re-run request is invalid.").ToResult()
+            : ControlResult(request, id, "re-run", outcome.Outcome, outcome.BatchId);
     }
 
     /// <summary>The answer to a control: 202 with the batch to follow, or the problem.</summary>

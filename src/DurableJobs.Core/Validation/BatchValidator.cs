@@ -71,6 +71,30 @@ public sealed class BatchValidator
         return new ValidationResult(problems);
     }
 
+    /// <summary>Validates the overrides of a re-run (<see cref="RerunRequest"/>) by the rules of a batch request.</summary>
+    public ValidationResult Validate(RerunRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var problems = new List<ValidationProblem>();
+        if (request.Statuses is { Count: 0 })
+        {
+            problems.Add(new("statuses", "Must name at least one status when given."));
+        }
+        else if (request.Statuses?.Contains(JobStatus.Pending) == true)
+        {
+            problems.Add(new("statuses", "A finished batch has no Pending job."));
+        }
+
+        ValidateParallelism(request.MaxParallel, problems);
+        ValidateDeadline(request.DeadlineSeconds, problems);
+        if (request.Retry is not null)
+        {
+            ValidateRetry(request.Retry, problems);
+        }
+
+        return new ValidationResult(problems);
+    }
+
     /// <summary>
     /// True when <paramref name="id"/> can name a batch or job: it becomes part of storage keys and blob paths, so only
     /// letters, digits, '-', '_' and '.' are allowed, and it may not end with '.' (a blob path segment ending with a

@@ -84,6 +84,15 @@ public sealed class BatchHttpFunctions
         CancellationToken cancellationToken) =>
         api.ControlAsync(request, id, BatchHttpApi.Control.Pause, clients.Create(durable), cancellationToken);
 
+    /// <summary><c>POST /api/batches/{id}/rerun</c>.</summary>
+    [Function("RerunBatch")]
+    public Task<IResult> RerunBatch(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "batches/{id}/rerun")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.RerunAsync(request, id, clients.Create(durable), cancellationToken);
+
     /// <summary><c>POST /api/batches/{id}/resume</c>.</summary>
     [Function("ResumeBatch")]
     public Task<IResult> ResumeBatch(

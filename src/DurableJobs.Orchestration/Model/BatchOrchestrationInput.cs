@@ -90,4 +90,9 @@ public sealed record BatchOrchestrationInput
     [JsonPropertyName("failedBefore")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public FailureTally? FailedBefore { get; init; }
+
+    /// <summary>For a re-run: the batch first run, whose id names every re-run (<c>{id}.r1</c>, <c>{id}.r2</c>, …). Absent otherwise.</summary>
+    [JsonPropertyName("rerunOf")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? RerunOf { get; init; }
 }
