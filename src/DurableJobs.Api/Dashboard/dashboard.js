@@ -3,7 +3,7 @@
   'use strict';
 
   const POLL_MS = 2000;
-  const FINISHED = ['Completed', 'TimedOut', 'Cancelled', 'Failed'];
+  const FINISHED = ['Completed', 'TimedOut', 'Cancelled', 'Failed', 'Aborted'];
   const JOB_STATUSES = ['Succeeded', 'Failed', 'TimedOut', 'Cancelled'];
   const STATUS_COUNT = { Succeeded: 'succeeded', Failed: 'failed', TimedOut: 'timedOut', Cancelled: 'cancelled' };
   // The API key, when the host requires one, arrives in the page URL (?code=) as Azure Functions takes it. It is kept
@@ -129,7 +129,9 @@
     view.dataset.view = 'batch';
     view.innerHTML = `<p><a href="#/">← All batches</a></p>
       <h1><span class="mono" id="batch-id">${esc(id)}</span> <span id="batch-status"></span>
-        <span style="flex:1"></span><button id="cancel" class="danger" disabled>Cancel batch</button></h1>
+        <span style="flex:1"></span><button id="pause" disabled>Pause</button>
+        <button id="rerun" disabled title="Start a new batch of the jobs that failed or timed out">Re-run failed</button>
+        <button id="cancel" class="danger" disabled>Cancel batch</button></h1>
       <section class="panel"><div id="batch-progress"></div><div class="counts" id="counts" style="margin-top:12px"></div>
         <p class="muted" id="batch-meta" style="margin:10px 0 0"></p></section>
       <section class="panel chart"><h2>Jobs in flight over time</h2><div id="chart"><div class="empty">No finished jobs yet.</div></div>
@@ -156,6 +158,29 @@
       try {
         await api(`/batches/${enc(id)}/cancel`, { method: 'POST', body: JSON.stringify({ reason: 'Cancelled from the dashboard.' }) });
         document.getElementById('cancel').textContent = 'Cancelling…';
+      } catch (error) {
+        showError(error.message);
+      }
+    });
+
+    // Pause and resume share a button: what it does follows the batch's status at the last poll.
+    document.getElementById('pause').addEventListener('click', async () => {
+      const button = document.getElementById('pause');
+      const action = button.dataset.action;
+      button.disabled = true;
+      try {
+        await api(`/batches/${enc(id)}/${action}`, { method: 'POST', body: JSON.stringify({ reason: `${action} from the dashboard.` }) });
+        button.textContent = action === 'pause' ? 'Pausing…' : 'Resuming…';
+      } catch (error) {
+        showError(error.message);
+      }
+    });
+    document.getElementById('rerun').addEventListener('click', async () => {
+      if (!confirm(`Start a new batch of the jobs of ${id} that failed or timed out?`)) return;
+      document.getElementById('rerun').disabled = true;
+      try {
+        const accepted = await api(`/batches/${enc(id)}/rerun`, { method: 'POST', body: '{}' });
+        location.hash = `#/batches/${enc(accepted.id)}`;
       } catch (error) {
         showError(error.message);
       }
@@ -205,10 +230,22 @@
     const meta = [`cap ${b.maxParallel} in flight`, `created ${time(b.createdAt)}`];
     if (b.completedAt) meta.push(`finished ${time(b.completedAt)}`);
     if (b.failure) meta.push(`failure: ${b.failure}`);
+    if (b.reason) meta.push(b.reason);
+    if (b.reruns) meta.push(`re-runs: ${b.reruns.join(', ')}`);
     document.getElementById('batch-meta').textContent = meta.join(' · ');
     const cancel = document.getElementById('cancel');
     cancel.disabled = isFinished(b) || cancelRequested;
     if (isFinished(b)) cancel.textContent = 'Cancel batch';
+    const pause = document.getElementById('pause');
+    const action = b.status === 'Paused' ? 'resume' : 'pause';
+    if (pause.dataset.action !== action) {
+      pause.dataset.action = action;
+      pause.textContent = action === 'pause' ? 'Pause' : 'Resume';
+      pause.disabled = false;
+    }
+    pause.disabled = pause.disabled || isFinished(b) || cancelRequested;
+    // Only a finished batch with a job that failed or timed out has anything to re-run.
+    document.getElementById('rerun').disabled = !isFinished(b) || b.failed + b.timedOut === 0;
   }
 
   async function loadJobs(id, jobs, more, gen) {
