@@ -303,7 +303,21 @@ public sealed partial class BatchClient
     public Task<ControlOutcome> ResumeAsync(string batchId, string? reason = null, CancellationToken cancellationToken = default) =>
         RaiseControlAsync(batchId, BatchNames.ResumeEvent, reason, cancellationToken);
 
-    private async Task<ControlOutcome> RaiseControlAsync(string batchId, string eventName, string? reason, CancellationToken cancellationToken)
+    /// <summary>
+    /// Changes the cap of a batch that has not finished. A rise takes effect as soon as the orchestrator takes the event
+    /// (new lanes for the difference); a fall stops all grants until the chunks granted under the old cap have finished,
+    /// then opens lanes for the new cap, so at no instant do more jobs run than the cap in force (running jobs are never
+    /// stopped). Invalid when <paramref name="maxParallel"/> is outside the limits.
+    /// </summary>
+    public Task<ControlOutcome> SetMaxParallelAsync(string batchId, int maxParallel, CancellationToken cancellationToken = default) =>
+        maxParallel < limits.MinParallel || maxParallel > limits.MaxParallel
+            ? Task.FromResult(ControlOutcome.Invalid)
+            : RaiseAsync(batchId, BatchNames.SetCapEvent, new CapChange(maxParallel), cancellationToken);
+
+    private Task<ControlOutcome> RaiseControlAsync(string batchId, string eventName, string? reason, CancellationToken cancellationToken) =>
+        RaiseAsync(batchId, eventName, new BatchControlRequest(reason), cancellationToken);
+
+    private async Task<ControlOutcome> RaiseAsync(string batchId, string eventName, object payload, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         BatchView? view = await GetAsync(batchId, cancellationToken).ConfigureAwait(false);
@@ -317,7 +331,7 @@ public sealed partial class BatchClient
             return ControlOutcome.AlreadyFinished;
         }
 
-        await durable.RaiseEventAsync(batchId, eventName, new BatchControlRequest(reason), cancellationToken).ConfigureAwait(false);
+        await durable.RaiseEventAsync(batchId, eventName, payload, cancellationToken).ConfigureAwait(false);
         return ControlOutcome.Accepted;
     }
 

@@ -1,6 +1,6 @@
 namespace DurableJobs.Client;
 
-/// <summary>What came of a pause, resume or re-run request.</summary>
+/// <summary>What came of a pause, resume, cap change or re-run request.</summary>
 public enum ControlOutcome
 {
     /// <summary>The request was accepted.</summary>
@@ -18,6 +18,6 @@ public enum ControlOutcome
     /// <summary>The batch has no job of the statuses asked for, so a re-run would be empty.</summary>
     NothingToRerun,
 
-    /// <summary>The request is invalid (a re-run's overrides); nothing was started.</summary>
+    /// <summary>The request is invalid (a re-run's overrides, a cap outside the limits); nothing was changed.</summary>
     Invalid,
 }

@@ -24,6 +24,9 @@ public static class BatchNames
     /// <summary>The external event that resumes a paused batch.</summary>
     public const string ResumeEvent = "ResumeBatch";
 
+    /// <summary>The external event that changes a running batch's cap (a <c>CapChange</c>).</summary>
+    public const string SetCapEvent = "SetMaxParallel";
+
     /// <summary>The external event that cancels a batch.</summary>
     public const string CancelEvent = "CancelBatch";
 

@@ -46,6 +46,25 @@ public sealed class BatchControlApiTests(EmulatorFixture storage, BatchControlAp
         await Problems.AssertAsync(await PostJsonAsync("/api/batches/no-such-batch/pause", "{}"), HttpStatusCode.NotFound, "batch-not-found");
     }
 
+    [Fact]
+    public async Task Patch_of_maxParallel_is_202_and_shows_in_the_view_400_without_a_valid_cap_409_once_finished_404_when_unknown()
+    {
+        using HttpResponseMessage submitted = await PostJsonAsync(
+            "/api/batches", """{"batchId":"ctl-cap","maxParallel":1,"jobs":[{"type":"delay","payload":{"ms":400}},{"type":"delay","payload":{"ms":400}},{"type":"delay","payload":{"ms":400}},{"type":"delay","payload":{"ms":400}}]}""");
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+
+        using HttpResponseMessage changed = await SendJsonAsync(HttpMethod.Patch, "/api/batches/ctl-cap", """{"maxParallel":3}""");
+        Assert.Equal(HttpStatusCode.Accepted, changed.StatusCode);
+        JsonElement view = await WaitForAsync(submitted.Headers.Location!, v => v.GetProperty("status").GetString() == "Completed", "Completed");
+        Assert.Equal(3, view.GetProperty("maxParallel").GetInt32());
+
+        JsonElement problem = await Problems.AssertAsync(await SendJsonAsync(HttpMethod.Patch, "/api/batches/ctl-cap", "{}"), HttpStatusCode.BadRequest, "validation-failed");
+        Assert.Equal(["maxParallel"], Problems.ErrorKeys(problem));
+        await Problems.AssertAsync(await SendJsonAsync(HttpMethod.Patch, "/api/batches/ctl-cap", """{"maxParallel":1001}"""), HttpStatusCode.BadRequest, "validation-failed");
+        await Problems.AssertAsync(await SendJsonAsync(HttpMethod.Patch, "/api/batches/ctl-cap", """{"maxParallel":2}"""), HttpStatusCode.Conflict, "batch-already-finished");
+        await Problems.AssertAsync(await SendJsonAsync(HttpMethod.Patch, "/api/batches/no-such-batch", """{"maxParallel":2}"""), HttpStatusCode.NotFound, "batch-not-found");
+    }
+
     [Theory]
     [InlineData("/api/batches/ctl-any/pause", "{\"drain\":false}", HttpStatusCode.BadRequest, "validation-failed", "drain")]
     [InlineData("/api/batches/ctl-any/pause", "{\"drain\":\"no\"}", HttpStatusCode.BadRequest, "wrong-json-type", "drain")]
@@ -111,11 +130,14 @@ public sealed class BatchControlApiTests(EmulatorFixture storage, BatchControlAp
     private async Task<JsonElement> WaitForAsync(Uri status, Func<JsonElement, bool> done, string what) =>
         await Eventually.MatchAsync(() => GetJsonAsync(status.ToString()), done, BatchTimeout, TimeSpan.FromMilliseconds(100), $"batch at {status}: {what}");
 
-    private async Task<HttpResponseMessage> PostJsonAsync(string path, string json, string contentType = "application/json")
+    private Task<HttpResponseMessage> PostJsonAsync(string path, string json, string contentType = "application/json") =>
+        SendJsonAsync(HttpMethod.Post, path, json, contentType);
+
+    private async Task<HttpResponseMessage> SendJsonAsync(HttpMethod method, string path, string json, string contentType = "application/json")
     {
         var content = new StringContent(json, Encoding.UTF8);
         content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
-        return await host.Http.PostAsync(path, content);
+        return await host.Http.SendAsync(new HttpRequestMessage(method, path) { Content = content });
     }
 
     private async Task<JsonElement> GetJsonAsync(string url)

@@ -24,6 +24,7 @@ public sealed class FunctionsMetadataTests
         { "ResumeSchedule", "schedules/{name}/resume", ["post"] },
         { "TriggerSchedule", "schedules/{name}/trigger", ["post"] },
         { "PauseBatch", "batches/{id}/pause", ["post"] },
+        { "PatchBatch", "batches/{id}", ["patch"] },
         { "ResumeBatch", "batches/{id}/resume", ["post"] },
         { "RerunBatch", "batches/{id}/rerun", ["post"] },
     };
@@ -34,7 +35,7 @@ public sealed class FunctionsMetadataTests
         string[] names = Functions.Value.Select(f => f.GetProperty("name").GetString()!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(
             ["BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteSchedule", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule",
-             "Health", "ListBatches", "ListSchedules", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch", "ResumeBatch", "ResumeSchedule", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch", "SubmitBatch", "TriggerSchedule"],
+             "Health", "ListBatches", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch", "ResumeBatch", "ResumeSchedule", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch", "SubmitBatch", "TriggerSchedule"],
             names);
     }
 

@@ -200,6 +200,69 @@ public sealed class BatchControlTests(EmulatorFixture fixture, ITestOutputHelper
         Assert.Equal(CancelOutcome.Accepted, await Client.CancelAsync(id));
     }
 
+    /// <summary>
+    /// 120 jobs of 500 ms at cap 2, raised to 8 once 6 have started: from the job timestamps, at most 2 ran at once
+    /// before the change and 8 ran at once after it, never more.
+    /// </summary>
+    [Fact]
+    public async Task Cap_RaisedFromTwoToEightMidRun_ShowsInTheOverlap_NeverMoreThanEight()
+    {
+        string id = await SubmitAsync(Batch(Enumerable.Range(0, 120).Select(_ => Job("probe", new { ms = 500 })), maxParallel: 2));
+        await Eventually.MatchAsync(() => Task.FromResult(probe.For(id).Count), n => n >= 6, Patience, TimeSpan.FromMilliseconds(20), "six jobs started");
+
+        DateTimeOffset changedAt = DateTimeOffset.UtcNow;
+        Assert.Equal(ControlOutcome.Accepted, await Client.SetMaxParallelAsync(id, 8));
+        BatchView view = await WaitFinishedAsync(id);
+
+        (DateTimeOffset Start, DateTimeOffset End)[] spans = [.. probe.For(id).Select(r => (r.StartedAt, r.EndedAt!.Value))];
+        int before = Intervals.MaxOverlap(spans.Where(s => s.Start < changedAt));
+        DateTimeOffset firstThird = Enumerable.Range(0, spans.Length).Select(i => spans[i].Start).Where(t => t > changedAt && Running(spans, t) >= 3).DefaultIfEmpty(DateTimeOffset.MaxValue).Min();
+        output.WriteLine($"before the change at most {before} at once; after it {Intervals.MaxOverlap(spans)}; a third job ran {(firstThird - changedAt).TotalMilliseconds:0} ms after the call");
+        Assert.Equal((BatchStatus.Completed, 120, 8), (view.Status, view.Succeeded, view.MaxParallel));
+        Assert.True(before <= 2, $"{before} ran at once under cap 2");
+        Assert.Equal(8, Intervals.MaxOverlap(spans));
+    }
+
+    /// <summary>
+    /// 120 jobs of 300 ms at cap 8, lowered to 2 once 16 have started: jobs granted under cap 8 finish (none is stopped),
+    /// then no more than 2 run at once; never more than 8.
+    /// </summary>
+    [Fact]
+    public async Task Cap_LoweredFromEightToTwoMidRun_AtMostTwoRunOnceTheOldChunksFinished()
+    {
+        string id = await SubmitAsync(Batch(Enumerable.Range(0, 120).Select(_ => Job("probe", new { ms = 300 })), maxParallel: 8));
+        await Eventually.MatchAsync(() => Task.FromResult(probe.For(id).Count), n => n >= 16, Patience, TimeSpan.FromMilliseconds(20), "sixteen jobs started");
+
+        DateTimeOffset changedAt = DateTimeOffset.UtcNow;
+        Assert.Equal(ControlOutcome.Accepted, await Client.SetMaxParallelAsync(id, 2));
+        BatchView view = await WaitFinishedAsync(id);
+
+        (DateTimeOffset Start, DateTimeOffset End)[] spans = [.. probe.For(id).Select(r => (r.StartedAt, r.EndedAt!.Value))];
+        DateTimeOffset lastAboveTwo = spans.Select(s => s.Start).Where(t => Running(spans, t) > 2).Max();
+        TimeSpan toEffect = lastAboveTwo > changedAt ? spans.Where(s => s.Start <= lastAboveTwo).Max(s => s.End) - changedAt : TimeSpan.Zero;
+        output.WriteLine($"max overlap {Intervals.MaxOverlap(spans)}; more than 2 ran until {toEffect.TotalMilliseconds:0} ms after the call; run ended {(spans.Max(s => s.End) - changedAt).TotalSeconds:0.0} s after it");
+        Assert.Equal((BatchStatus.Completed, 120, 2), (view.Status, view.Succeeded, view.MaxParallel));
+        Assert.True(Intervals.MaxOverlap(spans) <= 8, "more jobs ran at once than the old cap");
+        Assert.True(Intervals.MaxOverlap(spans.Where(s => s.Start > changedAt + toEffect)) <= 2, "more than 2 ran after the old chunks finished");
+        Assert.True(toEffect < TimeSpan.FromSeconds(5), $"the old cap held for {toEffect.TotalSeconds:0.0} s");
+        Assert.True(Intervals.MaxOverlap(spans.Where(s => s.Start > changedAt.AddSeconds(5))) <= 2, "more than 2 ran 5 s after the change");
+    }
+
+    [Fact]
+    public async Task Cap_OfAFinishedBatch_IsAlreadyFinished_OutsideTheLimits_Invalid()
+    {
+        string id = await SubmitAsync(Batch([Job("delay", new { ms = 10 })], maxParallel: 1));
+        await WaitFinishedAsync(id);
+
+        Assert.Equal(ControlOutcome.AlreadyFinished, await Client.SetMaxParallelAsync(id, 4));
+        Assert.Equal(ControlOutcome.Invalid, await Client.SetMaxParallelAsync(id, 0));
+        Assert.Equal(ControlOutcome.NotFound, await Client.SetMaxParallelAsync("no-such-batch", 4));
+    }
+
+    /// <summary>Jobs running at <paramref name="at"/> (started at or before it, not yet ended).</summary>
+    private static int Running((DateTimeOffset Start, DateTimeOffset End)[] spans, DateTimeOffset at) =>
+        spans.Count(s => s.Start <= at && s.End > at);
+
     private Task<EngineHost> StartHostAsync(string hub, IDictionary<string, string?>? settings = null) =>
         EngineHost.StartAsync(
             fixture.Emulator.ConnectionString, hub, probe, settings,

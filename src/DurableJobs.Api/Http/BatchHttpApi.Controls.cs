@@ -95,6 +95,35 @@ public sealed partial class BatchHttpApi
             : ControlResult(request, id, "re-run", outcome.Outcome, outcome.BatchId);
     }
 
+    /// <summary>
+    /// <c>PATCH /api/batches/{id}</c> with <c>{"maxParallel": N}</c>: 202 when the change was sent to the batch; 400 naming
+    /// <c>maxParallel</c> when it is missing or outside the limits; 409 <c>batch-already-finished</c>; 404 when unknown.
+    /// </summary>
+    public async Task<IResult> PatchAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(client);
+        (PatchRequestBody? body, ApiError? error) = await ReadControlBodyAsync<PatchRequestBody>(request, "a JSON object such as {\"maxParallel\": 8}", cancellationToken).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error.ToResult();
+        }
+
+        if (body?.MaxParallel is not { } cap || cap < limits.MinParallel || cap > limits.MaxParallel)
+        {
+            return new ApiError(
+                StatusCodes.Status400BadRequest, ApiErrorCodes.Validation, "The change is invalid.", "1 problem(s) found; see 'errors'.",
+                new Dictionary<string, string[]> { ["maxParallel"] = [string.Create(CultureInfo.InvariantCulture, $"Must be between {limits.MinParallel} and {limits.MaxParallel} (got {body?.MaxParallel?.ToString(CultureInfo.InvariantCulture) ?? "nothing"}).")] }).ToResult();
+        }
+
+        if (!IsPossibleId(id))
+        {
+            return NotFound(id).ToResult();
+        }
+
+        return ControlResult(request, id, "change", await client.SetMaxParallelAsync(id, cap, cancellationToken).ConfigureAwait(false));
+    }
+
     /// <summary>The answer to a control: 202 with the batch to follow, or the problem.</summary>
     private IResult ControlResult(HttpRequest request, string id, string action, ControlOutcome outcome, string? acceptedId = null)
     {

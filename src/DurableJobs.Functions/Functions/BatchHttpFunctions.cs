@@ -84,6 +84,15 @@ public sealed class BatchHttpFunctions
         CancellationToken cancellationToken) =>
         api.ControlAsync(request, id, BatchHttpApi.Control.Pause, clients.Create(durable), cancellationToken);
 
+    /// <summary><c>PATCH /api/batches/{id}</c>.</summary>
+    [Function("PatchBatch")]
+    public Task<IResult> PatchBatch(
+        [HttpTrigger(AuthorizationLevel.Function, "patch", Route = "batches/{id}")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.PatchAsync(request, id, clients.Create(durable), cancellationToken);
+
     /// <summary><c>POST /api/batches/{id}/rerun</c>.</summary>
     [Function("RerunBatch")]
     public Task<IResult> RerunBatch(

@@ -154,7 +154,17 @@ internal static class RemoteCommands
             return ExitCodes.Success;
         });
 
-        return [submit, status, show, watch, jobs, cancel, pause, resume, rerun];
+        var capValue = new Argument<int>("max-parallel") { Description = "The new cap." };
+        var cap = new Command("cap", "Change a running batch's cap: a rise applies at once, a fall once the chunks granted under the old cap finish.") { id, capValue, Url, ApiKey };
+        cap.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            await api.PatchAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}", JsonSerializer.Serialize(new { maxParallel = parse.GetValue(capValue) }));
+            AnsiConsole.MarkupLine($"Cap of batch [bold]{Markup.Escape(parse.GetValue(id)!)}[/] set to {parse.GetValue(capValue)}.");
+            return ExitCodes.Success;
+        });
+
+        return [submit, status, show, watch, jobs, cancel, pause, resume, rerun, cap];
     }
 
     private static JobStatus ParseStatus(string name) =>

@@ -56,6 +56,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
         Task<CancelBatchRequest> cancelEvent = context.WaitForExternalEvent<CancelBatchRequest>(BatchNames.CancelEvent, cancelEventCts.Token);
         Task? graceTimer = null;
         using var pause = new BatchPause(context);
+        using var capChanges = new BatchCapChanges(context);
 
         // A list, not a set: Task.WhenAny must see the same order on every replay.
         var inFlight = new List<(Task<ChunkSummary> Call, ChunkPlan Plan)>();
@@ -100,6 +101,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
                 waitingOn.Add(deadlineTimer);
                 waitingOn.Add(cancelEvent);
                 waitingOn.AddRange(pause.Events);
+                waitingOn.Add(capChanges.Next);
             }
             else if (graceTimer is not null)
             {
@@ -112,6 +114,14 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
                 // The deadline still counts while paused: the timer above keeps running.
                 state.Paused = pause.IsPaused;
                 logger.LogInformation("Batch {BatchId} {Action}; {InFlight} chunks in flight", input.BatchId, pause.IsPaused ? "paused" : "resumed", inFlight.Count);
+                continue;
+            }
+
+            if (capChanges.TryTake(winner) is { } cap)
+            {
+                planner.ChangeCap(cap);
+                state.Cap = cap;
+                logger.LogInformation("Batch {BatchId} cap changed to {MaxParallel}{Draining}", input.BatchId, cap, planner.IsDraining ? "; waiting for the chunks under the old cap to finish" : string.Empty);
                 continue;
             }
 

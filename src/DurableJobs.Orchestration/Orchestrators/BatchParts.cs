@@ -41,6 +41,7 @@ internal static class BatchParts
         DateTime? stoppedAt = null;
         string? abortReason = null;
         using var pause = new BatchPause(context);
+        using var capChanges = new BatchCapChanges(context);
         int next = input.Start;
         for (int part = 0; next < end && stop is null; part++)
         {
@@ -70,13 +71,27 @@ internal static class BatchParts
                 new SubOrchestrationOptions { InstanceId = partId, Tags = new Dictionary<string, string> { [FireAndForgetTag] = string.Empty } });
             Task<BatchResult> answer = context.WaitForExternalEvent<BatchResult>(BatchNames.PartFinishedEvent, answerCts.Token);
 
-            Task winner = await Task.WhenAny([answer, cancelEvent, giveUp, .. pause.Events]);
-            while (pause.TryTake(winner))
+            Task winner = await Task.WhenAny([answer, cancelEvent, giveUp, capChanges.Next, .. pause.Events]);
+            while (true)
             {
-                // The running part holds back its own grants; the next part waits here for the resume.
-                context.SendEvent(partId, pause.IsPaused ? BatchNames.PauseEvent : BatchNames.ResumeEvent, new BatchControlRequest(null));
+                if (capChanges.TryTake(winner) is { } newCap)
+                {
+                    // The running part changes its lanes; the parts after it start with the new cap, and the batch reports it.
+                    input = input with { MaxParallel = newCap };
+                    context.SendEvent(partId, BatchNames.SetCapEvent, new CapChange(newCap));
+                }
+                else if (pause.TryTake(winner))
+                {
+                    // The running part holds back its own grants; the next part waits here for the resume.
+                    context.SendEvent(partId, pause.IsPaused ? BatchNames.PauseEvent : BatchNames.ResumeEvent, new BatchControlRequest(null));
+                }
+                else
+                {
+                    break;
+                }
+
                 context.SetCustomStatus(Progress(input, deadline, totals, partId, pause.IsPaused));
-                winner = await Task.WhenAny([answer, cancelEvent, giveUp, .. pause.Events]);
+                winner = await Task.WhenAny([answer, cancelEvent, giveUp, capChanges.Next, .. pause.Events]);
             }
 
             if (winner == cancelEvent)

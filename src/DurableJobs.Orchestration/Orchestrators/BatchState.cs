@@ -28,6 +28,9 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
     /// <summary>Why the batch stopped on its own: its failure budget was spent (it ends Aborted). Null otherwise.</summary>
     public string? AbortReason { get; private set; }
 
+    /// <summary>The cap now (a client may change it while the batch runs).</summary>
+    public int Cap { get; set; } = input.MaxParallel;
+
     /// <summary>True while a client has the batch paused (see <see cref="BatchPause"/>).</summary>
     public bool Paused { get; set; }
 
@@ -94,7 +97,7 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
     public BatchProgress ToProgress() => new()
     {
         Summary = Summary(),
-        MaxParallel = input.MaxParallel,
+        MaxParallel = Cap,
         DeadlineUtc = deadline,
         Stopping = ToBatchStatus() is var status && status != BatchStatus.Completed ? status : null,
         Reason = AbortReason,
@@ -106,7 +109,7 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
         BatchId = input.BatchId,
         Status = ToBatchStatus(),
         Summary = Summary(),
-        MaxParallel = input.MaxParallel,
+        MaxParallel = Cap,
         StoppedAtUtc = StoppedAt,
         Reason = AbortReason,
     };

@@ -15,14 +15,23 @@ internal sealed class ChunkPlanner
     /// <summary>The chunking rule of the batch.</summary>
     private readonly ChunkingOptions options;
 
-    /// <summary>Each lane's share of the cap; the shares add up to the cap.</summary>
-    private readonly int[] laneParallelism;
+    /// <summary>Each lane's share of the cap; the shares of the lanes not retired add up to the cap.</summary>
+    private readonly List<int> laneParallelism = [];
 
     /// <summary>Chunks of each lane scheduled and not finished.</summary>
-    private readonly int[] laneInFlight;
+    private readonly List<int> laneInFlight = [];
 
     /// <summary>The sequence number the next chunk of each lane gets.</summary>
-    private readonly int[] laneNextSequence;
+    private readonly List<int> laneNextSequence = [];
+
+    /// <summary>
+    /// Lanes granted nothing more: those before a cap decrease. A lane is never used again once retired, so a new
+    /// lane's id is one no chunk ever had, and its first chunk has no predecessor to wait for.
+    /// </summary>
+    private readonly List<bool> laneRetired = [];
+
+    /// <summary>A lowered cap waiting for the retired lanes to drain before its lanes open.</summary>
+    private int? pendingCap;
 
     /// <summary>Most chunks of one lane in flight: the running one and those granted ahead.</summary>
     private readonly int perLane;
@@ -41,16 +50,49 @@ internal sealed class ChunkPlanner
         NextIndex = start;
         end = start + count;
         this.options = options;
-        int lanes = options.LanesFor(Math.Max(1, maxParallel), Math.Max(1, count));
-        laneParallelism = new int[lanes];
-        for (int i = 0; i < lanes; i++)
+        perLane = options.IsChunkAtATime ? 1 : 1 + Math.Max(0, options.ChunksAheadPerLane);
+        Cap = Math.Max(1, maxParallel);
+        OpenLanes(Cap, Math.Max(1, count));
+    }
+
+    /// <summary>The cap the lanes open now add up to (after a decrease: the new cap, once the old lanes drained).</summary>
+    public int Cap { get; private set; }
+
+    /// <summary>True while a lowered cap waits for the old lanes' chunks to finish; nothing is granted meanwhile.</summary>
+    public bool IsDraining => pendingCap is not null;
+
+    /// <summary>
+    /// Changes the cap. A rise opens lanes for the difference at once (the old lanes keep their shares, so the sum is
+    /// the new cap). A fall retires every lane: nothing more is granted to them, and once their chunks have finished
+    /// (<see cref="Finished"/>) lanes for the new cap open. Jobs already running are never stopped, so until then at most
+    /// the old cap run, and no chunk of a new lane ever runs beside one of an old lane.
+    /// </summary>
+    public void ChangeCap(int maxParallel)
+    {
+        maxParallel = Math.Max(1, maxParallel);
+        int remaining = Math.Max(1, end - NextIndex);
+        if (pendingCap is not null)
         {
-            laneParallelism[i] = (maxParallel / lanes) + (i < maxParallel % lanes ? 1 : 0);
+            // Still draining for an earlier fall: the latest cap is the one that opens.
+            pendingCap = maxParallel;
+            return;
         }
 
-        laneInFlight = new int[lanes];
-        laneNextSequence = new int[lanes];
-        perLane = options.IsChunkAtATime ? 1 : 1 + Math.Max(0, options.ChunksAheadPerLane);
+        if (maxParallel > Cap)
+        {
+            OpenLanes(maxParallel - Cap, remaining);
+            Cap = maxParallel;
+        }
+        else if (maxParallel < Cap)
+        {
+            for (int i = 0; i < laneRetired.Count; i++)
+            {
+                laneRetired[i] = true;
+            }
+
+            pendingCap = maxParallel;
+            OpenPendingIfDrained();
+        }
     }
 
     /// <summary>Index of the first job not yet scheduled.</summary>
@@ -58,8 +100,8 @@ internal sealed class ChunkPlanner
 
     public bool HasMore => NextIndex < end;
 
-    /// <summary>Lanes the cap is split into.</summary>
-    public int LaneCount => laneParallelism.Length;
+    /// <summary>Lanes opened so far (retired ones included).</summary>
+    public int LaneCount => laneParallelism.Count;
 
     /// <summary>The share of the cap of <paramref name="lane"/>.</summary>
     public int ParallelismOf(int lane) => laneParallelism[lane];
@@ -76,9 +118,9 @@ internal sealed class ChunkPlanner
         }
 
         int lane = -1;
-        for (int i = 0; i < laneInFlight.Length; i++)
+        for (int i = 0; i < laneInFlight.Count; i++)
         {
-            if (laneInFlight[i] < perLane && (lane < 0 || laneInFlight[i] < laneInFlight[lane]))
+            if (!laneRetired[i] && laneInFlight[i] < perLane && (lane < 0 || laneInFlight[i] < laneInFlight[lane]))
             {
                 lane = i;
             }
@@ -102,6 +144,7 @@ internal sealed class ChunkPlanner
     public void Finished(ChunkPlan plan, ChunkSummary? summary)
     {
         laneInFlight[plan.Lane]--;
+        OpenPendingIfDrained();
         int measured = summary is null ? 0 : summary.Succeeded + summary.Failed - summary.AlreadyRecorded;
         if (summary is not null && measured > 0)
         {
@@ -129,7 +172,31 @@ internal sealed class ChunkPlanner
 
         // Near the end, share what is left among every place in flight so the lanes finish together instead of one
         // lagging (guided self-scheduling).
-        int fairShare = (int)Math.Ceiling(remaining / (double)(laneParallelism.Length * perLane));
+        int open = Math.Max(1, laneRetired.Count(r => !r));
+        int fairShare = (int)Math.Ceiling(remaining / (double)(open * perLane));
         return Math.Min(size, Math.Max(parallelism, fairShare));
+    }
+
+    /// <summary>Opens lanes whose shares add up to <paramref name="slots"/>, numbered after every lane before them.</summary>
+    private void OpenLanes(int slots, int jobs)
+    {
+        int lanes = options.LanesFor(slots, jobs);
+        for (int i = 0; i < lanes; i++)
+        {
+            laneParallelism.Add((slots / lanes) + (i < slots % lanes ? 1 : 0));
+            laneInFlight.Add(0);
+            laneNextSequence.Add(0);
+            laneRetired.Add(false);
+        }
+    }
+
+    private void OpenPendingIfDrained()
+    {
+        if (pendingCap is { } cap && laneInFlight.All(n => n == 0))
+        {
+            pendingCap = null;
+            Cap = cap;
+            OpenLanes(cap, Math.Max(1, end - NextIndex));
+        }
     }
 }
