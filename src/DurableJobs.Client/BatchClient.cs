@@ -412,6 +412,7 @@ public sealed partial class BatchClient
             Failure = metadata.FailureDetails?.ErrorMessage,
             StartAt = startAt is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null,
             Reason = result?.Reason ?? progress?.Reason,
+            CapSteps = result?.CapSteps ?? progress?.CapSteps,
         };
     }
 

@@ -77,6 +77,11 @@ public sealed record BatchView
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<string>? Reruns { get; init; }
 
+    /// <summary>The changes of the cap while the batch ran (<c>PATCH</c>), in order; absent when it never changed.</summary>
+    [JsonPropertyName("capSteps")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<CapStep>? CapSteps { get; init; }
+
     /// <summary>True once the batch can change no more.</summary>
     [JsonIgnore]
     public bool IsFinished => Status is BatchStatus.Completed or BatchStatus.TimedOut or BatchStatus.Cancelled or BatchStatus.Failed or BatchStatus.Aborted;

@@ -39,6 +39,28 @@ public sealed class BatchControlDashboardTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task Set_cap_raises_the_cap_of_a_running_batch_and_the_chart_draws_it_as_a_step()
+    {
+        string id = Samples.NewId("dash-cap");
+        await fixture.SubmitAsync(Samples.Delays(id, count: 40, ms: 400, maxParallel: 2));
+        IPage page = await fixture.OpenAsync($"#/batches/{id}");
+        await Expect(page.Locator("#batch-status")).ToHaveAttributeAsync("data-status", "Running", new() { Timeout = Slow });
+        await Expect(page.Locator("#cap-value")).ToHaveValueAsync("2");
+
+        await page.Locator("#cap-value").FillAsync("6");
+        await page.Locator("#set-cap").ClickAsync();
+        await Expect(page.Locator("#batch-meta")).ToContainTextAsync("cap 6 in flight", new() { Timeout = Slow });
+        await Expect(page.Locator("#batch-status")).ToHaveAttributeAsync("data-status", "Completed", new() { Timeout = Slow });
+        await Expect(page.Locator("#cap-line")).ToHaveAttributeAsync("data-cap-steps", "[2,6]", new() { Timeout = Slow });
+        await Expect(page.Locator("#set-cap")).ToBeDisabledAsync();
+
+        JsonElement timeline = await fixture.GetJsonAsync($"/api/batches/{id}/timeline");
+        Assert.Equal([2, 6], timeline.GetProperty("capSteps").EnumerateArray().Select(c => c.GetProperty("maxParallel").GetInt32()));
+        Assert.InRange(timeline.GetProperty("maxInFlight").GetInt32(), 3, 6);
+        await page.CloseAsync();
+    }
+
+    [Fact]
     public async Task Rerun_failed_starts_the_rerun_of_the_failed_jobs_and_opens_it()
     {
         string id = Samples.NewId("dash-rerun");

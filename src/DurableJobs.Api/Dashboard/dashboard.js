@@ -129,7 +129,10 @@
     view.dataset.view = 'batch';
     view.innerHTML = `<p><a href="#/">← All batches</a></p>
       <h1><span class="mono" id="batch-id">${esc(id)}</span> <span id="batch-status"></span>
-        <span style="flex:1"></span><button id="pause" disabled>Pause</button>
+        <span style="flex:1"></span>
+        <label class="muted" style="font-size:13px">cap <input id="cap-value" type="number" min="1" style="width:4.5em"></label>
+        <button id="set-cap" disabled>Set cap</button>
+        <button id="pause" disabled>Pause</button>
         <button id="rerun" disabled title="Start a new batch of the jobs that failed or timed out">Re-run failed</button>
         <button id="cancel" class="danger" disabled>Cancel batch</button></h1>
       <section class="panel"><div id="batch-progress"></div><div class="counts" id="counts" style="margin-top:12px"></div>
@@ -171,6 +174,15 @@
       try {
         await api(`/batches/${enc(id)}/${action}`, { method: 'POST', body: JSON.stringify({ reason: `${action} from the dashboard.` }) });
         button.textContent = action === 'pause' ? 'Pausing…' : 'Resuming…';
+      } catch (error) {
+        showError(error.message);
+      }
+    });
+    document.getElementById('set-cap').addEventListener('click', async () => {
+      const value = Number(document.getElementById('cap-value').value);
+      try {
+        await api(`/batches/${enc(id)}`, { method: 'PATCH', body: JSON.stringify({ maxParallel: value }) });
+        showError(null);
       } catch (error) {
         showError(error.message);
       }
@@ -244,6 +256,10 @@
       pause.disabled = false;
     }
     pause.disabled = pause.disabled || isFinished(b) || cancelRequested;
+    const capInput = document.getElementById('cap-value');
+    if (document.activeElement !== capInput) capInput.value = b.maxParallel;
+    capInput.disabled = isFinished(b);
+    document.getElementById('set-cap').disabled = isFinished(b);
     // Only a finished batch with a job that failed or timed out has anything to re-run.
     document.getElementById('rerun').disabled = !isFinished(b) || b.failed + b.timedOut === 0;
   }
@@ -305,7 +321,8 @@
     const pad = { left: 40, right: 16, top: 14, bottom: 26 };
     const series = t.points.map((p) => p.inFlight);
     const plottedMax = Math.max(...series);
-    const top = Math.max(t.maxParallel, plottedMax, 1) * 1.15;
+    const caps = t.capSteps || [{ seconds: 0, maxParallel: t.maxParallel }];
+    const top = Math.max(...caps.map((c) => c.maxParallel), plottedMax, 1) * 1.15;
     const span = Math.max(t.points[t.points.length - 1].seconds, 0.001);
     const x = (s) => pad.left + (s / span) * (width - pad.left - pad.right);
     const y = (n) => height - pad.bottom - (n / top) * (height - pad.top - pad.bottom);
@@ -319,6 +336,14 @@
     });
     d += ` V${y(0)} Z`;
 
+    // The cap is a step line too: flat unless it was changed while the batch ran.
+    let capPath = '';
+    caps.forEach((c, i) => {
+      const sx = x(Math.min(c.seconds, span));
+      capPath += i === 0 ? `M${sx},${y(c.maxParallel)}` : ` H${sx} V${y(c.maxParallel)}`;
+    });
+    capPath += ` H${width - pad.right}`;
+
     const yTicks = [...new Set([0, Math.round(top / 1.15 / 2), t.maxParallel])].filter((n) => n >= 0);
     const xTicks = [0, span / 2, span];
     host.innerHTML = `<svg id="inflight-chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img"
@@ -329,7 +354,7 @@
       <line class="axis" x1="${pad.left}" x2="${width - pad.right}" y1="${y(0)}" y2="${y(0)}"/>
       <line class="axis" x1="${pad.left}" x2="${pad.left}" y1="${pad.top}" y2="${y(0)}"/>
       <path class="series" d="${d}"/>
-      <line class="cap" x1="${pad.left}" x2="${width - pad.right}" y1="${y(t.maxParallel)}" y2="${y(t.maxParallel)}"/>
+      <path class="cap" id="cap-line" d="${capPath}" fill="none" data-cap-steps="${esc(JSON.stringify(caps.map((c) => c.maxParallel)))}"/>
       <text class="caplabel" x="${width - pad.right}" y="${y(t.maxParallel) - 5}" text-anchor="end">cap ${t.maxParallel}</text>
     </svg>
     <div class="muted" style="font-size:12px">peak ${t.maxInFlight} of ${t.maxParallel} · ${t.jobsCounted} finished jobs · ${t.points.length} points</div>`;

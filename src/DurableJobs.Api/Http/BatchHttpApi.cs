@@ -175,6 +175,7 @@ public sealed partial class BatchHttpApi
             From = series.Count == 0 ? null : series[0].At,
             To = series.Count == 0 ? null : series[^1].At,
             Points = TimelineSampler.Sample(series, points),
+            CapSteps = CapPoints(view.CapSteps, series.Count == 0 ? null : series[0].At),
         };
 
         // Every result of a Completed, TimedOut or Cancelled batch was recorded before it ended (jobs written off are
@@ -372,6 +373,19 @@ public sealed partial class BatchHttpApi
         return new ApiError(
             StatusCodes.Status415UnsupportedMediaType, ApiErrorCodes.UnsupportedMediaType, "The content type is not supported.",
             $"Send the body as 'application/json' in UTF-8 (got '{contentType ?? "no content type"}').");
+    }
+
+    /// <summary>The cap changes as seconds from the first job's start, after the cap the batch started with; null without changes or jobs.</summary>
+    private static IReadOnlyList<CapPoint>? CapPoints(IReadOnlyList<CapStep>? steps, DateTimeOffset? from)
+    {
+        if (steps is not { Count: > 0 } || from is not { } start)
+        {
+            return null;
+        }
+
+        var points = new List<CapPoint> { new(0, steps[0].From) };
+        points.AddRange(steps.Select(s => new CapPoint(Math.Max(0, Math.Round((new DateTimeOffset(DateTime.SpecifyKind(s.AtUtc, DateTimeKind.Utc)) - start).TotalSeconds, 3)), s.To)));
+        return points;
     }
 
     private bool IsPossibleId(string? id) =>

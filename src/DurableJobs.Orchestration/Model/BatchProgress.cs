@@ -40,4 +40,9 @@ public sealed record BatchProgress
     [JsonPropertyName("paused")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? Paused { get; init; }
+
+    /// <summary>The cap changes while the batch ran, in order; absent when its cap never changed.</summary>
+    [JsonPropertyName("capSteps")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<CapStep>? CapSteps { get; init; }
 }

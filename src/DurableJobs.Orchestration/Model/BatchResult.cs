@@ -30,4 +30,9 @@ public sealed record BatchResult
     [JsonPropertyName("reason")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Reason { get; init; }
+
+    /// <summary>The cap changes while the batch ran, in order; absent when its cap never changed.</summary>
+    [JsonPropertyName("capSteps")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<CapStep>? CapSteps { get; init; }
 }

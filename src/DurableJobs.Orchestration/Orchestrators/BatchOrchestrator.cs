@@ -120,7 +120,7 @@ public sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInput
             if (capChanges.TryTake(winner) is { } cap)
             {
                 planner.ChangeCap(cap);
-                state.Cap = cap;
+                state.ChangeCap(cap, context.CurrentUtcDateTime);
                 logger.LogInformation("Batch {BatchId} cap changed to {MaxParallel}{Draining}", input.BatchId, cap, planner.IsDraining ? "; waiting for the chunks under the old cap to finish" : string.Empty);
                 continue;
             }

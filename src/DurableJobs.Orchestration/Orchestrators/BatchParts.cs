@@ -42,19 +42,20 @@ internal static class BatchParts
         string? abortReason = null;
         using var pause = new BatchPause(context);
         using var capChanges = new BatchCapChanges(context);
+        var capSteps = new List<CapStep>();
         int next = input.Start;
         for (int part = 0; next < end && stop is null; part++)
         {
             int count = Math.Min(perOrchestration, end - next);
             string partId = InstanceId(input.BatchId, part);
-            if (pause.IsPaused && await WaitForResumeAsync(context, pause, cancelEvent, deadline, () => Progress(input, deadline, totals, null, paused: true)) is { } stopped)
+            if (pause.IsPaused && await WaitForResumeAsync(context, pause, cancelEvent, deadline, () => Progress(input, deadline, totals, null, capSteps, paused: true)) is { } stopped)
             {
                 stop = stopped;
                 stoppedAt = stopped == JobStatus.TimedOut ? deadline : context.CurrentUtcDateTime;
                 break;
             }
 
-            context.SetCustomStatus(Progress(input, deadline, totals, partId));
+            context.SetCustomStatus(Progress(input, deadline, totals, partId, capSteps));
 
             // Started, not awaited: an orchestration cannot complete while a sub-orchestration it awaits is open, so a
             // part that never answered would hold the batch open for good. The part answers with an event instead.
@@ -77,6 +78,7 @@ internal static class BatchParts
                 if (capChanges.TryTake(winner) is { } newCap)
                 {
                     // The running part changes its lanes; the parts after it start with the new cap, and the batch reports it.
+                    capSteps.Add(new CapStep(context.CurrentUtcDateTime, input.MaxParallel, newCap));
                     input = input with { MaxParallel = newCap };
                     context.SendEvent(partId, BatchNames.SetCapEvent, new CapChange(newCap));
                 }
@@ -90,7 +92,7 @@ internal static class BatchParts
                     break;
                 }
 
-                context.SetCustomStatus(Progress(input, deadline, totals, partId, pause.IsPaused));
+                context.SetCustomStatus(Progress(input, deadline, totals, partId, capSteps, pause.IsPaused));
                 winner = await Task.WhenAny([answer, cancelEvent, giveUp, capChanges.Next, .. pause.Events]);
             }
 
@@ -162,7 +164,7 @@ internal static class BatchParts
             JobStatus.Cancelled => BatchStatus.Cancelled,
             _ => BatchStatus.Completed,
         };
-        context.SetCustomStatus(Progress(input, deadline, totals, null));
+        context.SetCustomStatus(Progress(input, deadline, totals, null, capSteps));
         return new BatchResult
         {
             BatchId = input.BatchId,
@@ -171,6 +173,7 @@ internal static class BatchParts
             MaxParallel = input.MaxParallel,
             StoppedAtUtc = stoppedAt,
             Reason = abortReason,
+            CapSteps = capSteps.Count == 0 ? null : [.. capSteps],
         };
     }
 
@@ -242,8 +245,9 @@ internal static class BatchParts
     /// </summary>
     internal static string InstanceId(string batchId, int part) => $"{batchId}:part-{part:D4}";
 
-    private static BatchProgress Progress(BatchOrchestrationInput input, DateTime deadline, BatchSummary totals, string? currentPart, bool paused = false) => new()
+    private static BatchProgress Progress(BatchOrchestrationInput input, DateTime deadline, BatchSummary totals, string? currentPart, List<CapStep> capSteps, bool paused = false) => new()
     {
+        CapSteps = capSteps.Count == 0 ? null : [.. capSteps],
         Paused = paused ? true : null,
         Summary = totals,
         MaxParallel = input.MaxParallel,

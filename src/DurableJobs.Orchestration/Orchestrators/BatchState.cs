@@ -28,8 +28,17 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
     /// <summary>Why the batch stopped on its own: its failure budget was spent (it ends Aborted). Null otherwise.</summary>
     public string? AbortReason { get; private set; }
 
+    private readonly List<CapStep> capSteps = [];
+
     /// <summary>The cap now (a client may change it while the batch runs).</summary>
-    public int Cap { get; set; } = input.MaxParallel;
+    public int Cap { get; private set; } = input.MaxParallel;
+
+    /// <summary>Takes a cap change, for progress and the result.</summary>
+    public void ChangeCap(int cap, DateTime now)
+    {
+        capSteps.Add(new CapStep(now, Cap, cap));
+        Cap = cap;
+    }
 
     /// <summary>True while a client has the batch paused (see <see cref="BatchPause"/>).</summary>
     public bool Paused { get; set; }
@@ -102,6 +111,7 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
         Stopping = ToBatchStatus() is var status && status != BatchStatus.Completed ? status : null,
         Reason = AbortReason,
         Paused = Paused && StopStatus is null ? true : null,
+        CapSteps = capSteps.Count == 0 ? null : [.. capSteps],
     };
 
     public BatchResult ToResult() => new()
@@ -112,6 +122,7 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
         MaxParallel = Cap,
         StoppedAtUtc = StoppedAt,
         Reason = AbortReason,
+        CapSteps = capSteps.Count == 0 ? null : [.. capSteps],
     };
 
     private BatchStatus ToBatchStatus() => StopStatus switch
