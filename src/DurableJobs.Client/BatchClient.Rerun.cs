@@ -25,7 +25,7 @@ public sealed partial class BatchClient
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         request ??= new RerunRequest();
-        ValidationResult validation = validator.Validate(request);
+        ValidationResult validation = validator.ValidateRerun(request);
         if (!validation.IsValid)
         {
             return new RerunOutcome { Outcome = ControlOutcome.Invalid, Validation = validation };

@@ -72,7 +72,7 @@ public sealed class BatchValidator
     }
 
     /// <summary>Validates the overrides of a re-run (<see cref="RerunRequest"/>) by the rules of a batch request.</summary>
-    public ValidationResult Validate(RerunRequest request)
+    public ValidationResult ValidateRerun(RerunRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         var problems = new List<ValidationProblem>();

@@ -86,6 +86,18 @@ public sealed class BatchValidatorTests
     }
 
     [Theory]
+    [InlineData("""{"statuses":[]}""", "statuses", "Must name at least one status when given.")]
+    [InlineData("""{"statuses":["Pending"]}""", "statuses", "A finished batch has no Pending job.")]
+    [InlineData("""{"maxParallel":0}""", "maxParallel", "Must be between 1 and 1000 (got 0).")]
+    [InlineData("""{"deadlineSeconds":-1}""", "deadlineSeconds", "Must be a positive number of seconds (got -1).")]
+    [InlineData("""{"retry":{"maxAttempts":0}}""", "retry.maxAttempts", "Must be between 1 and 100 (got 0).")]
+    public void RerunOverrides_FollowTheBatchRules_NamingTheField(string json, string path, string message)
+    {
+        ValidationProblem problem = Assert.Single(validator.ValidateRerun(JsonSerializer.Deserialize<RerunRequest>(json, DurableJobsJson.Options)!).Problems);
+        Assert.Equal((path, message), (problem.Path, problem.Message));
+    }
+
+    [Theory]
     [InlineData(100, 0.2, 99, 99, false)] // too few finished to judge
     [InlineData(100, 0.2, 100, 20, false)] // exactly 20 %: not more than the budget
     [InlineData(100, 0.2, 100, 21, true)]
