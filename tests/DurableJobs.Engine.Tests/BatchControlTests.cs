@@ -263,6 +263,41 @@ public sealed class BatchControlTests(EmulatorFixture fixture, ITestOutputHelper
     private static int Running((DateTimeOffset Start, DateTimeOffset End)[] spans, DateTimeOffset at) =>
         spans.Count(s => s.Start <= at && s.End > at);
 
+    /// <summary>
+    /// Batches in parts of 10: a failure budget of "any failure once 15 finished" counts across parts (the first part
+    /// alone never reaches 15), and a cap raised from 2 to 4 reaches the running part and the parts after it.
+    /// </summary>
+    [Fact]
+    public async Task BatchInParts_BudgetCountsAcrossParts_AndACapChangeReachesTheRunningAndLaterParts()
+    {
+        await using EngineHost parts = await StartHostAsync("ctb" + Guid.NewGuid().ToString("N")[..12], new Dictionary<string, string?> { ["DurableJobs:Client:MaxJobsPerOrchestration"] = "10" });
+        BatchRequest failing = Batch(Enumerable.Range(0, 50).Select(_ => Job("slowfail", new { ms = 50 })), maxParallel: 2) with
+        {
+            AbortWhen = new AbortWhen { MinJobs = 15, FailureRate = 0 },
+        };
+        string aborted = (await parts.Client.SubmitAsync(failing)).BatchId!;
+
+        BatchRequest slow = Batch(Enumerable.Range(0, 40).Select(_ => Job("probe", new { ms = 300 })), maxParallel: 2);
+        string raised = (await parts.Client.SubmitAsync(slow)).BatchId!;
+        await Eventually.MatchAsync(() => Task.FromResult(probe.For(raised).Count), n => n >= 12, Patience, TimeSpan.FromMilliseconds(20), "the second part running");
+        DateTimeOffset changedAt = DateTimeOffset.UtcNow;
+        Assert.Equal(ControlOutcome.Accepted, await parts.Client.SetMaxParallelAsync(raised, 4));
+
+        BatchView budget = await Eventually.MatchAsync(async () => (await parts.Client.GetAsync(aborted))!, v => v.IsFinished, Patience, TimeSpan.FromMilliseconds(100), "aborted");
+        BatchView capped = await Eventually.MatchAsync(async () => (await parts.Client.GetAsync(raised))!, v => v.IsFinished, Patience, TimeSpan.FromMilliseconds(100), "raised");
+        (DateTimeOffset Start, DateTimeOffset End)[] spans = [.. probe.For(raised).Select(r => (r.StartedAt, r.EndedAt!.Value))];
+        output.WriteLine($"budget: {budget.Status} with {budget.Failed} failed, {budget.Cancelled} cancelled; cap: overlap {Intervals.MaxOverlap(spans.Where(s => s.Start < changedAt))} before, {Intervals.MaxOverlap(spans)} overall");
+
+        Assert.Equal(BatchStatus.Aborted, budget.Status);
+        Assert.InRange(budget.Failed, 15, 20);
+        Assert.Equal(50, budget.Failed + budget.Cancelled);
+        Assert.NotNull(budget.Reason);
+        Assert.Equal((BatchStatus.Completed, 40, 4), (capped.Status, capped.Succeeded, capped.MaxParallel));
+        Assert.Equal(2, Intervals.MaxOverlap(spans.Where(s => s.Start < changedAt)));
+        Assert.Equal(4, Intervals.MaxOverlap(spans));
+        Assert.Equal(4, Assert.Single(capped.CapSteps!).To);
+    }
+
     private Task<EngineHost> StartHostAsync(string hub, IDictionary<string, string?>? settings = null) =>
         EngineHost.StartAsync(
             fixture.Emulator.ConnectionString, hub, probe, settings,
