@@ -88,6 +88,47 @@ public sealed partial class BatchClient
         }
     }
 
+    /// <summary>
+    /// A page of a batch's jobs with each one's latest outcome across the batch's re-runs: a job a re-run ran (or is
+    /// running and has recorded) shows the last re-run's result, named in <see cref="JobPage.LatestFrom"/>. The page
+    /// covers the same jobs as <see cref="GetJobsAsync"/> without a status; <paramref name="status"/> then keeps the jobs
+    /// whose latest outcome has it, so a page can hold fewer. Each re-run's results are read whole (re-runs hold the
+    /// jobs that did not succeed, usually few). Null when the batch is unknown.
+    /// </summary>
+    public async Task<JobPage?> GetLatestJobsAsync(string batchId, JobStatus? status = null, int top = 100, string? continuationToken = null, CancellationToken cancellationToken = default)
+    {
+        if (await GetJobsAsync(batchId, null, top, continuationToken, cancellationToken).ConfigureAwait(false) is not { } page)
+        {
+            return null;
+        }
+
+        var onPage = page.Items.Select(j => j.Id).ToHashSet(StringComparer.Ordinal);
+        var latest = new Dictionary<string, (JobResult Result, string Rerun)>(StringComparer.Ordinal);
+        foreach (string rerun in await FindRerunsAsync(batchId, cancellationToken).ConfigureAwait(false) ?? [])
+        {
+            string? token = null;
+            do
+            {
+                ResultPage results = await store.QueryAsync(rerun, null, RerunScanSize, token, cancellationToken).ConfigureAwait(false);
+                foreach (JobResult result in results.Items.Where(r => onPage.Contains(r.Id)))
+                {
+                    latest[result.Id] = (result, rerun);
+                }
+
+                token = results.ContinuationToken;
+            }
+            while (token is not null);
+        }
+
+        JobResult[] items = [.. page.Items.Select(j => latest.TryGetValue(j.Id, out var l) ? l.Result : j).Where(j => status is null || j.Status == status)];
+        return new JobPage
+        {
+            Items = items,
+            ContinuationToken = page.ContinuationToken,
+            LatestFrom = latest.Count == 0 ? null : items.Where(j => latest.ContainsKey(j.Id)).ToDictionary(j => j.Id, j => latest[j.Id].Rerun, StringComparer.Ordinal),
+        };
+    }
+
     /// <summary>The id of re-run <paramref name="n"/> of <paramref name="root"/>.</summary>
     public static string RerunId(string root, int n) => string.Create(CultureInfo.InvariantCulture, $"{root}.r{n}");
 

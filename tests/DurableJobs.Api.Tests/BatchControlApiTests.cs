@@ -105,6 +105,12 @@ public sealed class BatchControlApiTests(EmulatorFixture storage, BatchControlAp
         JsonElement jobs = await GetJsonAsync("/api/batches/ctl-rerun.r1/jobs");
         Assert.Equal("bad", Assert.Single(jobs.GetProperty("items").EnumerateArray()).GetProperty("id").GetString());
 
+        JsonElement latest = await GetJsonAsync("/api/batches/ctl-rerun/jobs?latest=true");
+        Assert.Equal("ctl-rerun.r1", latest.GetProperty("latestFrom").GetProperty("bad").GetString());
+        Assert.Equal(3, latest.GetProperty("items").GetArrayLength());
+        Assert.False((await GetJsonAsync("/api/batches/ctl-rerun/jobs")).TryGetProperty("latestFrom", out _));
+        await Problems.AssertAsync(await host.Http.GetAsync("/api/batches/ctl-rerun/jobs?latest=yes"), HttpStatusCode.BadRequest, "invalid-query");
+
         JsonElement original = await GetJsonAsync("/api/batches/ctl-rerun");
         Assert.Equal(["ctl-rerun.r1"], original.GetProperty("reruns").EnumerateArray().Select(r => r.GetString()!));
         await Problems.AssertAsync(await PostJsonAsync("/api/batches/ctl-rerun/rerun", """{"statuses":["Cancelled"]}"""), HttpStatusCode.Conflict, "nothing-to-rerun");

@@ -186,6 +186,13 @@ public sealed class BatchControlTests(EmulatorFixture fixture, ITestOutputHelper
         BatchView original = (await Client.GetAsync(id))!;
         Assert.Equal(30, original.Failed);
         Assert.Equal([id + ".r1"], original.Reruns!);
+        // The latest outcome of each job across the batch and its re-runs: every job succeeded, 30 of them in r1.
+        JobPage latest = (await Client.GetLatestJobsAsync(id, top: 1_000))!;
+        Assert.Equal(100, latest.Items.Count(j => j.Status == JobStatus.Succeeded));
+        Assert.Equal(failedIds, latest.LatestFrom!.Keys.Order(StringComparer.Ordinal));
+        Assert.All(latest.LatestFrom!.Values, b => Assert.Equal(rerun.BatchId, b));
+        Assert.Empty((await Client.GetLatestJobsAsync(id, JobStatus.Failed, top: 1_000))!.Items);
+        Assert.Equal(30, (await Client.GetJobsAsync(id, JobStatus.Failed, top: 1_000))!.Items.Count);
         Assert.Equal(ControlOutcome.NothingToRerun, (await Client.RerunAsync(rerun.BatchId!)).Outcome);
         Assert.Equal(ControlOutcome.NotFound, (await Client.RerunAsync("no-such-batch")).Outcome);
     }

@@ -97,7 +97,10 @@ public sealed partial class BatchHttpApi
         return view is null ? NotFound(id).ToResult() : new JsonResult(view, StatusCodes.Status200OK);
     }
 
-    /// <summary><c>GET /api/batches/{id}/jobs?status=&amp;top=&amp;continuationToken=</c>: a <see cref="JobPage"/>, or 404.</summary>
+    /// <summary>
+    /// <c>GET /api/batches/{id}/jobs?status=&amp;top=&amp;continuationToken=&amp;latest=</c>: a <see cref="JobPage"/>, or 404. With
+    /// <c>latest=true</c> each job shows its latest outcome across the batch's re-runs (<see cref="BatchClient.GetLatestJobsAsync"/>).
+    /// </summary>
     public async Task<IResult> GetJobsAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -106,6 +109,12 @@ public sealed partial class BatchHttpApi
         JobStatus? status = ParseEnum<JobStatus>(request.Query, "status", errors);
         int top = ParseTop(request.Query, options.DefaultJobsPageSize, errors);
         string? token = request.Query["continuationToken"].LastOrDefault() is { Length: > 0 } t ? t : null;
+        bool latest = false;
+        if (request.Query["latest"].LastOrDefault() is { Length: > 0 } latestText && !bool.TryParse(latestText, out latest))
+        {
+            errors["latest"] = [$"Must be true or false (got '{latestText}')."];
+        }
+
         if (token is not null && !token.All(char.IsAsciiDigit))
         {
             errors["continuationToken"] = ["Is not a continuation token this service issued."];
@@ -124,7 +133,9 @@ public sealed partial class BatchHttpApi
         JobPage? page;
         try
         {
-            page = await client.GetJobsAsync(id, status, top, token, cancellationToken).ConfigureAwait(false);
+            page = latest
+                ? await client.GetLatestJobsAsync(id, status, top, token, cancellationToken).ConfigureAwait(false)
+                : await client.GetJobsAsync(id, status, top, token, cancellationToken).ConfigureAwait(false);
         }
         catch (FormatException ex)
         {
