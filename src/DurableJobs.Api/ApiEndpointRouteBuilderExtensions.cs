@@ -23,9 +23,13 @@ public static class ApiEndpointRouteBuilderExtensions
         api.MapPost("/batches", (HttpRequest request, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.SubmitAsync(request, client, ct));
         api.MapGet("/batches", (HttpRequest request, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.ListAsync(request, client, ct));
         api.MapGet("/batches/{id}", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetAsync(request, id, client, ct));
+        api.MapPatch("/batches/{id}", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.PatchAsync(request, id, client, ct));
         api.MapGet("/batches/{id}/jobs", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetJobsAsync(request, id, client, ct));
         api.MapGet("/batches/{id}/timeline", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetTimelineAsync(request, id, client, ct));
         api.MapPost("/batches/{id}/cancel", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.CancelAsync(request, id, client, ct));
+        api.MapPost("/batches/{id}/pause", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.ControlAsync(request, id, BatchHttpApi.Control.Pause, client, ct));
+        api.MapPost("/batches/{id}/rerun", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.RerunAsync(request, id, client, ct));
+        api.MapPost("/batches/{id}/resume", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.ControlAsync(request, id, BatchHttpApi.Control.Resume, client, ct));
 
         api.MapPut("/schedules/{name}", (HttpRequest request, string name, ScheduleHttpApi http, IScheduleClient client, CancellationToken ct) => http.SetAsync(request, name, client, ct));
         api.MapGet("/schedules", (ScheduleHttpApi http, IScheduleClient client, CancellationToken ct) => http.ListAsync(client, ct));

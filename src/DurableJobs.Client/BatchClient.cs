@@ -16,7 +16,7 @@ namespace DurableJobs.Client;
 /// Submits, inspects, lists and cancels batches. Works over any <see cref="DurableTaskClient"/>: the one
 /// Azure Functions injects and the embedded engine's alike, so both hosts expose the same behaviour.
 /// </summary>
-public sealed class BatchClient
+public sealed partial class BatchClient
 {
     private readonly DurableTaskClient durable;
     private readonly IBatchCancellationSignals signals;
@@ -210,8 +210,15 @@ public sealed class BatchClient
         return null;
     }
 
-    /// <summary>The batch, or null when no batch has that id.</summary>
+    /// <summary>The batch, or null when no batch has that id. A finished batch lists its re-runs.</summary>
     public async Task<BatchView?> GetAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        BatchView? view = await GetViewAsync(batchId, cancellationToken).ConfigureAwait(false);
+        return view is { IsFinished: true } ? view with { Reruns = await FindRerunsAsync(batchId, cancellationToken).ConfigureAwait(false) } : view;
+    }
+
+    /// <summary>The batch without its re-runs (a list shows many batches, and each re-run found costs a read).</summary>
+    private async Task<BatchView?> GetViewAsync(string batchId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         OrchestrationMetadata? metadata = await durable.GetInstanceAsync(batchId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
@@ -244,7 +251,7 @@ public sealed class BatchClient
         BatchIdPage index = await store.ListBatchesAsync(top, continuationToken, cancellationToken).ConfigureAwait(false);
         var views = new BatchView?[index.BatchIds.Count];
         await Parallel.ForAsync(0, views.Length, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (i, ct) =>
-            views[i] = await GetAsync(index.BatchIds[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
+            views[i] = await GetViewAsync(index.BatchIds[i], ct).ConfigureAwait(false)).ConfigureAwait(false);
 
         // No view: the entry of a submission that never started.
         List<BatchView> items = views.OfType<BatchView>().Where(v => status is null || v.Status == status).ToList();
@@ -298,6 +305,50 @@ public sealed class BatchClient
         return CancelOutcome.Accepted;
     }
 
+    /// <summary>
+    /// Pauses a batch: its orchestrator grants no new chunk until <see cref="ResumeAsync"/>; chunks already granted (the
+    /// running one of each lane and those granted ahead) finish. The deadline still counts. Idempotent; a batch not yet
+    /// started takes the pause once it starts.
+    /// </summary>
+    public Task<ControlOutcome> PauseAsync(string batchId, string? reason = null, CancellationToken cancellationToken = default) =>
+        RaiseControlAsync(batchId, BatchNames.PauseEvent, reason, cancellationToken);
+
+    /// <summary>Resumes a paused batch: grants go on where they stopped. A resume of a batch not paused changes nothing.</summary>
+    public Task<ControlOutcome> ResumeAsync(string batchId, string? reason = null, CancellationToken cancellationToken = default) =>
+        RaiseControlAsync(batchId, BatchNames.ResumeEvent, reason, cancellationToken);
+
+    /// <summary>
+    /// Changes the cap of a batch that has not finished. A rise takes effect as soon as the orchestrator takes the event
+    /// (new lanes for the difference); a fall stops all grants until the chunks granted under the old cap have finished,
+    /// then opens lanes for the new cap, so at no instant do more jobs run than the cap in force (running jobs are never
+    /// stopped). Invalid when <paramref name="maxParallel"/> is outside the limits.
+    /// </summary>
+    public Task<ControlOutcome> SetMaxParallelAsync(string batchId, int maxParallel, CancellationToken cancellationToken = default) =>
+        maxParallel < limits.MinParallel || maxParallel > limits.MaxParallel
+            ? Task.FromResult(ControlOutcome.Invalid)
+            : RaiseAsync(batchId, BatchNames.SetCapEvent, new CapChange(maxParallel), cancellationToken);
+
+    private Task<ControlOutcome> RaiseControlAsync(string batchId, string eventName, string? reason, CancellationToken cancellationToken) =>
+        RaiseAsync(batchId, eventName, new BatchControlRequest(reason), cancellationToken);
+
+    private async Task<ControlOutcome> RaiseAsync(string batchId, string eventName, object payload, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        BatchView? view = await GetAsync(batchId, cancellationToken).ConfigureAwait(false);
+        if (view is null)
+        {
+            return ControlOutcome.NotFound;
+        }
+
+        if (view.IsFinished)
+        {
+            return ControlOutcome.AlreadyFinished;
+        }
+
+        await durable.RaiseEventAsync(batchId, eventName, payload, cancellationToken).ConfigureAwait(false);
+        return ControlOutcome.Accepted;
+    }
+
     /// <summary>The jobs of a validated request, ids resolved.</summary>
     internal static IReadOnlyList<ScheduledJob> ToScheduledJobs(BatchRequest request)
     {
@@ -326,6 +377,7 @@ public sealed class BatchClient
             MaxParallel = request.MaxParallel ?? limits.DefaultMaxParallel,
             DeadlineSeconds = request.DeadlineSeconds ?? limits.DefaultDeadline.TotalSeconds,
             Retry = request.Retry ?? RetrySpec.None,
+            AbortWhen = request.AbortWhen,
             Chunking = options.ToChunking(),
             StopGraceSeconds = options.StopGrace.TotalSeconds,
 
@@ -352,6 +404,7 @@ public sealed class BatchClient
             OrchestrationRuntimeStatus.Completed => result?.Status ?? BatchStatus.Completed,
             OrchestrationRuntimeStatus.Failed => BatchStatus.Failed,
             OrchestrationRuntimeStatus.Terminated => BatchStatus.Cancelled,
+            _ when progress?.Paused == true => BatchStatus.Paused,
             _ => BatchStatus.Running,
         };
 
@@ -372,6 +425,8 @@ public sealed class BatchClient
             CompletedAt = metadata.IsCompleted ? metadata.LastUpdatedAt : null,
             Failure = metadata.FailureDetails?.ErrorMessage,
             StartAt = startAt is { } at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null,
+            Reason = result?.Reason ?? progress?.Reason,
+            CapSteps = result?.CapSteps ?? progress?.CapSteps,
         };
     }
 

@@ -67,7 +67,22 @@ public sealed record BatchView
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public DateTimeOffset? StartAt { get; init; }
 
+    /// <summary>Why an Aborted batch stopped (or is stopping): its failure budget. Absent otherwise.</summary>
+    [JsonPropertyName("reason")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; init; }
+
+    /// <summary>The re-runs of a finished batch, oldest first (<c>{id}.r1</c>, …); absent when there are none, and in lists.</summary>
+    [JsonPropertyName("reruns")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<string>? Reruns { get; init; }
+
+    /// <summary>The changes of the cap while the batch ran (<c>PATCH</c>), in order; absent when it never changed.</summary>
+    [JsonPropertyName("capSteps")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<CapStep>? CapSteps { get; init; }
+
     /// <summary>True once the batch can change no more.</summary>
     [JsonIgnore]
-    public bool IsFinished => Status is BatchStatus.Completed or BatchStatus.TimedOut or BatchStatus.Cancelled or BatchStatus.Failed;
+    public bool IsFinished => Status is BatchStatus.Completed or BatchStatus.TimedOut or BatchStatus.Cancelled or BatchStatus.Failed or BatchStatus.Aborted;
 }

@@ -13,4 +13,12 @@ public sealed record JobPage
     /// <summary>Pass back to get the next page; null on the last one.</summary>
     [JsonPropertyName("continuationToken")]
     public string? ContinuationToken { get; init; }
+
+    /// <summary>
+    /// With <c>latest</c>: for each job of the page whose outcome comes from a re-run, that re-run's batch id (job id →
+    /// batch id). Absent otherwise.
+    /// </summary>
+    [JsonPropertyName("latestFrom")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? LatestFrom { get; init; }
 }

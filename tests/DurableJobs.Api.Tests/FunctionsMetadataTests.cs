@@ -23,6 +23,10 @@ public sealed class FunctionsMetadataTests
         { "PauseSchedule", "schedules/{name}/pause", ["post"] },
         { "ResumeSchedule", "schedules/{name}/resume", ["post"] },
         { "TriggerSchedule", "schedules/{name}/trigger", ["post"] },
+        { "PauseBatch", "batches/{id}/pause", ["post"] },
+        { "PatchBatch", "batches/{id}", ["patch"] },
+        { "ResumeBatch", "batches/{id}/resume", ["post"] },
+        { "RerunBatch", "batches/{id}/rerun", ["post"] },
     };
 
     [Fact]
@@ -31,7 +35,7 @@ public sealed class FunctionsMetadataTests
         string[] names = Functions.Value.Select(f => f.GetProperty("name").GetString()!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(
             ["BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteSchedule", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule",
-             "Health", "ListBatches", "ListSchedules", "PauseSchedule", "RecordUnstarted", "ResumeSchedule", "ScheduleOrchestrator", "SetSchedule", "StartScheduledBatch", "SubmitBatch", "TriggerSchedule"],
+             "Health", "ListBatches", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch", "ResumeBatch", "ResumeSchedule", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch", "SubmitBatch", "TriggerSchedule"],
             names);
     }
 
@@ -63,6 +67,7 @@ public sealed class FunctionsMetadataTests
     [InlineData("BatchOrchestrator", "orchestrationTrigger")]
     [InlineData("ExecuteJobs", "activityTrigger")]
     [InlineData("RecordUnstarted", "activityTrigger")]
+    [InlineData("SignalCancel", "activityTrigger")]
     [InlineData("BatchPartOrchestrator", "orchestrationTrigger")]
     [InlineData("ScheduleOrchestrator", "orchestrationTrigger")]
     public void Durable_functions_have_their_trigger(string name, string triggerType)

@@ -199,7 +199,8 @@ public sealed class DashboardTests(DashboardFixture fixture)
         JsonElement timeline = await fixture.GetJsonAsync($"/api/batches/{id}/timeline?points=200");
         Assert.Equal(24, timeline.GetProperty("jobsCounted").GetInt32());
         Assert.Equal(timeline.GetProperty("points").EnumerateArray().Select(p => p.GetProperty("inFlight").GetInt32()), plotted);
-        Assert.Equal(1, await chart.Locator("line.cap").CountAsync());
+        Assert.Equal(1, await chart.Locator("path.cap").CountAsync());
+        Assert.Equal($"[{cap}]", await chart.Locator("path.cap").GetAttributeAsync("data-cap-steps"));
         await page.CloseAsync();
     }
 

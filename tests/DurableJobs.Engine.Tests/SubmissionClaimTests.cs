@@ -151,6 +151,9 @@ public sealed class SubmissionClaimTests(EmulatorFixture fixture, ITestOutputHel
 
         public Task<IReadOnlyList<ScheduledJob>> ReadJobsAsync(string batchId, string jobsKey, int start, int count, CancellationToken cancellationToken = default) => inner.ReadJobsAsync(batchId, jobsKey, start, count, cancellationToken);
 
+        public Task SaveJobReferenceAsync(string batchId, string jobsKey, string sourceBatchId, string sourceJobsKey, IReadOnlyList<int> indices, CancellationToken cancellationToken = default) =>
+            inner.SaveJobReferenceAsync(batchId, jobsKey, sourceBatchId, sourceJobsKey, indices, cancellationToken);
+
         public Task DeleteJobsAsync(string batchId, string jobsKey, CancellationToken cancellationToken = default) => inner.DeleteJobsAsync(batchId, jobsKey, cancellationToken);
 
         public Task<IReadOnlyDictionary<int, JobResult>> GetRecordedAsync(string batchId, int start, int count, CancellationToken cancellationToken = default) => inner.GetRecordedAsync(batchId, start, count, cancellationToken);

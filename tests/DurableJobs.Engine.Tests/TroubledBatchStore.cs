@@ -49,6 +49,9 @@ internal sealed class TroubledBatchStore(IBatchStore inner) : IBatchStore
     public Task SaveJobsAsync(string batchId, string jobsKey, IReadOnlyList<ScheduledJob> jobs, CancellationToken cancellationToken = default) =>
         inner.SaveJobsAsync(batchId, jobsKey, jobs, cancellationToken);
 
+    public Task SaveJobReferenceAsync(string batchId, string jobsKey, string sourceBatchId, string sourceJobsKey, IReadOnlyList<int> indices, CancellationToken cancellationToken = default) =>
+        inner.SaveJobReferenceAsync(batchId, jobsKey, sourceBatchId, sourceJobsKey, indices, cancellationToken);
+
     public Task<IReadOnlyList<JobSpan>> ReadSpansAsync(string batchId, CancellationToken cancellationToken = default) => inner.ReadSpansAsync(batchId, cancellationToken);
 
     public Task IndexBatchAsync(string batchId, DateTimeOffset submittedAt, CancellationToken cancellationToken = default) =>

@@ -3,7 +3,7 @@
   'use strict';
 
   const POLL_MS = 2000;
-  const FINISHED = ['Completed', 'TimedOut', 'Cancelled', 'Failed'];
+  const FINISHED = ['Completed', 'TimedOut', 'Cancelled', 'Failed', 'Aborted'];
   const JOB_STATUSES = ['Succeeded', 'Failed', 'TimedOut', 'Cancelled'];
   const STATUS_COUNT = { Succeeded: 'succeeded', Failed: 'failed', TimedOut: 'timedOut', Cancelled: 'cancelled' };
   // The API key, when the host requires one, arrives in the page URL (?code=) as Azure Functions takes it. It is kept
@@ -129,7 +129,12 @@
     view.dataset.view = 'batch';
     view.innerHTML = `<p><a href="#/">← All batches</a></p>
       <h1><span class="mono" id="batch-id">${esc(id)}</span> <span id="batch-status"></span>
-        <span style="flex:1"></span><button id="cancel" class="danger" disabled>Cancel batch</button></h1>
+        <span style="flex:1"></span>
+        <label class="muted" style="font-size:13px">cap <input id="cap-value" type="number" min="1" style="width:4.5em"></label>
+        <button id="set-cap" disabled>Set cap</button>
+        <button id="pause" disabled>Pause</button>
+        <button id="rerun" disabled title="Start a new batch of the jobs that failed or timed out">Re-run failed</button>
+        <button id="cancel" class="danger" disabled>Cancel batch</button></h1>
       <section class="panel"><div id="batch-progress"></div><div class="counts" id="counts" style="margin-top:12px"></div>
         <p class="muted" id="batch-meta" style="margin:10px 0 0"></p></section>
       <section class="panel chart"><h2>Jobs in flight over time</h2><div id="chart"><div class="empty">No finished jobs yet.</div></div>
@@ -156,6 +161,38 @@
       try {
         await api(`/batches/${enc(id)}/cancel`, { method: 'POST', body: JSON.stringify({ reason: 'Cancelled from the dashboard.' }) });
         document.getElementById('cancel').textContent = 'Cancelling…';
+      } catch (error) {
+        showError(error.message);
+      }
+    });
+
+    // Pause and resume share a button: what it does follows the batch's status at the last poll.
+    document.getElementById('pause').addEventListener('click', async () => {
+      const button = document.getElementById('pause');
+      const action = button.dataset.action;
+      button.disabled = true;
+      try {
+        await api(`/batches/${enc(id)}/${action}`, { method: 'POST', body: JSON.stringify({ reason: `${action} from the dashboard.` }) });
+        button.textContent = action === 'pause' ? 'Pausing…' : 'Resuming…';
+      } catch (error) {
+        showError(error.message);
+      }
+    });
+    document.getElementById('set-cap').addEventListener('click', async () => {
+      const value = Number(document.getElementById('cap-value').value);
+      try {
+        await api(`/batches/${enc(id)}`, { method: 'PATCH', body: JSON.stringify({ maxParallel: value }) });
+        showError(null);
+      } catch (error) {
+        showError(error.message);
+      }
+    });
+    document.getElementById('rerun').addEventListener('click', async () => {
+      if (!confirm(`Start a new batch of the jobs of ${id} that failed or timed out?`)) return;
+      document.getElementById('rerun').disabled = true;
+      try {
+        const accepted = await api(`/batches/${enc(id)}/rerun`, { method: 'POST', body: '{}' });
+        location.hash = `#/batches/${enc(accepted.id)}`;
       } catch (error) {
         showError(error.message);
       }
@@ -205,10 +242,26 @@
     const meta = [`cap ${b.maxParallel} in flight`, `created ${time(b.createdAt)}`];
     if (b.completedAt) meta.push(`finished ${time(b.completedAt)}`);
     if (b.failure) meta.push(`failure: ${b.failure}`);
+    if (b.reason) meta.push(b.reason);
+    if (b.reruns) meta.push(`re-runs: ${b.reruns.join(', ')}`);
     document.getElementById('batch-meta').textContent = meta.join(' · ');
     const cancel = document.getElementById('cancel');
     cancel.disabled = isFinished(b) || cancelRequested;
     if (isFinished(b)) cancel.textContent = 'Cancel batch';
+    const pause = document.getElementById('pause');
+    const action = b.status === 'Paused' ? 'resume' : 'pause';
+    if (pause.dataset.action !== action) {
+      pause.dataset.action = action;
+      pause.textContent = action === 'pause' ? 'Pause' : 'Resume';
+      pause.disabled = false;
+    }
+    pause.disabled = pause.disabled || isFinished(b) || cancelRequested;
+    const capInput = document.getElementById('cap-value');
+    if (document.activeElement !== capInput) capInput.value = b.maxParallel;
+    capInput.disabled = isFinished(b);
+    document.getElementById('set-cap').disabled = isFinished(b);
+    // Only a finished batch with a job that failed or timed out has anything to re-run.
+    document.getElementById('rerun').disabled = !isFinished(b) || b.failed + b.timedOut === 0;
   }
 
   async function loadJobs(id, jobs, more, gen) {
@@ -268,7 +321,8 @@
     const pad = { left: 40, right: 16, top: 14, bottom: 26 };
     const series = t.points.map((p) => p.inFlight);
     const plottedMax = Math.max(...series);
-    const top = Math.max(t.maxParallel, plottedMax, 1) * 1.15;
+    const caps = t.capSteps || [{ seconds: 0, maxParallel: t.maxParallel }];
+    const top = Math.max(...caps.map((c) => c.maxParallel), plottedMax, 1) * 1.15;
     const span = Math.max(t.points[t.points.length - 1].seconds, 0.001);
     const x = (s) => pad.left + (s / span) * (width - pad.left - pad.right);
     const y = (n) => height - pad.bottom - (n / top) * (height - pad.top - pad.bottom);
@@ -282,6 +336,14 @@
     });
     d += ` V${y(0)} Z`;
 
+    // The cap is a step line too: flat unless it was changed while the batch ran.
+    let capPath = '';
+    caps.forEach((c, i) => {
+      const sx = x(Math.min(c.seconds, span));
+      capPath += i === 0 ? `M${sx},${y(c.maxParallel)}` : ` H${sx} V${y(c.maxParallel)}`;
+    });
+    capPath += ` H${width - pad.right}`;
+
     const yTicks = [...new Set([0, Math.round(top / 1.15 / 2), t.maxParallel])].filter((n) => n >= 0);
     const xTicks = [0, span / 2, span];
     host.innerHTML = `<svg id="inflight-chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img"
@@ -292,7 +354,7 @@
       <line class="axis" x1="${pad.left}" x2="${width - pad.right}" y1="${y(0)}" y2="${y(0)}"/>
       <line class="axis" x1="${pad.left}" x2="${pad.left}" y1="${pad.top}" y2="${y(0)}"/>
       <path class="series" d="${d}"/>
-      <line class="cap" x1="${pad.left}" x2="${width - pad.right}" y1="${y(t.maxParallel)}" y2="${y(t.maxParallel)}"/>
+      <path class="cap" id="cap-line" d="${capPath}" fill="none" data-cap-steps="${esc(JSON.stringify(caps.map((c) => c.maxParallel)))}"/>
       <text class="caplabel" x="${width - pad.right}" y="${y(t.maxParallel) - 5}" text-anchor="end">cap ${t.maxParallel}</text>
     </svg>
     <div class="muted" style="font-size:12px">peak ${t.maxInFlight} of ${t.maxParallel} · ${t.jobsCounted} finished jobs · ${t.points.length} points</div>`;

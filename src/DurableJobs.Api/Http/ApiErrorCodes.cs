@@ -36,6 +36,12 @@ internal static class ApiErrorCodes
     /// <summary>The batch already finished.</summary>
     public const string AlreadyFinished = "batch-already-finished";
 
+    /// <summary>The batch has not finished yet (a re-run needs a finished batch).</summary>
+    public const string NotFinished = "batch-not-finished";
+
+    /// <summary>The batch has no job with the statuses a re-run asked for.</summary>
+    public const string NothingToRerun = "nothing-to-rerun";
+
     /// <summary>A query parameter is invalid; <c>errors</c> names it.</summary>
     public const string InvalidQuery = "invalid-query";
 

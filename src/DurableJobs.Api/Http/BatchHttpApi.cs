@@ -20,7 +20,7 @@ namespace DurableJobs.Api.Http;
 /// <see cref="IResult"/>; every error is RFC 7807 <c>application/problem+json</c>. A request that fails any check
 /// is answered before <see cref="BatchClient"/> is asked to start anything.
 /// </summary>
-internal sealed class BatchHttpApi
+internal sealed partial class BatchHttpApi
 {
     // A cancel carries at most a reason of 500 characters; more than this is not a cancel request.
     private const int MaxCancelBodyBytes = 16 * 1024;
@@ -97,7 +97,10 @@ internal sealed class BatchHttpApi
         return view is null ? NotFound(id).ToResult() : new JsonResult(view, StatusCodes.Status200OK);
     }
 
-    /// <summary><c>GET /api/batches/{id}/jobs?status=&amp;top=&amp;continuationToken=</c>: a <see cref="JobPage"/>, or 404.</summary>
+    /// <summary>
+    /// <c>GET /api/batches/{id}/jobs?status=&amp;top=&amp;continuationToken=&amp;latest=</c>: a <see cref="JobPage"/>, or 404. With
+    /// <c>latest=true</c> each job shows its latest outcome across the batch's re-runs (<see cref="BatchClient.GetLatestJobsAsync"/>).
+    /// </summary>
     public async Task<IResult> GetJobsAsync(HttpRequest request, string id, BatchClient client, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -106,6 +109,12 @@ internal sealed class BatchHttpApi
         JobStatus? status = ParseEnum<JobStatus>(request.Query, "status", errors);
         int top = ParseTop(request.Query, options.DefaultJobsPageSize, errors);
         string? token = request.Query["continuationToken"].LastOrDefault() is { Length: > 0 } t ? t : null;
+        bool latest = false;
+        if (request.Query["latest"].LastOrDefault() is { Length: > 0 } latestText && !bool.TryParse(latestText, out latest))
+        {
+            errors["latest"] = [$"Must be true or false (got '{latestText}')."];
+        }
+
         if (token is not null && !token.All(char.IsAsciiDigit))
         {
             errors["continuationToken"] = ["Is not a continuation token this service issued."];
@@ -124,7 +133,9 @@ internal sealed class BatchHttpApi
         JobPage? page;
         try
         {
-            page = await client.GetJobsAsync(id, status, top, token, cancellationToken).ConfigureAwait(false);
+            page = latest
+                ? await client.GetLatestJobsAsync(id, status, top, token, cancellationToken).ConfigureAwait(false)
+                : await client.GetJobsAsync(id, status, top, token, cancellationToken).ConfigureAwait(false);
         }
         catch (FormatException ex)
         {
@@ -175,6 +186,7 @@ internal sealed class BatchHttpApi
             From = series.Count == 0 ? null : series[0].At,
             To = series.Count == 0 ? null : series[^1].At,
             Points = TimelineSampler.Sample(series, points),
+            CapSteps = CapPoints(view.CapSteps, series.Count == 0 ? null : series[0].At),
         };
 
         // Every result of a Completed, TimedOut or Cancelled batch was recorded before it ended (jobs written off are
@@ -372,6 +384,19 @@ internal sealed class BatchHttpApi
         return new ApiError(
             StatusCodes.Status415UnsupportedMediaType, ApiErrorCodes.UnsupportedMediaType, "The content type is not supported.",
             $"Send the body as 'application/json' in UTF-8 (got '{contentType ?? "no content type"}').");
+    }
+
+    /// <summary>The cap changes as seconds from the first job's start, after the cap the batch started with; null without changes or jobs.</summary>
+    private static IReadOnlyList<CapPoint>? CapPoints(IReadOnlyList<CapStep>? steps, DateTimeOffset? from)
+    {
+        if (steps is not { Count: > 0 } || from is not { } start)
+        {
+            return null;
+        }
+
+        var points = new List<CapPoint> { new(0, steps[0].From) };
+        points.AddRange(steps.Select(s => new CapPoint(Math.Max(0, Math.Round((new DateTimeOffset(DateTime.SpecifyKind(s.AtUtc, DateTimeKind.Utc)) - start).TotalSeconds, 3)), s.To)));
+        return points;
     }
 
     private bool IsPossibleId(string? id) =>

@@ -44,4 +44,12 @@ internal sealed record BatchTimeline
     /// </summary>
     [JsonPropertyName("points")]
     public required IReadOnlyList<TimelinePoint> Points { get; init; }
+
+    /// <summary>
+    /// The cap as a step series, when it changed while the batch ran: the cap it started with at 0, then each change
+    /// at the second the orchestrator took it (a fall binds once the chunks under the old cap finished). Absent otherwise.
+    /// </summary>
+    [JsonPropertyName("capSteps")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<CapPoint>? CapSteps { get; init; }
 }

@@ -75,6 +75,7 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddTransient<ScheduleOrchestrator>();
         services.TryAddTransient<ExecuteJobsActivity>();
         services.TryAddTransient<RecordUnstartedActivity>();
+        services.TryAddTransient<SignalCancelActivity>();
         return services;
     }
 

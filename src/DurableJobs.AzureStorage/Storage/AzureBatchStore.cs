@@ -170,6 +170,11 @@ internal sealed class AzureBatchStore : IBatchStore
         ArgumentException.ThrowIfNullOrEmpty(jobsKey);
         ArgumentOutOfRangeException.ThrowIfNegative(start);
         JobSegmentLayout layout = await ReadLayoutAsync(batchId, jobsKey, cancellationToken).ConfigureAwait(false);
+        if (layout.Source is { } source)
+        {
+            return await ReadReferencedAsync(batchId, source, start, count, cancellationToken).ConfigureAwait(false);
+        }
+
         var jobs = new List<ScheduledJob>(count);
         for (int index = start; index < start + count;)
         {
@@ -193,6 +198,55 @@ internal sealed class AzureBatchStore : IBatchStore
             }
 
             index += take;
+        }
+
+        return jobs;
+    }
+
+    /// <inheritdoc />
+    public async Task SaveJobReferenceAsync(string batchId, string jobsKey, string sourceBatchId, string sourceJobsKey, IReadOnlyList<int> indices, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        ArgumentException.ThrowIfNullOrEmpty(jobsKey);
+        ArgumentException.ThrowIfNullOrEmpty(sourceBatchId);
+        ArgumentException.ThrowIfNullOrEmpty(sourceJobsKey);
+        ArgumentNullException.ThrowIfNull(indices);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+
+        // A reference to a reference is resolved now, so reading a job never follows more than one.
+        JobSegmentLayout sourceLayout = await ReadLayoutAsync(sourceBatchId, sourceJobsKey, cancellationToken).ConfigureAwait(false);
+        JobSource source = sourceLayout.Source is { } further
+            ? new JobSource(further.BatchId, further.JobsKey, [.. indices.Select(i => further.Indices[i])])
+            : new JobSource(sourceBatchId, sourceJobsKey, [.. indices]);
+        var layout = new JobSegmentLayout([], indices.Count) { Source = source };
+        await container.GetBlobClient(LayoutName(batchId, jobsKey)).UploadAsync(BinaryData.FromObjectAsJson(layout, DurableJobsJson.Options), overwrite: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Jobs <paramref name="start"/>.. of a re-run, read from its source batch run by run of consecutive indices, renumbered.</summary>
+    private async Task<IReadOnlyList<ScheduledJob>> ReadReferencedAsync(string batchId, JobSource source, int start, int count, CancellationToken cancellationToken)
+    {
+        if (start + count > source.Indices.Length)
+        {
+            throw new InvalidOperationException($"Batch {batchId} has no job {source.Indices.Length}.");
+        }
+
+        var jobs = new List<ScheduledJob>(count);
+        for (int k = start; k < start + count;)
+        {
+            int first = source.Indices[k];
+            int run = 1;
+            while (k + run < start + count && source.Indices[k + run] == first + run)
+            {
+                run++;
+            }
+
+            IReadOnlyList<ScheduledJob> read = await ReadJobsAsync(source.BatchId, source.JobsKey, first, run, cancellationToken).ConfigureAwait(false);
+            for (int i = 0; i < run; i++)
+            {
+                jobs.Add(read[i] with { Index = k + i });
+            }
+
+            k += run;
         }
 
         return jobs;

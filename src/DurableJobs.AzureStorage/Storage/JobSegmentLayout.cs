@@ -30,7 +30,15 @@ internal sealed record JobSegmentLayout(
     public static JobSegmentLayout ThousandEach { get; } = new(null, int.MaxValue);
 
     /// <summary>Estimated managed bytes, for the cache.</summary>
-    public long EstimatedBytes => 64 + (4L * (Starts?.Length ?? 0));
+    /// <summary>
+    /// For the jobs of a re-run: where they are. Job k is job <c>Indices[k]</c> of the source batch, so no job body is
+    /// copied; a re-run of a re-run points at the first batch too. Absent for jobs saved as segments.
+    /// </summary>
+    [JsonPropertyName("source")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JobSource? Source { get; init; }
+
+    public long EstimatedBytes => 64 + (4L * (Starts?.Length ?? 0)) + (4L * (Source?.Indices.Length ?? 0));
 
     /// <summary>The segment that holds job <paramref name="index"/>.</summary>
     public int SegmentOf(int index)
@@ -104,3 +112,12 @@ internal sealed record JobSegmentLayout(
         return BinaryData.FromBytes(segment.WrittenMemory);
     }
 }
+
+/// <summary>Jobs of another batch a re-run runs: job k of the re-run is job <see cref="Indices"/>[k] of <see cref="BatchId"/>.</summary>
+/// <param name="BatchId">The batch whose segments hold the jobs.</param>
+/// <param name="JobsKey">Where they are in that batch.</param>
+/// <param name="Indices">The indices of the jobs there, in the re-run's order.</param>
+internal sealed record JobSource(
+    [property: JsonPropertyName("batchId")] string BatchId,
+    [property: JsonPropertyName("jobsKey")] string JobsKey,
+    [property: JsonPropertyName("indices")] int[] Indices);

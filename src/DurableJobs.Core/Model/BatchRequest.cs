@@ -29,6 +29,13 @@ public sealed record BatchRequest
     public RetrySpec? Retry { get; init; }
 
     /// <summary>
+    /// The failure budget: the batch stops and ends <c>Aborted</c> once too many of its finished jobs failed. Omitted: no budget.
+    /// </summary>
+    [JsonPropertyName("abortWhen")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] // a schedule's stored template must replay as it was written
+    public AbortWhen? AbortWhen { get; init; }
+
+    /// <summary>
     /// A delayed batch: when it starts, ISO 8601 with an offset. Until then it is Scheduled and can be cancelled
     /// without any job running; its deadline counts from this start. A time already passed starts it at once.
     /// Not together with <see cref="StartAfterSeconds"/>; at most <see cref="Validation.BatchLimits.MaxStartDelay"/> ahead.

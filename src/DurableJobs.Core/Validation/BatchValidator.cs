@@ -61,8 +61,37 @@ internal sealed class BatchValidator
             ValidateRetry(request.Retry, problems);
         }
 
+        if (request.AbortWhen is not null)
+        {
+            ValidateAbortWhen(request.AbortWhen, problems);
+        }
+
         using IServiceScope? scope = scopes?.CreateScope();
         ValidateJobs(request.Jobs, scope?.ServiceProvider ?? NoServices, problems);
+        return new ValidationResult(problems);
+    }
+
+    /// <summary>Validates the overrides of a re-run (<see cref="RerunRequest"/>) by the rules of a batch request.</summary>
+    public ValidationResult ValidateRerun(RerunRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var problems = new List<ValidationProblem>();
+        if (request.Statuses is { Count: 0 })
+        {
+            problems.Add(new("statuses", "Must name at least one status when given."));
+        }
+        else if (request.Statuses?.Contains(JobStatus.Pending) == true)
+        {
+            problems.Add(new("statuses", "A finished batch has no Pending job."));
+        }
+
+        ValidateParallelism(request.MaxParallel, problems);
+        ValidateDeadline(request.DeadlineSeconds, problems);
+        if (request.Retry is not null)
+        {
+            ValidateRetry(request.Retry, problems);
+        }
+
         return new ValidationResult(problems);
     }
 
@@ -163,6 +192,20 @@ internal sealed class BatchValidator
         if (!(retry.MaxRetryDelaySeconds >= 0))
         {
             problems.Add(new("retry.maxRetryDelaySeconds", $"Must be zero or more (got {retry.MaxRetryDelaySeconds})."));
+        }
+    }
+
+    private void ValidateAbortWhen(AbortWhen budget, List<ValidationProblem> problems)
+    {
+        if (budget.MinJobs < 1 || budget.MinJobs > limits.MaxJobsPerBatch)
+        {
+            problems.Add(new("abortWhen.minJobs", $"Must be between 1 and {limits.MaxJobsPerBatch} (got {budget.MinJobs})."));
+        }
+
+        // "More than 100 %" can never happen, so 1 would be a budget that never trips.
+        if (!(budget.FailureRate >= 0 && budget.FailureRate < 1))
+        {
+            problems.Add(new("abortWhen.failureRate", $"Must be a fraction from 0 up to, not including, 1 (got {budget.FailureRate})."));
         }
     }
 

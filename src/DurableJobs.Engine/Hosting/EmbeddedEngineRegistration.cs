@@ -34,6 +34,7 @@ internal static class EmbeddedEngineRegistration
             registry.AddOrchestrator<BatchOrchestrator>(BatchNames.PartOrchestrator);
             registry.AddActivity<ExecuteJobsActivity>(BatchNames.ExecuteJobsActivity);
             registry.AddActivity<RecordUnstartedActivity>(BatchNames.RecordUnstartedActivity);
+            registry.AddActivity<SignalCancelActivity>(BatchNames.SignalCancelActivity);
             registry.AddOrchestrator<ScheduleOrchestrator>(ScheduleNames.Orchestrator);
             registry.AddActivity<StartScheduledBatchActivity>(ScheduleNames.StartBatchActivity);
             registry.AddActivity<FindRunningBatchesActivity>(ScheduleNames.RunningBatchesActivity);

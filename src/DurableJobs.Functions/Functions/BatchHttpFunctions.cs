@@ -78,6 +78,42 @@ public sealed class BatchHttpFunctions
         CancellationToken cancellationToken) =>
         api.CancelAsync(request, id, clients.Create(durable), cancellationToken);
 
+    /// <summary><c>POST /api/batches/{id}/pause</c>.</summary>
+    [Function("PauseBatch")]
+    public Task<IResult> PauseBatch(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "batches/{id}/pause")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.ControlAsync(request, id, BatchHttpApi.Control.Pause, clients.Create(durable), cancellationToken);
+
+    /// <summary><c>PATCH /api/batches/{id}</c>.</summary>
+    [Function("PatchBatch")]
+    public Task<IResult> PatchBatch(
+        [HttpTrigger(AuthorizationLevel.Function, "patch", Route = "batches/{id}")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.PatchAsync(request, id, clients.Create(durable), cancellationToken);
+
+    /// <summary><c>POST /api/batches/{id}/rerun</c>.</summary>
+    [Function("RerunBatch")]
+    public Task<IResult> RerunBatch(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "batches/{id}/rerun")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.RerunAsync(request, id, clients.Create(durable), cancellationToken);
+
+    /// <summary><c>POST /api/batches/{id}/resume</c>.</summary>
+    [Function("ResumeBatch")]
+    public Task<IResult> ResumeBatch(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "batches/{id}/resume")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.ControlAsync(request, id, BatchHttpApi.Control.Resume, clients.Create(durable), cancellationToken);
+
     /// <summary><c>GET /api/healthz</c>.</summary>
     [Function("Health")]
     public Task<IResult> Health(

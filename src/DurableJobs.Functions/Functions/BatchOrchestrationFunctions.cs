@@ -15,6 +15,7 @@ public sealed class BatchOrchestrationFunctions
 {
     private readonly ExecuteJobsActivity executeJobs;
     private readonly RecordUnstartedActivity recordUnstarted;
+    private readonly SignalCancelActivity signalCancel;
 
     /// <summary>
     /// Creates the functions from the app's container (Functions activates them with a public constructor; the
@@ -25,6 +26,7 @@ public sealed class BatchOrchestrationFunctions
         ArgumentNullException.ThrowIfNull(services);
         executeJobs = services.GetRequiredService<ExecuteJobsActivity>();
         recordUnstarted = services.GetRequiredService<RecordUnstartedActivity>();
+        signalCancel = services.GetRequiredService<SignalCancelActivity>();
     }
 
     /// <summary>The batch orchestrator.</summary>
@@ -55,6 +57,10 @@ public sealed class BatchOrchestrationFunctions
     /// <summary>The activity that records results for jobs a stopped batch never ran (its input as JSON, see <see cref="ExecuteJobs"/>).</summary>
     [Function(BatchNames.RecordUnstartedActivity)]
     public Task<int> RecordUnstarted([ActivityTrigger] JsonElement jobs) => recordUnstarted.ExecuteAsync(Read<UnstartedJobs>(jobs));
+
+    /// <summary>The activity that raises a batch's cancel signal when its failure budget is spent.</summary>
+    [Function(BatchNames.SignalCancelActivity)]
+    public Task<bool> SignalCancel([ActivityTrigger] string batchId) => signalCancel.ExecuteAsync(batchId);
 
     private static T Read<T>(JsonElement input) =>
         input.Deserialize<T>(DurableJobsJson.Options) ?? throw new InvalidOperationException($"The activity input is not a {typeof(T).Name}: {input.ValueKind}.");

@@ -39,6 +39,11 @@ internal sealed class ApiClient : IDisposable
         Content = new StringContent(json, Encoding.UTF8, "application/json"),
     });
 
+    public Task<JsonElement> PatchAsync(string path, string json) => SendAsync(new HttpRequestMessage(HttpMethod.Patch, path)
+    {
+        Content = new StringContent(json, Encoding.UTF8, "application/json"),
+    });
+
     public Task<JsonElement> DeleteAsync(string path) => SendAsync(new HttpRequestMessage(HttpMethod.Delete, path));
 
     public void Dispose() => http.Dispose();

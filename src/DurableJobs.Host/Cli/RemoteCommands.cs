@@ -2,12 +2,13 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using DurableJobs.Client;
+using DurableJobs.Core.Model;
 using DurableJobs.Core.Serialization;
 using Spectre.Console;
 
 namespace DurableJobs.Host.Cli;
 
-/// <summary><c>submit</c>, <c>status</c>, <c>watch</c>, <c>jobs</c> and <c>cancel</c> against a running host's HTTP API.</summary>
+/// <summary><c>submit</c>, <c>status</c>, <c>watch</c>, <c>jobs</c>, <c>cancel</c>, <c>pause</c>, <c>resume</c> and <c>rerun</c> against a running host's HTTP API.</summary>
 internal static class RemoteCommands
 {
     internal static readonly Option<string> Url = new("--url") { Description = "The host's base URL.", DefaultValueFactory = _ => "http://127.0.0.1:7071", Recursive = true };
@@ -117,8 +118,59 @@ internal static class RemoteCommands
             return ExitCodes.Success;
         });
 
-        return [submit, status, show, watch, jobs, cancel];
+        var pause = new Command("pause", "Pause a batch: no new chunk starts until resume; running chunks finish; the deadline still counts.") { id, Url, ApiKey };
+        pause.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            await api.PostAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}/pause", "{}");
+            AnsiConsole.MarkupLine($"Pause accepted for batch [bold]{Markup.Escape(parse.GetValue(id)!)}[/]: running chunks finish, nothing new starts.");
+            return ExitCodes.Success;
+        });
+
+        var resume = new Command("resume", "Resume a paused batch.") { id, Url, ApiKey };
+        resume.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            await api.PostAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}/resume", "{}");
+            AnsiConsole.MarkupLine($"Resume accepted for batch [bold]{Markup.Escape(parse.GetValue(id)!)}[/].");
+            return ExitCodes.Success;
+        });
+
+        var rerunStatuses = new Option<string[]>("--status") { Description = "Re-run the jobs of these statuses (default: Failed and TimedOut).", AllowMultipleArgumentsPerToken = true };
+        var rerunCap = new Option<int?>("--max-parallel") { Description = "The re-run's cap (default: the batch's)." };
+        var rerun = new Command("rerun", "Start a new batch {id}.rN of the jobs of a finished batch that failed or timed out, and print its id.") { id, rerunStatuses, rerunCap, Url, ApiKey };
+        rerun.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            var request = new RerunRequest
+            {
+                Statuses = parse.GetValue(rerunStatuses) is { Length: > 0 } names ? [.. names.Select(ParseStatus)] : null,
+                MaxParallel = parse.GetValue(rerunCap),
+            };
+            JsonElement accepted = await api.PostAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}/rerun", JsonSerializer.Serialize(request, DurableJobsJson.Options));
+            string rerunId = accepted.GetProperty("id").GetString()!;
+            AnsiConsole.MarkupLine($"Re-run [bold]{Markup.Escape(rerunId)}[/] started.");
+            Console.WriteLine(rerunId);
+            return ExitCodes.Success;
+        });
+
+        var capValue = new Argument<int>("max-parallel") { Description = "The new cap." };
+        var cap = new Command("cap", "Change a running batch's cap: a rise applies at once, a fall once the chunks granted under the old cap finish.") { id, capValue, Url, ApiKey };
+        cap.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            await api.PatchAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}", JsonSerializer.Serialize(new { maxParallel = parse.GetValue(capValue) }));
+            AnsiConsole.MarkupLine($"Cap of batch [bold]{Markup.Escape(parse.GetValue(id)!)}[/] set to {parse.GetValue(capValue)}.");
+            return ExitCodes.Success;
+        });
+
+        return [submit, status, show, watch, jobs, cancel, pause, resume, rerun, cap];
     }
+
+    private static JobStatus ParseStatus(string name) =>
+        name.All(char.IsAsciiLetter) && Enum.TryParse(name, ignoreCase: true, out JobStatus status)
+            ? status
+            : throw new CliException($"--status must be one of {string.Join(", ", Enum.GetNames<JobStatus>())} (got '{name}').");
 
     private static JsonSerializerOptions Indented { get; } = new(DurableJobsJson.Options) { WriteIndented = true };
 

@@ -77,4 +77,22 @@ internal sealed record BatchOrchestrationInput
     [JsonPropertyName("traceParent")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? TraceParent { get; init; }
+
+    /// <summary>The failure budget: once spent, the batch stops as a cancel stops it and ends Aborted. Absent: none.</summary>
+    [JsonPropertyName("abortWhen")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public AbortWhen? AbortWhen { get; init; }
+
+    /// <summary>
+    /// For a part of a larger batch with a failure budget: the jobs the parts before it finished and failed, which
+    /// the budget counts too. Absent otherwise.
+    /// </summary>
+    [JsonPropertyName("failedBefore")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public FailureTally? FailedBefore { get; init; }
+
+    /// <summary>For a re-run: the batch first run, whose id names every re-run (<c>{id}.r1</c>, <c>{id}.r2</c>, …). Absent otherwise.</summary>
+    [JsonPropertyName("rerunOf")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? RerunOf { get; init; }
 }

@@ -30,4 +30,19 @@ public sealed record BatchProgress
     /// <summary>Set once the deadline passed or a cancel arrived: Running work is being stopped.</summary>
     [JsonPropertyName("stopping")]
     public BatchStatus? Stopping { get; init; }
+
+    /// <summary>Why the batch is stopping, when its failure budget was spent. Absent otherwise.</summary>
+    [JsonPropertyName("reason")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; init; }
+
+    /// <summary>True while a client has the batch paused: no new chunk is granted. Absent otherwise.</summary>
+    [JsonPropertyName("paused")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? Paused { get; init; }
+
+    /// <summary>The cap changes while the batch ran, in order; absent when its cap never changed.</summary>
+    [JsonPropertyName("capSteps")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<CapStep>? CapSteps { get; init; }
 }

@@ -25,4 +25,14 @@ public sealed record BatchResult
     /// <summary>When the batch stopped scheduling, if a deadline or cancel stopped it (UTC).</summary>
     [JsonPropertyName("stoppedAtUtc")]
     public DateTime? StoppedAtUtc { get; init; }
+
+    /// <summary>Why an Aborted batch stopped (its failure budget). Absent otherwise.</summary>
+    [JsonPropertyName("reason")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; init; }
+
+    /// <summary>The cap changes while the batch ran, in order; absent when its cap never changed.</summary>
+    [JsonPropertyName("capSteps")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<CapStep>? CapSteps { get; init; }
 }

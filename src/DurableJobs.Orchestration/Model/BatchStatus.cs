@@ -26,4 +26,10 @@ public enum BatchStatus
 
     /// <summary>A delayed batch waiting for its start time; it can be cancelled before any job runs.</summary>
     Scheduled,
+
+    /// <summary>The failure budget (<c>abortWhen</c>) was spent: the batch stopped as a cancel stops it; unfinished jobs are Cancelled.</summary>
+    Aborted,
+
+    /// <summary>Paused by a client: no new chunk is granted until it is resumed (chunks already granted finish); the deadline still counts.</summary>
+    Paused,
 }

@@ -9,7 +9,8 @@ namespace DurableJobs.Orchestration.Orchestrators;
 /// Runs a batch: fans its jobs out to <see cref="BatchNames.ExecuteJobsActivity"/> in chunks over lanes whose shares
 /// of the cap add up to <c>maxParallel</c>, each lane with its next chunk granted ahead (see <see cref="ChunkPlanner"/>),
 /// and races the work against a durable
-/// deadline timer and a cancel event. Whichever stops the batch, nothing new is scheduled, running work stops
+/// deadline timer and a cancel event (and, with a failure budget, the failures: see <see cref="BatchBudget"/>). A pause
+/// (<see cref="BatchPause"/>) holds back new grants until a resume. Whichever stops the batch, nothing new is scheduled, running work stops
 /// itself (activities watch the same deadline and the cancel signal), every job gets a recorded result, and the
 /// orchestration completes with the counts.
 /// </summary>
@@ -54,6 +55,8 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
         Task deadlineTimer = WaitForDeadlineAsync(context, deadline, timerCts.Token);
         Task<CancelBatchRequest> cancelEvent = context.WaitForExternalEvent<CancelBatchRequest>(BatchNames.CancelEvent, cancelEventCts.Token);
         Task? graceTimer = null;
+        using var pause = new BatchPause(context);
+        using var capChanges = new BatchCapChanges(context);
 
         // A list, not a set: Task.WhenAny must see the same order on every replay.
         var inFlight = new List<(Task<ChunkSummary> Call, ChunkPlan Plan)>();
@@ -63,7 +66,7 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
         while (true)
         {
             // Fill free lanes: the next chunk starts as soon as a lane frees, not in waves.
-            while (state.StopStatus is null && planner.TryNext() is { } plan)
+            while (state.StopStatus is null && !pause.IsPaused && planner.TryNext() is { } plan)
             {
                 if (!deferredStarts.Remove(plan.Start))
                 {
@@ -92,7 +95,10 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
             }
 
             context.SetCustomStatus(state.ToProgress());
-            if (inFlight.Count == 0)
+
+            // A paused batch with nothing in flight still waits: for a resume, a cancel or its deadline.
+            bool awaitingResume = pause.IsPaused && state.StopStatus is null && (planner.HasMore || planner.Deferred.Count > 0);
+            if (inFlight.Count == 0 && !awaitingResume)
             {
                 break;
             }
@@ -103,6 +109,8 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
             {
                 waitingOn.Add(deadlineTimer);
                 waitingOn.Add(cancelEvent);
+                waitingOn.AddRange(pause.Events);
+                waitingOn.Add(capChanges.Next);
             }
             else if (graceTimer is not null)
             {
@@ -110,6 +118,22 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
             }
 
             Task winner = await Task.WhenAny(waitingOn);
+            if (pause.TryTake(winner))
+            {
+                // The deadline still counts while paused: the timer above keeps running.
+                state.Paused = pause.IsPaused;
+                logger.LogInformation("Batch {BatchId} {Action}; {InFlight} chunks in flight", input.BatchId, pause.IsPaused ? "paused" : "resumed", inFlight.Count);
+                continue;
+            }
+
+            if (capChanges.TryTake(winner) is { } cap)
+            {
+                planner.ChangeCap(cap);
+                state.ChangeCap(cap, context.CurrentUtcDateTime);
+                logger.LogInformation("Batch {BatchId} cap changed to {MaxParallel}{Draining}", input.BatchId, cap, planner.IsDraining ? "; waiting for the chunks under the old cap to finish" : string.Empty);
+                continue;
+            }
+
             if (winner == deadlineTimer || winner == cancelEvent)
             {
                 state.Stop(winner == deadlineTimer ? JobStatus.TimedOut : JobStatus.Cancelled, context.CurrentUtcDateTime);
@@ -161,6 +185,11 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
                     logger.LogError("Batch {BatchId}: chunk {Start}+{Count} failed after retries: {Error}", input.BatchId, finishedPlan.Start, finishedPlan.Count, ex.FailureDetails.ErrorMessage);
                     state.FailChunk(finishedPlan);
                 }
+            }
+
+            if (await BatchBudget.CheckAsync(context, input, state, logger))
+            {
+                graceTimer = context.CreateTimer(context.CurrentUtcDateTime.AddSeconds(input.StopGraceSeconds), graceCts.Token);
             }
         }
 

@@ -10,7 +10,9 @@ namespace DurableJobs.Orchestration.Orchestrators;
 /// <see cref="ChunkingOptions.MaxJobsPerOrchestration"/> jobs, one at a time, each with the whole cap and the
 /// batch's absolute deadline. The parent's history holds a few events per part; each part's history is bounded
 /// by its size. Each part answers with an event, and the wait for it ends at the deadline too. A cancel is forwarded to the running part; parts never started end with the stop status, and so
-/// do the unrecorded jobs of a part that does not answer in time after the stop.
+/// do the unrecorded jobs of a part that does not answer in time after the stop. A pause and a resume are forwarded to
+/// the running part, and a paused batch starts no next part until resumed. A failure budget counts across parts: each
+/// part is told what the parts before it finished and failed, and a part that ends Aborted stops the batch.
 /// </summary>
 internal static class BatchParts
 {
@@ -37,22 +39,63 @@ internal static class BatchParts
         var totals = new BatchSummary { Total = input.RangeCount, Pending = input.RangeCount };
         JobStatus? stop = null;
         DateTime? stoppedAt = null;
+        string? abortReason = null;
+        using var pause = new BatchPause(context);
+        using var capChanges = new BatchCapChanges(context);
+        var capSteps = new List<CapStep>();
         int next = input.Start;
         for (int part = 0; next < end && stop is null; part++)
         {
             int count = Math.Min(perOrchestration, end - next);
             string partId = InstanceId(input.BatchId, part);
-            context.SetCustomStatus(Progress(input, deadline, totals, partId));
+            if (pause.IsPaused && await WaitForResumeAsync(context, pause, cancelEvent, deadline, () => Progress(input, deadline, totals, null, capSteps, paused: true)) is { } stopped)
+            {
+                stop = stopped;
+                stoppedAt = stopped == JobStatus.TimedOut ? deadline : context.CurrentUtcDateTime;
+                break;
+            }
+
+            context.SetCustomStatus(Progress(input, deadline, totals, partId, capSteps));
 
             // Started, not awaited: an orchestration cannot complete while a sub-orchestration it awaits is open, so a
             // part that never answered would hold the batch open for good. The part answers with an event instead.
             _ = context.CallSubOrchestratorAsync<BatchResult>(
                 BatchNames.PartOrchestrator,
-                input with { Start = next, Count = count, DeadlineUtc = deadline, ParentInstanceId = context.InstanceId },
+                input with
+                {
+                    Start = next,
+                    Count = count,
+                    DeadlineUtc = deadline,
+                    ParentInstanceId = context.InstanceId,
+                    FailedBefore = input.AbortWhen is null ? null : new FailureTally(totals.Succeeded + totals.Failed, totals.Failed),
+                },
                 new SubOrchestrationOptions { InstanceId = partId, Tags = new Dictionary<string, string> { [FireAndForgetTag] = string.Empty } });
             Task<BatchResult> answer = context.WaitForExternalEvent<BatchResult>(BatchNames.PartFinishedEvent, answerCts.Token);
 
-            Task winner = await Task.WhenAny(answer, cancelEvent, giveUp);
+            Task winner = await Task.WhenAny([answer, cancelEvent, giveUp, capChanges.Next, .. pause.Events]);
+            while (true)
+            {
+                if (capChanges.TryTake(winner) is { } newCap)
+                {
+                    // The running part changes its lanes; the parts after it start with the new cap, and the batch reports it.
+                    capSteps.Add(new CapStep(context.CurrentUtcDateTime, input.MaxParallel, newCap));
+                    input = input with { MaxParallel = newCap };
+                    context.SendEvent(partId, BatchNames.SetCapEvent, new CapChange(newCap));
+                }
+                else if (pause.TryTake(winner))
+                {
+                    // The running part holds back its own grants; the next part waits here for the resume.
+                    context.SendEvent(partId, pause.IsPaused ? BatchNames.PauseEvent : BatchNames.ResumeEvent, new BatchControlRequest(null));
+                }
+                else
+                {
+                    break;
+                }
+
+                context.SetCustomStatus(Progress(input, deadline, totals, partId, capSteps, pause.IsPaused));
+                winner = await Task.WhenAny([answer, cancelEvent, giveUp, capChanges.Next, .. pause.Events]);
+            }
+
             if (winner == cancelEvent)
             {
                 stop = JobStatus.Cancelled;
@@ -89,10 +132,11 @@ internal static class BatchParts
             else
             {
                 totals = totals.Plus(result.Summary);
-                if (stop is null && result.Status is BatchStatus.TimedOut or BatchStatus.Cancelled)
+                if (stop is null && result.Status is BatchStatus.TimedOut or BatchStatus.Cancelled or BatchStatus.Aborted)
                 {
                     stop = result.Status == BatchStatus.TimedOut ? JobStatus.TimedOut : JobStatus.Cancelled;
                     stoppedAt = result.StoppedAtUtc ?? context.CurrentUtcDateTime;
+                    abortReason = result.Status == BatchStatus.Aborted ? result.Reason : null;
                 }
             }
 
@@ -115,11 +159,12 @@ internal static class BatchParts
 
         BatchStatus batchStatus = stop switch
         {
+            _ when abortReason is not null => BatchStatus.Aborted,
             JobStatus.TimedOut => BatchStatus.TimedOut,
             JobStatus.Cancelled => BatchStatus.Cancelled,
             _ => BatchStatus.Completed,
         };
-        context.SetCustomStatus(Progress(input, deadline, totals, null));
+        context.SetCustomStatus(Progress(input, deadline, totals, null, capSteps));
         return new BatchResult
         {
             BatchId = input.BatchId,
@@ -127,7 +172,43 @@ internal static class BatchParts
             Summary = totals,
             MaxParallel = input.MaxParallel,
             StoppedAtUtc = stoppedAt,
+            Reason = abortReason,
+            CapSteps = capSteps.Count == 0 ? null : [.. capSteps],
         };
+    }
+
+    /// <summary>
+    /// Holds a paused batch between parts until a resume (null), a cancel (Cancelled) or the deadline (TimedOut).
+    /// </summary>
+    private static async Task<JobStatus?> WaitForResumeAsync(TaskOrchestrationContext context, BatchPause pause, Task cancelEvent, DateTime deadline, Func<BatchProgress> progress)
+    {
+        using var timerCts = new CancellationTokenSource();
+        Task deadlineTimer = BatchOrchestrator.WaitForDeadlineAsync(context, deadline, timerCts.Token);
+        try
+        {
+            while (pause.IsPaused)
+            {
+                context.SetCustomStatus(progress());
+                Task winner = await Task.WhenAny([cancelEvent, deadlineTimer, .. pause.Events]);
+                if (winner == cancelEvent)
+                {
+                    return JobStatus.Cancelled;
+                }
+
+                if (winner == deadlineTimer)
+                {
+                    return JobStatus.TimedOut;
+                }
+
+                pause.TryTake(winner);
+            }
+
+            return null;
+        }
+        finally
+        {
+            timerCts.Cancel();
+        }
     }
 
     /// <summary>
@@ -164,8 +245,10 @@ internal static class BatchParts
     /// </summary>
     internal static string InstanceId(string batchId, int part) => $"{batchId}:part-{part:D4}";
 
-    private static BatchProgress Progress(BatchOrchestrationInput input, DateTime deadline, BatchSummary totals, string? currentPart) => new()
+    private static BatchProgress Progress(BatchOrchestrationInput input, DateTime deadline, BatchSummary totals, string? currentPart, List<CapStep> capSteps, bool paused = false) => new()
     {
+        CapSteps = capSteps.Count == 0 ? null : [.. capSteps],
+        Paused = paused ? true : null,
         Summary = totals,
         MaxParallel = input.MaxParallel,
         DeadlineUtc = deadline,

@@ -25,6 +25,24 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
     /// <summary>When the batch started stopping.</summary>
     public DateTime? StoppedAt { get; private set; }
 
+    /// <summary>Why the batch stopped on its own: its failure budget was spent (it ends Aborted). Null otherwise.</summary>
+    public string? AbortReason { get; private set; }
+
+    private readonly List<CapStep> capSteps = [];
+
+    /// <summary>The cap now (a client may change it while the batch runs).</summary>
+    public int Cap { get; private set; } = input.MaxParallel;
+
+    /// <summary>Takes a cap change, for progress and the result.</summary>
+    public void ChangeCap(int cap, DateTime now)
+    {
+        capSteps.Add(new CapStep(now, Cap, cap));
+        Cap = cap;
+    }
+
+    /// <summary>True while a client has the batch paused (see <see cref="BatchPause"/>).</summary>
+    public bool Paused { get; set; }
+
     public IReadOnlyList<JobRange> FailedRanges => failedRanges;
 
     public IReadOnlyList<JobRange> WrittenOff => writtenOff;
@@ -41,6 +59,20 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
             StoppedAt = now;
         }
     }
+
+    /// <summary>Stops the batch the way a cancel does (its jobs not run end Cancelled), for <paramref name="reason"/>; it ends Aborted.</summary>
+    public void Abort(string reason, DateTime now)
+    {
+        if (StopStatus is null)
+        {
+            Stop(JobStatus.Cancelled, now);
+            AbortReason = reason;
+        }
+    }
+
+    /// <summary>Jobs that succeeded or failed so far, with <paramref name="before"/> (earlier parts) added: what a failure budget judges.</summary>
+    public FailureTally Tally(FailureTally? before) =>
+        new((before?.Finished ?? 0) + succeeded + failed, (before?.Failed ?? 0) + failed);
 
     public void Record(ChunkPlan plan, ChunkSummary summary)
     {
@@ -74,22 +106,28 @@ internal sealed class BatchState(BatchOrchestrationInput input, DateTime deadlin
     public BatchProgress ToProgress() => new()
     {
         Summary = Summary(),
-        MaxParallel = input.MaxParallel,
+        MaxParallel = Cap,
         DeadlineUtc = deadline,
-        Stopping = ToBatchStatus(StopStatus) is var status && status != BatchStatus.Completed ? status : null,
+        Stopping = ToBatchStatus() is var status && status != BatchStatus.Completed ? status : null,
+        Reason = AbortReason,
+        Paused = Paused && StopStatus is null ? true : null,
+        CapSteps = capSteps.Count == 0 ? null : [.. capSteps],
     };
 
     public BatchResult ToResult() => new()
     {
         BatchId = input.BatchId,
-        Status = ToBatchStatus(StopStatus),
+        Status = ToBatchStatus(),
         Summary = Summary(),
-        MaxParallel = input.MaxParallel,
+        MaxParallel = Cap,
         StoppedAtUtc = StoppedAt,
+        Reason = AbortReason,
+        CapSteps = capSteps.Count == 0 ? null : [.. capSteps],
     };
 
-    private static BatchStatus ToBatchStatus(JobStatus? stop) => stop switch
+    private BatchStatus ToBatchStatus() => StopStatus switch
     {
+        _ when AbortReason is not null => BatchStatus.Aborted,
         JobStatus.TimedOut => BatchStatus.TimedOut,
         JobStatus.Cancelled => BatchStatus.Cancelled,
         _ => BatchStatus.Completed,

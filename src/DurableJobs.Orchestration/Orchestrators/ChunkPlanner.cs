@@ -15,17 +15,26 @@ internal sealed class ChunkPlanner
     /// <summary>The chunking rule of the batch.</summary>
     private readonly ChunkingOptions options;
 
-    /// <summary>Each lane's share of the cap; the shares add up to the cap.</summary>
-    private readonly int[] laneParallelism;
+    /// <summary>Each lane's share of the cap; the shares of the lanes not retired add up to the cap.</summary>
+    private readonly List<int> laneParallelism = [];
 
     /// <summary>Sequences of each lane's chunks granted and not finished (deferred ones included).</summary>
-    private readonly SortedSet<int>[] laneOpen;
+    private readonly List<SortedSet<int>> laneOpen = [];
 
     /// <summary>Chunks handed back by a worker (<see cref="ChunkSummary.Deferred"/>), to grant again once ready.</summary>
     private readonly List<ChunkPlan> deferred = [];
 
     /// <summary>The sequence number the next chunk of each lane gets.</summary>
-    private readonly int[] laneNextSequence;
+    private readonly List<int> laneNextSequence = [];
+
+    /// <summary>
+    /// Lanes granted nothing more: those before a cap decrease. A lane is never used again once retired, so a new
+    /// lane's id is one no chunk ever had, and its first chunk has no predecessor to wait for.
+    /// </summary>
+    private readonly List<bool> laneRetired = [];
+
+    /// <summary>A lowered cap waiting for the retired lanes to drain before its lanes open.</summary>
+    private int? pendingCap;
 
     /// <summary>Most chunks of one lane in flight: the running one and those granted ahead.</summary>
     private readonly int perLane;
@@ -44,16 +53,49 @@ internal sealed class ChunkPlanner
         NextIndex = start;
         end = start + count;
         this.options = options;
-        int lanes = options.LanesFor(Math.Max(1, maxParallel), Math.Max(1, count));
-        laneParallelism = new int[lanes];
-        for (int i = 0; i < lanes; i++)
+        perLane = options.IsChunkAtATime ? 1 : 1 + Math.Max(0, options.ChunksAheadPerLane);
+        Cap = Math.Max(1, maxParallel);
+        OpenLanes(Cap, Math.Max(1, count));
+    }
+
+    /// <summary>The cap the lanes open now add up to (after a decrease: the new cap, once the old lanes drained).</summary>
+    public int Cap { get; private set; }
+
+    /// <summary>True while a lowered cap waits for the old lanes' chunks to finish; nothing is granted meanwhile.</summary>
+    public bool IsDraining => pendingCap is not null;
+
+    /// <summary>
+    /// Changes the cap. A rise opens lanes for the difference at once (the old lanes keep their shares, so the sum is
+    /// the new cap). A fall retires every lane: nothing more is granted to them, and once their chunks have finished
+    /// (<see cref="Finished"/>) lanes for the new cap open. Jobs already running are never stopped, so until then at most
+    /// the old cap run, and no chunk of a new lane ever runs beside one of an old lane.
+    /// </summary>
+    public void ChangeCap(int maxParallel)
+    {
+        maxParallel = Math.Max(1, maxParallel);
+        int remaining = Math.Max(1, end - NextIndex);
+        if (pendingCap is not null)
         {
-            laneParallelism[i] = (maxParallel / lanes) + (i < maxParallel % lanes ? 1 : 0);
+            // Still draining for an earlier fall: the latest cap is the one that opens.
+            pendingCap = maxParallel;
+            return;
         }
 
-        laneOpen = [.. Enumerable.Range(0, lanes).Select(_ => new SortedSet<int>())];
-        laneNextSequence = new int[lanes];
-        perLane = options.IsChunkAtATime ? 1 : 1 + Math.Max(0, options.ChunksAheadPerLane);
+        if (maxParallel > Cap)
+        {
+            OpenLanes(maxParallel - Cap, remaining);
+            Cap = maxParallel;
+        }
+        else if (maxParallel < Cap)
+        {
+            for (int i = 0; i < laneRetired.Count; i++)
+            {
+                laneRetired[i] = true;
+            }
+
+            pendingCap = maxParallel;
+            OpenPendingIfDrained();
+        }
     }
 
     /// <summary>Index of the first job not yet scheduled.</summary>
@@ -64,8 +106,8 @@ internal sealed class ChunkPlanner
     /// <summary>Chunks deferred and not granted again yet.</summary>
     public IReadOnlyList<ChunkPlan> Deferred => deferred;
 
-    /// <summary>Lanes the cap is split into.</summary>
-    public int LaneCount => laneParallelism.Length;
+    /// <summary>Lanes opened so far (retired ones included).</summary>
+    public int LaneCount => laneParallelism.Count;
 
     /// <summary>The share of the cap of <paramref name="lane"/>.</summary>
     public int ParallelismOf(int lane) => laneParallelism[lane];
@@ -76,7 +118,8 @@ internal sealed class ChunkPlanner
     /// </summary>
     public ChunkPlan? TryNext()
     {
-        // A deferred chunk first, once every chunk before it in its lane has finished: granted again, ready.
+        // A deferred chunk first, once every chunk before it in its lane has finished: granted again, ready. (A retired
+        // lane's deferred chunk too: it was granted before the cap fell, and the lane's slots are still counted.)
         int again = deferred.FindIndex(p => laneOpen[p.Lane].Min == p.Sequence);
         if (again >= 0)
         {
@@ -91,9 +134,9 @@ internal sealed class ChunkPlanner
         }
 
         int lane = -1;
-        for (int i = 0; i < laneOpen.Length; i++)
+        for (int i = 0; i < laneOpen.Count; i++)
         {
-            if (laneOpen[i].Count < perLane && (lane < 0 || laneOpen[i].Count < laneOpen[lane].Count))
+            if (!laneRetired[i] && laneOpen[i].Count < perLane && (lane < 0 || laneOpen[i].Count < laneOpen[lane].Count))
             {
                 lane = i;
             }
@@ -127,6 +170,7 @@ internal sealed class ChunkPlanner
         }
 
         laneOpen[plan.Lane].Remove(plan.Sequence);
+        OpenPendingIfDrained();
         int measured = summary is null ? 0 : summary.Succeeded + summary.Failed - summary.AlreadyRecorded;
         if (summary is not null && measured > 0)
         {
@@ -154,7 +198,31 @@ internal sealed class ChunkPlanner
 
         // Near the end, share what is left among every place in flight so the lanes finish together instead of one
         // lagging (guided self-scheduling).
-        int fairShare = (int)Math.Ceiling(remaining / (double)(laneParallelism.Length * perLane));
+        int open = Math.Max(1, laneRetired.Count(r => !r));
+        int fairShare = (int)Math.Ceiling(remaining / (double)(open * perLane));
         return Math.Min(size, Math.Max(parallelism, fairShare));
+    }
+
+    /// <summary>Opens lanes whose shares add up to <paramref name="slots"/>, numbered after every lane before them.</summary>
+    private void OpenLanes(int slots, int jobs)
+    {
+        int lanes = options.LanesFor(slots, jobs);
+        for (int i = 0; i < lanes; i++)
+        {
+            laneParallelism.Add((slots / lanes) + (i < slots % lanes ? 1 : 0));
+            laneOpen.Add([]);
+            laneNextSequence.Add(0);
+            laneRetired.Add(false);
+        }
+    }
+
+    private void OpenPendingIfDrained()
+    {
+        if (pendingCap is { } cap && laneOpen.All(open => open.Count == 0))
+        {
+            pendingCap = null;
+            Cap = cap;
+            OpenLanes(cap, Math.Max(1, end - NextIndex));
+        }
     }
 }

@@ -26,7 +26,8 @@ internal static class InfrastructureRetry
     /// <summary>Recording the results of jobs that will not run: retried for <see cref="RecordWindow"/>.</summary>
     public static TaskOptions ForRecords { get; } = Within(RecordWindow);
 
-    private static TaskOptions Within(TimeSpan window) => TaskOptions.FromRetryPolicy(new RetryPolicy(
+    /// <summary>Retried for <paramref name="window"/>.</summary>
+    public static TaskOptions Within(TimeSpan window) => TaskOptions.FromRetryPolicy(new RetryPolicy(
         maxNumberOfAttempts: int.MaxValue,
         firstRetryInterval: FirstInterval,
         backoffCoefficient: 2,

@@ -31,6 +31,13 @@ internal interface IBatchStore
     /// <summary>Reads jobs <paramref name="start"/> to <paramref name="start"/> + <paramref name="count"/> - 1 of a submission.</summary>
     Task<IReadOnlyList<ScheduledJob>> ReadJobsAsync(string batchId, string jobsKey, int start, int count, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Saves under <paramref name="jobsKey"/> of <paramref name="batchId"/> the jobs of a re-run as a reference, not a
+    /// copy: job k of the batch is job <paramref name="indices"/>[k] of <paramref name="sourceBatchId"/> (its id, type and
+    /// payload), read from the source's segments. A source that is itself a reference is resolved to the jobs it names.
+    /// </summary>
+    Task SaveJobReferenceAsync(string batchId, string jobsKey, string sourceBatchId, string sourceJobsKey, IReadOnlyList<int> indices, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes the jobs of a submission that never became a batch (it failed, or its claim was taken over).</summary>
     Task DeleteJobsAsync(string batchId, string jobsKey, CancellationToken cancellationToken = default);
 

@@ -38,6 +38,7 @@ public sealed class BatchValidatorTests
         ValidationResult result = Validate("""
             {"batchId":"b-1","maxParallel":5,"deadlineSeconds":60,
              "retry":{"maxAttempts":3,"firstRetryDelaySeconds":0.5,"backoffCoefficient":2,"maxRetryDelaySeconds":10},
+             "abortWhen":{"minJobs":100,"failureRate":0.2},
              "jobs":[{"id":"a","type":"delay","payload":{"ms":10}},{"type":"echo","payload":"hi"}]}
             """);
         Assert.True(result.IsValid, result.ToString());
@@ -65,6 +66,9 @@ public sealed class BatchValidatorTests
     [InlineData("""{"jobs":[{"id":"a b","type":"echo"}]}""", "jobs[0].id", "May contain only ASCII letters, digits, '-', '_' and '.'.")]
     [InlineData("""{"retry":{"maxAttempts":0},"jobs":[{"type":"echo"}]}""", "retry.maxAttempts", "Must be between 1 and 100 (got 0).")]
     [InlineData("""{"retry":{"backoffCoefficient":0.5},"jobs":[{"type":"echo"}]}""", "retry.backoffCoefficient", "Must be 1 or more (got 0.5).")]
+    [InlineData("""{"abortWhen":{"minJobs":0,"failureRate":0.2},"jobs":[{"type":"echo"}]}""", "abortWhen.minJobs", "Must be between 1 and 100000 (got 0).")]
+    [InlineData("""{"abortWhen":{"minJobs":10,"failureRate":1},"jobs":[{"type":"echo"}]}""", "abortWhen.failureRate", "Must be a fraction from 0 up to, not including, 1 (got 1).")]
+    [InlineData("""{"abortWhen":{"minJobs":10,"failureRate":-0.1},"jobs":[{"type":"echo"}]}""", "abortWhen.failureRate", "Must be a fraction from 0 up to, not including, 1 (got -0.1).")]
     [InlineData("""{"jobs":[null]}""", "jobs[0]", "Must be a job object, not null.")]
     [InlineData("""{"batchId":"..","jobs":[{"type":"echo"}]}""", "batchId", "Must not end with '.' (it becomes a storage path segment).")]
     [InlineData("""{"batchId":".","jobs":[{"type":"echo"}]}""", "batchId", "Must not end with '.' (it becomes a storage path segment).")]
@@ -80,6 +84,27 @@ public sealed class BatchValidatorTests
         Assert.Equal(path, problem.Path);
         Assert.Equal(message, problem.Message);
     }
+
+    [Theory]
+    [InlineData("""{"statuses":[]}""", "statuses", "Must name at least one status when given.")]
+    [InlineData("""{"statuses":["Pending"]}""", "statuses", "A finished batch has no Pending job.")]
+    [InlineData("""{"maxParallel":0}""", "maxParallel", "Must be between 1 and 1000 (got 0).")]
+    [InlineData("""{"deadlineSeconds":-1}""", "deadlineSeconds", "Must be a positive number of seconds (got -1).")]
+    [InlineData("""{"retry":{"maxAttempts":0}}""", "retry.maxAttempts", "Must be between 1 and 100 (got 0).")]
+    public void RerunOverrides_FollowTheBatchRules_NamingTheField(string json, string path, string message)
+    {
+        ValidationProblem problem = Assert.Single(validator.ValidateRerun(JsonSerializer.Deserialize<RerunRequest>(json, DurableJobsJson.Options)!).Problems);
+        Assert.Equal((path, message), (problem.Path, problem.Message));
+    }
+
+    [Theory]
+    [InlineData(100, 0.2, 99, 99, false)] // too few finished to judge
+    [InlineData(100, 0.2, 100, 20, false)] // exactly 20 %: not more than the budget
+    [InlineData(100, 0.2, 100, 21, true)]
+    [InlineData(1, 0, 1, 1, true)] // rate 0: the first failure stops
+    [InlineData(1, 0, 5, 0, false)]
+    public void FailureBudget_IsSpentOnlyPastMinJobsAndAboveTheRate(int minJobs, double rate, int finished, int failed, bool spent) =>
+        Assert.Equal(spent, new AbortWhen { MinJobs = minJobs, FailureRate = rate }.IsSpent(finished, failed));
 
     [Theory]
     [InlineData(".")]

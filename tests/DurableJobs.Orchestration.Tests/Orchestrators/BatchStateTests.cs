@@ -163,6 +163,55 @@ public sealed class BatchStateTests(ITestOutputHelper output)
         Assert.Equal((5, 3, 2, 0, 0, 0), (summary.Succeeded, summary.Failed, summary.TimedOut, summary.Cancelled, summary.Running, summary.Pending));
     }
 
+    /// <summary>
+    /// A spent failure budget stops the batch as a cancel does: the chunk still running and the jobs never granted
+    /// count Cancelled, the result is Aborted with the reason, and progress says Aborted while it stops.
+    /// </summary>
+    [Fact]
+    public void Abort_TakesTheCancelPath_EndsAbortedWithItsReason_CountingTheRestCancelled()
+    {
+        var input = new BatchOrchestrationInput { BatchId = "b", JobsKey = "k", JobCount = 100, MaxParallel = 10, DeadlineSeconds = 60 };
+        var state = new BatchState(input, Deadline, 100);
+        var first = new ChunkPlan(0, 10, 0, 10);
+        var second = new ChunkPlan(10, 10, 0, 10, 1);
+        state.Scheduled(first);
+        state.Scheduled(second);
+        state.Record(first, new ChunkSummary { Succeeded = 2, Failed = 8 });
+
+        state.Abort("budget", Deadline.AddSeconds(-30));
+        state.Abort("second reason is ignored", Deadline);
+        Assert.Equal((BatchStatus.Aborted, "budget"), (state.ToProgress().Stopping, state.ToProgress().Reason));
+        state.WriteOff(second);
+        state.CloseUnscheduled(80);
+
+        BatchResult result = state.ToResult();
+        Assert.Equal((BatchStatus.Aborted, "budget", Deadline.AddSeconds(-30)), (result.Status, result.Reason, result.StoppedAtUtc));
+        Assert.Equal((2, 8, 90, 0), (result.Summary.Succeeded, result.Summary.Failed, result.Summary.Cancelled, result.Summary.Pending));
+    }
+
+    [Fact]
+    public void Tally_CountsSucceededAndFailedOnly_PlusWhatEarlierPartsReported()
+    {
+        var input = new BatchOrchestrationInput { BatchId = "b", JobsKey = "k", JobCount = 10, MaxParallel = 10, DeadlineSeconds = 60 };
+        var state = new BatchState(input, Deadline, 10);
+        var chunk = new ChunkPlan(0, 10, 0, 10);
+        state.Scheduled(chunk);
+        state.Record(chunk, new ChunkSummary { Succeeded = 3, Failed = 4, TimedOut = 2, Cancelled = 1 });
+
+        Assert.Equal(new FailureTally(7, 4), state.Tally(null));
+        Assert.Equal(new FailureTally(107, 54), state.Tally(new FailureTally(100, 50)));
+    }
+
+    [Fact]
+    public void Paused_ShowsInProgress_UntilTheBatchStops()
+    {
+        var input = new BatchOrchestrationInput { BatchId = "b", JobsKey = "k", JobCount = 10, MaxParallel = 10, DeadlineSeconds = 60 };
+        var state = new BatchState(input, Deadline, 10) { Paused = true };
+        Assert.True(state.ToProgress().Paused);
+        state.Stop(JobStatus.Cancelled, Deadline);
+        Assert.Null(state.ToProgress().Paused);
+    }
+
     private static BatchOrchestrationInput Input(PlannedBatch batch) => new()
     {
         BatchId = "batch",

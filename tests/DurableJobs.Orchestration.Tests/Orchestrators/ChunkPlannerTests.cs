@@ -91,6 +91,126 @@ public sealed class ChunkPlannerTests(ITestOutputHelper output)
             writeLine: output.WriteLine);
     }
 
+    /// <summary>
+    /// The planner under cap changes at any point (after some completions, up or down, from 1 to 40): the slots of the
+    /// lanes with chunks in flight never add up to more than the highest cap in force since the last moment no old lane
+    /// was in flight, i.e. after a fall no chunk of a new lane is granted while a chunk granted under the old cap still
+    /// runs, and once that drained, never more than the new cap; every job is still scheduled once and the planner ends.
+    /// </summary>
+    [Fact]
+    public void AnyBatchWithCapChanges_SlotsInFlightNeverExceedTheCapInForce_NewLanesWaitForOldOnesAfterAFall()
+    {
+        Gen<(PlannedBatch, int[])> cases = from batch in PlannedBatch.Any from caps in Gen.Int[1, 40].Array[1, 6] select (batch, caps);
+        cases.Sample(
+            run =>
+            {
+                (PlannedBatch batch, int[] caps) = run;
+                var planner = new ChunkPlanner(batch.Start, batch.Count, batch.MaxParallel, batch.Chunking);
+                var timesScheduled = new int[batch.Count];
+                var inFlight = new List<ChunkPlan>();
+                var deferred = new List<ChunkPlan>();
+                var slotsOf = new Dictionary<int, int>();
+                var retiredBelow = 0; // lanes numbered below this were retired by a fall
+                int allowed = batch.MaxParallel;
+                int completions = 0;
+                int changes = 0;
+                while (true)
+                {
+                    while (planner.TryNext() is { } plan)
+                    {
+                        if (deferred.RemoveAll(d => d.Start == plan.Start && d.Lane == plan.Lane && d.Sequence == plan.Sequence) == 1)
+                        {
+                            // A deferred chunk granted again (ready): its lane's slots were counted all along.
+                            Assert.True(plan.Ready, $"{plan} granted again but not ready");
+                            inFlight.Add(plan);
+                            continue;
+                        }
+
+                        for (int i = plan.Start; i < plan.Start + plan.Count; i++)
+                        {
+                            Assert.True(++timesScheduled[i - batch.Start] == 1, $"job {i} scheduled again in {plan}");
+                        }
+
+                        Assert.True(plan.Lane >= retiredBelow, $"{plan} granted to a retired lane");
+                        slotsOf[plan.Lane] = plan.Parallelism;
+                        inFlight.Add(plan);
+                        int slots = inFlight.Concat(deferred).Select(p => p.Lane).Distinct().Sum(lane => slotsOf[lane]);
+                        Assert.True(slots <= allowed, $"{slots} lane slots in flight over {allowed} (cap {planner.Cap}): {string.Join(", ", inFlight)}");
+                    }
+
+                    if (inFlight.Count == 0 && deferred.Count == 0 && changes == caps.Length)
+                    {
+                        Assert.False(planner.HasMore, $"nothing in flight but job {planner.NextIndex} was never scheduled");
+                        break;
+                    }
+
+                    // Every other step changes the cap while chunks run; the rest finish one chunk.
+                    if (changes < caps.Length && (completions % 2 == 1 || inFlight.Count == 0))
+                    {
+                        int cap = caps[changes++];
+                        if (cap < planner.Cap && !planner.IsDraining)
+                        {
+                            retiredBelow = planner.LaneCount;
+                        }
+
+                        planner.ChangeCap(cap);
+                        completions++;
+                    }
+                    else
+                    {
+                        Assert.True(++completions <= 4 * (batch.Count + caps.Length), "the planner does not end");
+                        Assert.True(inFlight.Count > 0, $"deferred chunks never granted again: {string.Join(", ", deferred)}");
+                        int pick = batch.Pick(completions, inFlight.Count);
+                        ChunkPlan finished = inFlight[pick];
+                        inFlight.RemoveAt(pick);
+                        ChunkSummary? summary = batch.Summary(finished, batch.Outcome(completions));
+                        planner.Finished(finished, summary);
+                        if (summary is { Deferred: true })
+                        {
+                            deferred.Add(finished);
+                        }
+                    }
+
+                    // Until the old lanes drained the old cap bounds what runs (jobs running are never stopped); after, the new one.
+                    allowed = inFlight.Concat(deferred).Any(p => p.Lane < retiredBelow) ? Math.Max(allowed, planner.Cap) : planner.Cap;
+                }
+
+                Assert.Equal(batch.End, planner.NextIndex);
+                Assert.All(timesScheduled, n => Assert.Equal(1, n));
+            },
+            iter: 2_000,
+            writeLine: output.WriteLine);
+    }
+
+    [Fact]
+    public void CapRaisedFromTwoToEight_AddsLanesForSixAtOnce_FallToThree_GrantsNothingUntilTheOldLanesDrain()
+    {
+        var planner = new ChunkPlanner(0, 1_000, 2, new ChunkingOptions { MinLanes = 2, MaxLanes = 2, FixedJobsPerChunk = 5 });
+        ChunkPlan[] before = [.. Enumerable.Range(0, 10).Select(_ => planner.TryNext()).OfType<ChunkPlan>()];
+        Assert.Equal(4, before.Length); // two lanes of 1, each with a chunk ahead
+
+        planner.ChangeCap(8);
+        ChunkPlan[] added = [.. Enumerable.Range(0, 10).Select(_ => planner.TryNext()).OfType<ChunkPlan>()];
+        Assert.Equal((8, 6), (planner.Cap, added.DistinctBy(p => p.Lane).Sum(p => p.Parallelism)));
+        Assert.All(added, p => Assert.True(p.Lane >= 2 && p.Sequence <= 1, p.ToString()));
+
+        planner.ChangeCap(3);
+        Assert.True(planner.IsDraining);
+        Assert.Null(planner.TryNext());
+        foreach (ChunkPlan plan in before.Concat(added).SkipLast(1))
+        {
+            planner.Finished(plan, null);
+            Assert.Null(planner.TryNext());
+        }
+
+        planner.Finished(added[^1], null);
+        Assert.False(planner.IsDraining);
+        ChunkPlan[] after = [.. Enumerable.Range(0, 10).Select(_ => planner.TryNext()).OfType<ChunkPlan>()];
+        Assert.Equal(3, after.DistinctBy(p => p.Lane).Sum(p => p.Parallelism));
+        int lanesBefore = 2 + added.DistinctBy(a => a.Lane).Count();
+        Assert.All(after, p => Assert.True(p.Lane >= lanesBefore && p.Sequence <= 1, $"{p} reuses a retired lane"));
+    }
+
     [Fact]
     public void CapTenOverFourLanes_LaneSharesAreThreeThreeTwoTwo_EachLaneGetsItsRunningChunkThenOneAhead()
     {
