@@ -32,6 +32,7 @@ public sealed record BatchRequest
     /// The failure budget: the batch stops and ends <c>Aborted</c> once too many of its finished jobs failed. Omitted: no budget.
     /// </summary>
     [JsonPropertyName("abortWhen")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public AbortWhen? AbortWhen { get; init; }
 
     /// <summary>
