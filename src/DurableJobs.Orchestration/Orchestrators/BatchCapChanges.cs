@@ -35,6 +35,18 @@ internal sealed class BatchCapChanges : IDisposable
         return cap;
     }
 
+    /// <summary>The latest change that has already arrived (raised before the batch started, or in the last episode), if any.</summary>
+    public int? TakeArrived()
+    {
+        int? cap = null;
+        while (Next.IsCompletedSuccessfully)
+        {
+            cap = TryTake(Next);
+        }
+
+        return cap;
+    }
+
     /// <summary>Ends the wait: the orchestration completes without an event wait outstanding.</summary>
     public void Dispose()
     {

@@ -65,6 +65,13 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
         var deferredStarts = new HashSet<int>();
         while (true)
         {
+            // Controls that have arrived are taken before anything more is granted (one raised before the batch started
+            // waited in a buffer until the waits above existed).
+            if (state.StopStatus is null)
+            {
+                TakeArrivedControls(context, input, state, planner, pause, capChanges, logger);
+            }
+
             // Fill free lanes: the next chunk starts as soon as a lane frees, not in waves.
             while (state.StopStatus is null && !pause.IsPaused && planner.TryNext() is { } plan)
             {
@@ -118,19 +125,9 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
             }
 
             Task winner = await Task.WhenAny(waitingOn);
-            if (pause.TryTake(winner))
+            if (winner == pause.PauseEvent || winner == pause.ResumeEvent || winner == capChanges.Next)
             {
-                // The deadline still counts while paused: the timer above keeps running.
-                state.Paused = pause.IsPaused;
-                logger.LogInformation("Batch {BatchId} {Action}; {InFlight} chunks in flight", input.BatchId, pause.IsPaused ? "paused" : "resumed", inFlight.Count);
-                continue;
-            }
-
-            if (capChanges.TryTake(winner) is { } cap)
-            {
-                planner.ChangeCap(cap);
-                state.ChangeCap(cap, context.CurrentUtcDateTime);
-                logger.LogInformation("Batch {BatchId} cap changed to {MaxParallel}{Draining}", input.BatchId, cap, planner.IsDraining ? "; waiting for the chunks under the old cap to finish" : string.Empty);
+                // Taken at the top of the loop, before anything is granted. The deadline still counts while paused.
                 continue;
             }
 
@@ -239,6 +236,23 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
                 BatchNames.RecordUnstartedActivity,
                 new UnstartedJobs { BatchId = input.BatchId, JobsKey = input.JobsKey, Ranges = state.FailedRanges, Status = JobStatus.Failed, StoppedAtUtc = now },
                 InfrastructureRetry.ForRecords);
+        }
+    }
+
+    /// <summary>Takes the pause, resume and cap events that have arrived, into the planner and the state.</summary>
+    private static void TakeArrivedControls(TaskOrchestrationContext context, BatchOrchestrationInput input, BatchState state, ChunkPlanner planner, BatchPause pause, BatchCapChanges capChanges, ILogger logger)
+    {
+        if (pause.TakeArrived() && state.Paused != pause.IsPaused)
+        {
+            state.Paused = pause.IsPaused;
+            logger.LogInformation("Batch {BatchId} {Action}", input.BatchId, pause.IsPaused ? "paused" : "resumed");
+        }
+
+        if (capChanges.TakeArrived() is { } cap && cap != state.Cap)
+        {
+            planner.ChangeCap(cap);
+            state.ChangeCap(cap, context.CurrentUtcDateTime);
+            logger.LogInformation("Batch {BatchId} cap changed to {MaxParallel}{Draining}", input.BatchId, cap, planner.IsDraining ? "; waiting for the chunks under the old cap to finish" : string.Empty);
         }
     }
 

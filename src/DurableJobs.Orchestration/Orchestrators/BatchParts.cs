@@ -48,6 +48,15 @@ internal static class BatchParts
         {
             int count = Math.Min(perOrchestration, end - next);
             string partId = InstanceId(input.BatchId, part);
+
+            // Controls raised before the batch started, or while no part ran, apply to the next part from its start.
+            pause.TakeArrived();
+            if (capChanges.TakeArrived() is { } arrivedCap && arrivedCap != input.MaxParallel)
+            {
+                capSteps.Add(new CapStep(context.CurrentUtcDateTime, input.MaxParallel, arrivedCap));
+                input = input with { MaxParallel = arrivedCap };
+            }
+
             if (pause.IsPaused && await WaitForResumeAsync(context, pause, cancelEvent, deadline, () => Progress(input, deadline, totals, null, capSteps, paused: true)) is { } stopped)
             {
                 stop = stopped;

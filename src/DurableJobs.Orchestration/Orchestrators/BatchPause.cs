@@ -56,6 +56,22 @@ internal sealed class BatchPause : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// Takes the events that have already arrived: those raised before the batch started (buffered until this wait
+    /// existed) or in the same episode as the task that last woke the orchestrator. True when there was one. A pause is
+    /// taken before a resume (the order they are normally sent in).
+    /// </summary>
+    public bool TakeArrived()
+    {
+        bool taken = false;
+        while (PauseEvent.IsCompletedSuccessfully || ResumeEvent.IsCompletedSuccessfully)
+        {
+            taken |= TryTake(PauseEvent.IsCompletedSuccessfully ? PauseEvent : ResumeEvent);
+        }
+
+        return taken;
+    }
+
     /// <summary>Ends both waits: the orchestration completes without an event wait outstanding.</summary>
     public void Dispose()
     {

@@ -97,6 +97,21 @@ public sealed class BatchValidatorTests
         Assert.Equal((path, message), (problem.Path, problem.Message));
     }
 
+    /// <summary>
+    /// A schedule's state and its activities' inputs carry its batch template, written with options that keep nulls;
+    /// a request without a budget must serialize as before the budget existed, or recorded schedule histories no longer
+    /// replay (the replay found <c>"abortWhen":null</c> in the template).
+    /// </summary>
+    [Fact]
+    public void ARequestWithoutABudget_SerializesWithoutTheField_EvenWithOptionsThatWriteNulls()
+    {
+        var request = new BatchRequest { Jobs = [new JobSpec { Type = "echo" }] };
+        string json = JsonSerializer.Serialize(request, new JsonSerializerOptions());
+        Assert.DoesNotContain("abortWhen", json, StringComparison.Ordinal);
+        Assert.Contains("\"startAt\":null", json, StringComparison.Ordinal);
+        Assert.Contains("\"abortWhen\":{", JsonSerializer.Serialize(request with { AbortWhen = new AbortWhen { MinJobs = 5 } }, new JsonSerializerOptions()), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(100, 0.2, 99, 99, false)] // too few finished to judge
     [InlineData(100, 0.2, 100, 20, false)] // exactly 20 %: not more than the budget
