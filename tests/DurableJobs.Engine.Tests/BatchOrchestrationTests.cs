@@ -71,22 +71,37 @@ public sealed class BatchOrchestrationTests(EmulatorFixture fixture, ITestOutput
     }
 
     /// <summary>
-    /// Two workers on one hub, each with its own lanes: a chunk whose predecessor in the lane ran on the other worker
-    /// starts only once that one's hand-over row says it finished, so the cap holds across workers too.
+    /// Two workers on one hub with 4 activity slots each, so a batch of 8 lanes (16 chunks with those granted ahead) must
+    /// spread over both: a chunk whose predecessor in the lane runs on the other worker is deferred and granted again
+    /// once that one finished, so the cap holds across workers, and no worker deadlocks with every slot held by a
+    /// chunk waiting for one queued behind it.
     /// </summary>
     [Fact]
-    public async Task TwoWorkers_600JobsOf50MsAtCap12_BothRunJobs_NeverMoreThan12AtOnce()
+    public async Task TwoWorkersWithFourSlotsEach_600JobsOf50MsAtCap12_BothRunJobs_NeverMoreThan12AtOnce()
     {
-        await using EngineHost second = await EngineHost.StartAsync(
-            fixture.Emulator.ConnectionString, HubName, probe, configure: s => s.AddSingleton(new WorkerIdentity("second")));
+        string hub = "two" + Guid.NewGuid().ToString("N")[..12];
+        var fewSlots = new Dictionary<string, string?> { ["DurableJobs:MaxConcurrentActivityWorkItems"] = "4" };
+        await using EngineHost a = await EngineHost.StartAsync(fixture.Emulator.ConnectionString, hub, probe, fewSlots, configure: s => s.AddSingleton(new WorkerIdentity("a")));
+        await using EngineHost b = await EngineHost.StartAsync(fixture.Emulator.ConnectionString, hub, probe, fewSlots, configure: s => s.AddSingleton(new WorkerIdentity("b")));
         BatchRequest request = Batch(Enumerable.Range(0, 600).Select(_ => Job("delay", new { ms = 50 })), maxParallel: 12, deadlineSeconds: 600);
 
-        (BatchView view, JobPage jobs) = await RunToEndAsync(request);
+        SubmitOutcome outcome = await a.Client.SubmitAsync(request);
+        Assert.True(outcome.Accepted, outcome.Validation.ToString());
+        BatchView view = await Eventually.MatchAsync(async () => (await a.Client.GetAsync(outcome.BatchId!))!, v => v.IsFinished, Patience, TimeSpan.FromMilliseconds(100), "batch finished");
+        var items = new List<JobResult>();
+        string? token = null;
+        do
+        {
+            JobPage page = (await a.Client.GetJobsAsync(outcome.BatchId!, top: 1_000, continuationToken: token))!;
+            items.AddRange(page.Items);
+            token = page.ContinuationToken;
+        }
+        while (token is not null);
 
-        Assert.True(view.Succeeded == 600, string.Join("\n", jobs.Items.Where(j => j.Status != JobStatus.Succeeded).Take(3).Select(j => $"{j.Id} {j.Status} on {j.Worker}: {j.Error?.Message}")));
+        Assert.True(view.Succeeded == 600, string.Join("\n", items.Where(j => j.Status != JobStatus.Succeeded).Take(3).Select(j => $"{j.Id} {j.Status} on {j.Worker}: {j.Error?.Message}")));
         Assert.Equal(BatchStatus.Completed, view.Status);
-        (DateTimeOffset Start, DateTimeOffset End)[] spans = [.. jobs.Items.Select(j => (j.StartedAt!.Value, j.FinishedAt!.Value))];
-        var byWorker = jobs.Items.GroupBy(j => j.Worker).ToDictionary(g => g.Key ?? "?", g => g.Count());
+        (DateTimeOffset Start, DateTimeOffset End)[] spans = [.. items.Select(j => (j.StartedAt!.Value, j.FinishedAt!.Value))];
+        var byWorker = items.GroupBy(j => j.Worker).ToDictionary(g => g.Key ?? "?", g => g.Count());
         output.WriteLine($"max overlap {Intervals.MaxOverlap(spans)}; jobs by worker: {string.Join(", ", byWorker.Select(kv => $"{kv.Key} {kv.Value}"))}; run {(spans.Max(s => s.End) - spans.Min(s => s.Start)).TotalSeconds:0.00} s (limit 2.50 s)");
         Assert.True(Intervals.MaxOverlap(spans) <= 12, "more jobs ran at once than the cap");
         Assert.Equal(2, byWorker.Count);

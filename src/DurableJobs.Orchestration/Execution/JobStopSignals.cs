@@ -34,7 +34,13 @@ internal sealed class JobStopSignals : IDisposable
     /// fired yet: each chunk has its own timer, and a slot freed by a job another chunk's timer stopped must not start a
     /// job of this chunk in the moment before this one's fires.
     /// </summary>
-    public bool ShouldStop => linked.IsCancellationRequested || timeProvider.GetUtcNow().UtcDateTime >= deadlineUtc;
+    public bool ShouldStop => linked.IsCancellationRequested || timeProvider.GetUtcNow().UtcDateTime >= deadlineUtc - TimerSlack;
+
+    /// <summary>
+    /// How early a timer may fire against the clock (one tick of the coarsest OS timer, 15.6 ms on Windows): a slot freed
+    /// by a job whose chunk's timer fired a little early must not start a job of a chunk whose timer has not.
+    /// </summary>
+    private static readonly TimeSpan TimerSlack = TimeSpan.FromMilliseconds(20);
 
     /// <summary>The final status of a job stopped by this token: a cancel wins over the deadline when both fired.</summary>
     public Core.Model.JobStatus StopStatus =>
