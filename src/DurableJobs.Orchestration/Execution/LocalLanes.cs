@@ -39,7 +39,7 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
         if (chunk.Lane is null)
         {
             // A chunk from before lanes were granted ahead holds its slots alone.
-            return new LaneTurn(null, null, null, new LaneSlots(Math.Max(1, chunk.Parallelism)), chunk.Sequence, Admitted: true, Deferred: false);
+            return new LaneTurn(null, null, new LaneSlots(Math.Max(1, chunk.Parallelism)), chunk.Sequence, Admitted: true, Deferred: false);
         }
 
         (string, string) key = (chunk.BatchId, chunk.Lane);
@@ -48,7 +48,7 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
         {
             if (!lanes.TryGetValue(key, out Lane? existing))
             {
-                existing = new Lane(new LaneSlots(Math.Max(1, chunk.Parallelism)));
+                existing = new Lane(key, new LaneSlots(Math.Max(1, chunk.Parallelism)));
                 lanes.Add(key, existing);
             }
 
@@ -59,11 +59,11 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
         try
         {
             Turn turn = await WaitForTurnAsync(chunk, jobs, lane, stop).ConfigureAwait(false);
-            return new LaneTurn(this, key, lane, lane.Slots, chunk.Sequence, turn == Turn.Admitted, turn == Turn.Deferred);
+            return new LaneTurn(this, lane, lane.Slots, chunk.Sequence, turn == Turn.Admitted, turn == Turn.Deferred);
         }
         catch
         {
-            Leave(key, lane, chunk.Sequence);
+            Leave(lane, chunk.Sequence);
             throw;
         }
     }
@@ -71,7 +71,7 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
     /// <summary>One job of an admitted chunk took its slot (or was stopped before it could): one fewer to start.</summary>
     public void Started(LaneTurn turn)
     {
-        if (turn.LaneObject is not Lane lane || !turn.Admitted)
+        if (turn.Lane is not { } lane || !turn.Admitted)
         {
             return;
         }
@@ -162,7 +162,7 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
         woken.TrySetResult();
     }
 
-    private void Leave((string, string) key, Lane lane, int sequence)
+    private void Leave(Lane lane, int sequence)
     {
         lock (gate)
         {
@@ -177,7 +177,7 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
             if (--lane.References == 0)
             {
                 // Forgotten here: a later chunk of the lane that lands here is either ready or waits for its predecessor.
-                lanes.Remove(key);
+                lanes.Remove(lane.Key);
             }
         }
     }
@@ -191,8 +191,11 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
     }
 
     /// <summary>A lane with chunks in this process.</summary>
-    private sealed class Lane(LaneSlots slots)
+    internal sealed class Lane((string Batch, string Lane) key, LaneSlots slots)
     {
+        /// <summary>The batch and lane id it is registered under.</summary>
+        public (string Batch, string Lane) Key { get; } = key;
+
         public LaneSlots Slots { get; } = slots;
 
         /// <summary>The highest chunk sequence admitted here (running or finished), -1 for none.</summary>
@@ -212,13 +215,13 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
     }
 
     /// <summary>A chunk's place in its lane: the slots its jobs draw on, and whether it may start jobs at all.</summary>
-    internal readonly record struct LaneTurn(LocalLanes? Owner, (string, string)? Key, object? LaneObject, LaneSlots Slots, int Sequence, bool Admitted, bool Deferred) : IDisposable
+    internal readonly record struct LaneTurn(LocalLanes? Owner, Lane? Lane, LaneSlots Slots, int Sequence, bool Admitted, bool Deferred) : IDisposable
     {
         public void Dispose()
         {
-            if (Owner is not null && Key is { } key && LaneObject is Lane lane)
+            if (Owner is not null && Lane is not null)
             {
-                Owner.Leave(key, lane, Sequence);
+                Owner.Leave(Lane, Sequence);
             }
         }
     }
