@@ -306,8 +306,19 @@ public sealed class UtilisationScenario : IBenchmarkScenario
     /// <summary>One system's run of one cell, or why it did not run.</summary>
     private sealed record SystemResult(string System, UtilisationCell Cell, RunOutcome? Outcome, UtilisationStats? Stats, string? Note)
     {
-        public static SystemResult Of(string system, UtilisationCell cell, RunOutcome outcome) =>
-            new(system, cell, outcome, UtilisationStats.From(outcome.Spans, cell.Cap, cell.Duration), null);
+        public static SystemResult Of(string system, UtilisationCell cell, RunOutcome outcome)
+        {
+            if (Environment.GetEnvironmentVariable("DJ_TRACE") is not null)
+            {
+                DateTimeOffset first = outcome.Spans.Min(x => x.StartedAt);
+                DateTimeOffset last = outcome.Spans.Max(x => x.FinishedAt);
+                var head = string.Join(" ", Enumerable.Range(0, 20).Select(i => UtilisationStats.MeanInFlight(outcome.Spans, first.AddMilliseconds(i * 100), first.AddMilliseconds((i + 1) * 100)).ToString("0")));
+                var tail = string.Join(" ", Enumerable.Range(0, 10).Select(i => UtilisationStats.MeanInFlight(outcome.Spans, last.AddMilliseconds((i - 10) * 100), last.AddMilliseconds((i - 9) * 100)).ToString("0")));
+                Console.Error.WriteLine($"TRACE {system} {cell.Label} span {(last - first).TotalSeconds:0.00}s head[{head}] tail[{tail}]");
+            }
+
+            return new(system, cell, outcome, UtilisationStats.From(outcome.Spans, cell.Cap, cell.Duration), null);
+        }
 
         public static SystemResult NotRun(string system, UtilisationCell cell, string why) => new(system, cell, null, null, why);
     }
