@@ -76,10 +76,10 @@ public sealed class CompletionHookTests(EmulatorFixture fixture, ITestOutputHelp
         output.WriteLine($"webhook {(delivery.At - final.CompletedAt!.Value).TotalMilliseconds:0} ms after the batch completed");
 
         QueueClient queueClient = new(fixture.Emulator.ConnectionString, queue);
-        QueueMessage message = await Eventually.MatchAsync(
+        QueueMessage? message = await Eventually.MatchAsync(
             async () => (await queueClient.ExistsAsync()).Value ? (await queueClient.ReceiveMessageAsync()).Value : null,
             m => m is not null, Patience, TimeSpan.FromMilliseconds(200), "the queue message");
-        BatchView queued = JsonSerializer.Deserialize<BatchView>(message.Body.ToString(), DurableJobsJson.Options)!;
+        BatchView queued = JsonSerializer.Deserialize<BatchView>(message!.Body.ToString(), DurableJobsJson.Options)!;
         Assert.Equal(posted, queued);
     }
 
@@ -120,7 +120,7 @@ public sealed class CompletionHookTests(EmulatorFixture fixture, ITestOutputHelp
         Assert.Null(await Client.GetAsync(nextId));
 
         BatchView first = await WaitFinishedAsync(id);
-        BatchView next = await Eventually.MatchAsync(async () => await Client.GetAsync(nextId), v => v is { IsFinished: true }, Patience, TimeSpan.FromMilliseconds(100), "next batch finished");
+        BatchView? next = await Eventually.MatchAsync(async () => await Client.GetAsync(nextId), v => v is { IsFinished: true }, Patience, TimeSpan.FromMilliseconds(100), "next batch finished");
         Assert.Equal(BatchStatus.Completed, first.Status);
         Assert.Equal((BatchStatus.Completed, 1), (next!.Status, next.Succeeded));
         Assert.True(next.CreatedAt >= first.CompletedAt, $"next created {next.CreatedAt:O}, first completed {first.CompletedAt:O}");

@@ -89,7 +89,8 @@ internal sealed class BatchHookOrchestrator : TaskOrchestrator<BatchHookInput, L
                 return;
             }
 
-            await context.CreateTimer(delay, CancellationToken.None);
+            // Re-armed until due: an Azure Storage timer can fire up to a second early.
+            await BatchOrchestrator.WaitForDeadlineAsync(context, context.CurrentUtcDateTime + delay, CancellationToken.None);
         }
     }
 }
