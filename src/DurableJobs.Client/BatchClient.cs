@@ -217,7 +217,16 @@ public sealed partial class BatchClient
     public async Task<BatchView?> GetAsync(string batchId, CancellationToken cancellationToken = default)
     {
         BatchView? view = await GetViewAsync(batchId, cancellationToken).ConfigureAwait(false);
-        return view is { IsFinished: true } ? view with { Reruns = await FindRerunsAsync(batchId, cancellationToken).ConfigureAwait(false) } : view;
+        return view is { IsFinished: true }
+            ? view with { Reruns = await FindRerunsAsync(batchId, cancellationToken).ConfigureAwait(false), Hooks = await FindHooksAsync(batchId, cancellationToken).ConfigureAwait(false) }
+            : view;
+    }
+
+    /// <summary>The delivery status of a finished batch's hooks, or null when it has none (or they have not started).</summary>
+    private async Task<IReadOnlyList<Orchestration.Hooks.HookStepStatus>?> FindHooksAsync(string batchId, CancellationToken cancellationToken)
+    {
+        OrchestrationMetadata? hook = await durable.GetInstanceAsync(Orchestration.Hooks.HookNames.InstanceIdOf(batchId), getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+        return hook is { Name: Orchestration.Hooks.HookNames.Orchestrator } ? hook.ReadCustomStatusAs<List<Orchestration.Hooks.HookStepStatus>>() : null;
     }
 
     /// <summary>The batch without its re-runs (a list shows many batches, and each re-run found costs a read).</summary>

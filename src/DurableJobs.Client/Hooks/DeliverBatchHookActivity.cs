@@ -47,7 +47,8 @@ internal sealed class DeliverBatchHookActivity : TaskActivity<HookStep, HookAtte
     public async Task<HookAttemptOutcome> DeliverAsync(HookStep step, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(step);
-        BatchView? view = await FinalViewAsync(step.BatchId, cancellationToken).ConfigureAwait(false);
+        // What GET answers, less the hooks' own (still changing) delivery status.
+        BatchView? view = await FinalViewAsync(step.BatchId, cancellationToken).ConfigureAwait(false) is { } read ? read with { Hooks = null } : null;
         if (view is null)
         {
             return new HookAttemptOutcome { State = HookStepState.Refused, Detail = $"Batch {step.BatchId} no longer exists." };

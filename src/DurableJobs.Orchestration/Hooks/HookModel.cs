@@ -35,7 +35,7 @@ internal sealed record BatchHookInput
 
 /// <summary>What a hook step does.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<HookStepKind>))]
-internal enum HookStepKind
+public enum HookStepKind
 {
     /// <summary>POST the final view to the webhook.</summary>
     Webhook,
@@ -74,7 +74,7 @@ internal sealed record HookStep
 
 /// <summary>How a step ended or stands.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<HookStepState>))]
-internal enum HookStepState
+public enum HookStepState
 {
     /// <summary>Not done yet: an attempt failed and another follows.</summary>
     Retrying,
@@ -105,8 +105,8 @@ internal sealed record HookAttemptOutcome
     public string? Detail { get; init; }
 }
 
-/// <summary>One step's delivery status, in the hook orchestration's status and output.</summary>
-internal sealed record HookStepStatus
+/// <summary>One step's delivery status: the hook orchestration's status and output, and a finished batch's view.</summary>
+public sealed record HookStepStatus
 {
     /// <summary>What the step does.</summary>
     [JsonPropertyName("kind")]
