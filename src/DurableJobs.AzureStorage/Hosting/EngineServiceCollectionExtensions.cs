@@ -1,14 +1,18 @@
 using Azure.Data.Tables;
 using DurableJobs.Client;
+using DurableJobs.Client.Hooks;
 using DurableJobs.Client.Schedules;
+using DurableJobs.Core.Hooks;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Validation;
 using DurableJobs.Engine.Emulator;
+using DurableJobs.Engine.Hooks;
 using DurableJobs.Engine.Signals;
 using DurableJobs.Engine.Storage;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Activities;
 using DurableJobs.Orchestration.Execution;
+using DurableJobs.Orchestration.Hooks;
 using DurableJobs.Orchestration.Orchestrators;
 using DurableJobs.Orchestration.Schedules;
 using DurableJobs.Orchestration.Signals;
@@ -38,6 +42,7 @@ internal static class EngineServiceCollectionExtensions
         BindIfConfigured<AzuriteOptions>(services, AzuriteOptions.SectionName);
         BindIfConfigured<BatchLimits>(services, BatchLimits.SectionName);
         BindIfConfigured<BatchClientOptions>(services, BatchClientOptions.SectionName);
+        BindIfConfigured<HookOptions>(services, HookOptions.SectionName);
 
         services.TryAddSingleton(new JobHandlerRegistry());
         services.TryAddSingleton(WorkerIdentity.CurrentProcess);
@@ -46,6 +51,9 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddSingleton<WorkerShutdown>();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<BatchLimits>>().Value);
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<BatchClientOptions>>().Value);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<HookOptions>>().Value);
+        services.TryAddSingleton<WebhookSender>();
+        services.TryAddSingleton<IHookQueue, StorageHookQueue>();
         services.TryAddSingleton(sp => new JobExecutionOptions
         {
             TimeProvider = sp.GetRequiredService<TimeProvider>(),
@@ -76,6 +84,7 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddTransient<ExecuteJobsActivity>();
         services.TryAddTransient<RecordUnstartedActivity>();
         services.TryAddTransient<SignalCancelActivity>();
+        services.TryAddTransient<BatchHookOrchestrator>();
         return services;
     }
 

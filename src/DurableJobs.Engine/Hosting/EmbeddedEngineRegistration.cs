@@ -1,7 +1,9 @@
 using DurableJobs.Client;
+using DurableJobs.Client.Hooks;
 using DurableJobs.Client.Schedules;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Activities;
+using DurableJobs.Orchestration.Hooks;
 using DurableJobs.Orchestration.Orchestrators;
 using DurableJobs.Orchestration.Schedules;
 using Microsoft.DurableTask;
@@ -38,6 +40,8 @@ internal static class EmbeddedEngineRegistration
             registry.AddOrchestrator<ScheduleOrchestrator>(ScheduleNames.Orchestrator);
             registry.AddActivity<StartScheduledBatchActivity>(ScheduleNames.StartBatchActivity);
             registry.AddActivity<FindRunningBatchesActivity>(ScheduleNames.RunningBatchesActivity);
+            registry.AddOrchestrator<BatchHookOrchestrator>(HookNames.Orchestrator);
+            registry.AddActivity<DeliverBatchHookActivity>(HookNames.DeliverActivity);
             return registry;
         });
 
@@ -50,6 +54,7 @@ internal static class EmbeddedEngineRegistration
         services.TryAddSingleton<IScheduleClient>(sp => sp.GetRequiredService<ScheduleClient>());
         services.TryAddTransient<StartScheduledBatchActivity>();
         services.TryAddTransient<FindRunningBatchesActivity>();
+        services.TryAddTransient<DeliverBatchHookActivity>();
         return services;
     }
 }
