@@ -38,6 +38,8 @@ internal static class EngineServiceCollectionExtensions
         BindIfConfigured<AzuriteOptions>(services, AzuriteOptions.SectionName);
         BindIfConfigured<BatchLimits>(services, BatchLimits.SectionName);
         BindIfConfigured<BatchClientOptions>(services, BatchClientOptions.SectionName);
+        BindIfConfigured<RetentionOptions>(services, RetentionOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidation>());
 
         services.TryAddSingleton(new JobHandlerRegistry());
         services.TryAddSingleton(WorkerIdentity.CurrentProcess);
@@ -92,6 +94,13 @@ internal static class EngineServiceCollectionExtensions
         }
 
         return services.AddOptions<TOptions>();
+    }
+
+    /// <summary>Fails the start on a retention setting out of range, naming it.</summary>
+    private sealed class RetentionOptionsValidation : IValidateOptions<RetentionOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, RetentionOptions options) =>
+            options.Validate() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
     }
 
     /// <summary>Marks <typeparamref name="TOptions"/> as bound to configuration already.</summary>

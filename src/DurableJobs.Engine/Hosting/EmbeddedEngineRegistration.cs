@@ -1,5 +1,6 @@
 using DurableJobs.Client;
 using DurableJobs.Client.Schedules;
+using DurableJobs.Engine.Retention;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Activities;
 using DurableJobs.Orchestration.Orchestrators;
@@ -8,6 +9,8 @@ using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace DurableJobs.Engine.Hosting;
 
@@ -48,6 +51,17 @@ internal static class EmbeddedEngineRegistration
         services.TryAddSingleton(sp => new ScheduleClient(
             sp.GetRequiredService<DurableTaskClient>(), sp.GetRequiredService<BatchClient>(), sp.GetRequiredService<Orchestration.Schedules.ScheduleValidator>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddSingleton<IScheduleClient>(sp => sp.GetRequiredService<ScheduleClient>());
+        services.AddHostedService(sp =>
+        {
+            EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
+            return new RetentionService(
+                sp,
+                sp.GetRequiredService<IOptions<RetentionOptions>>().Value,
+                engine.RunWorker,
+                sp.GetRequiredService<StorageConnection>().CreateBlobContainerClient($"{engine.HubName.ToLowerInvariant()}-batches"),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<RetentionService>>());
+        });
         services.TryAddTransient<StartScheduledBatchActivity>();
         services.TryAddTransient<FindRunningBatchesActivity>();
         return services;
