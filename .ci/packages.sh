@@ -44,7 +44,7 @@ names = sorted(f["name"] for f in json.load(open(sys.argv[1])))
 expected = sorted(["BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteBatch", "DeleteSchedule",
                    "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule", "Health",
                    "ListBatches", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch",
-                   "ResumeBatch", "ResumeSchedule", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch",
+                   "ResumeBatch", "ResumeSchedule", "RetentionSweep", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch",
                    "SubmitBatch", "TriggerSchedule"])
 if names != expected:
     sys.exit(f"functions.metadata lists {names}, expected {expected}")

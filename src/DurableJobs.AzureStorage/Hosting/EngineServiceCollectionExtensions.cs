@@ -4,6 +4,7 @@ using DurableJobs.Client.Schedules;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Validation;
 using DurableJobs.Engine.Emulator;
+using DurableJobs.Engine.Retention;
 using DurableJobs.Engine.Signals;
 using DurableJobs.Engine.Storage;
 using DurableJobs.Orchestration;
@@ -68,6 +69,16 @@ internal static class EngineServiceCollectionExtensions
             return new AzureBatchStore(
                 storage.CreateBlobContainerClient($"{engine.HubName.ToLowerInvariant()}-batches"),
                 storage.CreateTableClient($"{engine.HubName}Results"));
+        });
+
+        services.TryAddSingleton(sp =>
+        {
+            EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
+            return new RetentionSweeper(
+                sp.GetRequiredService<IOptions<RetentionOptions>>().Value,
+                sp.GetRequiredService<StorageConnection>().CreateBlobContainerClient($"{engine.HubName.ToLowerInvariant()}-batches"),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<RetentionSweeper>>());
         });
 
         services.TryAddSingleton<JobChunkExecutor>();

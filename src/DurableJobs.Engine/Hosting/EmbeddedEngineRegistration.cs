@@ -51,17 +51,12 @@ internal static class EmbeddedEngineRegistration
         services.TryAddSingleton(sp => new ScheduleClient(
             sp.GetRequiredService<DurableTaskClient>(), sp.GetRequiredService<BatchClient>(), sp.GetRequiredService<Orchestration.Schedules.ScheduleValidator>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddSingleton<IScheduleClient>(sp => sp.GetRequiredService<ScheduleClient>());
-        services.AddHostedService(sp =>
-        {
-            EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
-            return new RetentionService(
-                sp,
-                sp.GetRequiredService<IOptions<RetentionOptions>>().Value,
-                engine.RunWorker,
-                sp.GetRequiredService<StorageConnection>().CreateBlobContainerClient($"{engine.HubName.ToLowerInvariant()}-batches"),
-                sp.GetRequiredService<TimeProvider>(),
-                sp.GetRequiredService<ILogger<RetentionService>>());
-        });
+        services.AddHostedService(sp => new RetentionService(
+            sp,
+            sp.GetRequiredService<RetentionSweeper>(),
+            sp.GetRequiredService<IOptions<EngineOptions>>().Value.RunWorker,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<RetentionService>>()));
         services.TryAddTransient<StartScheduledBatchActivity>();
         services.TryAddTransient<FindRunningBatchesActivity>();
         return services;

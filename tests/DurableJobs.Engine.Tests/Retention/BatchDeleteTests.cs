@@ -128,6 +128,33 @@ public sealed class BatchDeleteTests(EmulatorFixture fixture)
     }
 
     [Fact]
+    public async Task Retention_SweepsOnlyUnderTheLease_ABatchPastItsPeriodStaysWhileAnotherProcessHoldsIt()
+    {
+        string hub = "lease" + Guid.NewGuid().ToString("N")[..12];
+        var container = new BlobContainerClient(fixture.Emulator.ConnectionString, $"{hub}-batches");
+        await container.CreateIfNotExistsAsync();
+        BlobClient blob = container.GetBlobClient(DurableJobs.Engine.Retention.RetentionSweeper.LeaseBlob);
+        await blob.UploadAsync(BinaryData.Empty);
+        Azure.Storage.Blobs.Specialized.BlobLeaseClient other = Azure.Storage.Blobs.Specialized.SpecializedBlobExtensions.GetBlobLeaseClient(blob);
+        await other.AcquireAsync(TimeSpan.FromSeconds(-1));
+        await using EngineHost host = await StartAsync(hub, new Dictionary<string, string?>
+        {
+            ["DurableJobs:Retention:CompletedAfter"] = "00:00:00",
+            ["DurableJobs:Retention:SweepInterval"] = "00:00:00.500",
+        });
+        string done = "done-" + Guid.NewGuid().ToString("N")[..8];
+        await SubmitAsync(host.Client, new BatchRequest { BatchId = done, Jobs = [new JobSpec { Id = "e", Type = "echo" }], MaxParallel = 1 });
+        await WaitFinishedAsync(host.Client, done);
+
+        // Several sweep intervals while the lease is held elsewhere: nothing is deleted.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.NotNull(await host.Client.GetAsync(done));
+
+        await other.ReleaseAsync();
+        await Eventually.MatchAsync(() => host.Client.GetAsync(done), v => v is null, Patience, TimeSpan.FromMilliseconds(250), "deleted once the lease is free");
+    }
+
+    [Fact]
     public async Task Retention_WithANegativePeriod_FailsTheStart_NamingTheSetting()
     {
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => StartAsync("neg" + Guid.NewGuid().ToString("N")[..12], new Dictionary<string, string?>
