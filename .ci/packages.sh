@@ -41,10 +41,10 @@ echo "== packages: the Functions sample declares every DurableJobs function"
 python3 - "$repo/samples/FunctionsApp/bin/Release/net10.0/functions.metadata" <<'PY'
 import json, sys
 names = sorted(f["name"] for f in json.load(open(sys.argv[1])))
-expected = sorted(["BatchHookOrchestrator", "BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteSchedule",
+expected = sorted(["BatchHookOrchestrator", "BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteBatch", "DeleteSchedule",
                    "DeliverBatchHook", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule", "Health",
                    "ListBatches", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch",
-                   "ResumeBatch", "ResumeSchedule", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch",
+                   "ResumeBatch", "ResumeSchedule", "RetentionSweep", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch",
                    "SubmitBatch", "TriggerSchedule"])
 if names != expected:
     sys.exit(f"functions.metadata lists {names}, expected {expected}")

@@ -23,6 +23,7 @@ public static class ApiEndpointRouteBuilderExtensions
         api.MapPost("/batches", (HttpRequest request, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.SubmitAsync(request, client, ct));
         api.MapGet("/batches", (HttpRequest request, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.ListAsync(request, client, ct));
         api.MapGet("/batches/{id}", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetAsync(request, id, client, ct));
+        api.MapDelete("/batches/{id}", (string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.DeleteAsync(id, client, ct));
         api.MapPatch("/batches/{id}", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.PatchAsync(request, id, client, ct));
         api.MapGet("/batches/{id}/jobs", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetJobsAsync(request, id, client, ct));
         api.MapGet("/batches/{id}/timeline", (HttpRequest request, string id, BatchHttpApi http, BatchClient client, CancellationToken ct) => http.GetTimelineAsync(request, id, client, ct));

@@ -133,6 +133,24 @@ public sealed class BatchControlApiTests(EmulatorFixture storage, BatchControlAp
         Assert.True(view.GetProperty("cancelled").GetInt32() > 0, view.GetRawText());
     }
 
+    [Fact]
+    public async Task Delete_is_409_while_running_204_once_finished_then_the_batch_is_404_and_unlisted()
+    {
+        using HttpResponseMessage submitted = await PostJsonAsync(
+            "/api/batches", """{"batchId":"ctl-delete","maxParallel":1,"jobs":[{"id":"slow","type":"delay","payload":{"ms":3000}},{"id":"ok","type":"echo"}]}""");
+        Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
+        await Problems.AssertAsync(await host.Http.DeleteAsync("/api/batches/ctl-delete"), HttpStatusCode.Conflict, "batch-not-finished");
+        await WaitForAsync(submitted.Headers.Location!, v => v.GetProperty("status").GetString() == "Completed", "Completed");
+
+        using HttpResponseMessage deleted = await host.Http.DeleteAsync("/api/batches/ctl-delete");
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        await Problems.AssertAsync(await host.Http.GetAsync("/api/batches/ctl-delete"), HttpStatusCode.NotFound, "batch-not-found");
+        await Problems.AssertAsync(await host.Http.GetAsync("/api/batches/ctl-delete/jobs"), HttpStatusCode.NotFound, "batch-not-found");
+        Assert.DoesNotContain("ctl-delete", (await GetJsonAsync("/api/batches?top=100")).GetProperty("items").EnumerateArray().Select(b => b.GetProperty("id").GetString()));
+        await Problems.AssertAsync(await host.Http.DeleteAsync("/api/batches/ctl-delete"), HttpStatusCode.NotFound, "batch-not-found");
+    }
+
     private async Task<JsonElement> WaitForAsync(Uri status, Func<JsonElement, bool> done, string what) =>
         await Eventually.MatchAsync(() => GetJsonAsync(status.ToString()), done, BatchTimeout, TimeSpan.FromMilliseconds(100), $"batch at {status}: {what}");
 

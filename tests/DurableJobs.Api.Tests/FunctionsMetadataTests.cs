@@ -27,6 +27,7 @@ public sealed class FunctionsMetadataTests
         { "PatchBatch", "batches/{id}", ["patch"] },
         { "ResumeBatch", "batches/{id}/resume", ["post"] },
         { "RerunBatch", "batches/{id}/rerun", ["post"] },
+        { "DeleteBatch", "batches/{id}", ["delete"] },
     };
 
     [Fact]
@@ -34,8 +35,8 @@ public sealed class FunctionsMetadataTests
     {
         string[] names = Functions.Value.Select(f => f.GetProperty("name").GetString()!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(
-            ["BatchHookOrchestrator", "BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteSchedule", "DeliverBatchHook", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule",
-             "Health", "ListBatches", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch", "ResumeBatch", "ResumeSchedule", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch", "SubmitBatch", "TriggerSchedule"],
+            ["BatchHookOrchestrator", "BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteBatch", "DeleteSchedule", "DeliverBatchHook", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule",
+             "Health", "ListBatches", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch", "ResumeBatch", "ResumeSchedule", "RetentionSweep", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch", "SubmitBatch", "TriggerSchedule"],
             names);
     }
 

@@ -96,6 +96,10 @@ public sealed class FunctionsWrapperTests(EmulatorFixture storage, FunctionsHost
         Assert.Contains(list.GetProperty("items").EnumerateArray(), b => b.GetProperty("id").GetString() == "fn-run");
 
         Assert.Equal(StatusCodes.Status200OK, (await CallAsync(c => http.Health(c.Request, durable, CancellationToken.None), "GET", "/api/healthz")).Status);
+
+        Assert.Equal(StatusCodes.Status204NoContent, (await CallAsync(c => http.DeleteBatch(c.Request, "fn-run", durable, CancellationToken.None), "DELETE", "/api/batches/fn-run")).Status);
+        Assert.Null(await durable.GetInstanceAsync("fn-run"));
+        Assert.Equal(StatusCodes.Status404NotFound, (await CallAsync(c => http.DeleteBatch(c.Request, "fn-run", durable, CancellationToken.None), "DELETE", "/api/batches/fn-run")).Status);
     }
 
     [Fact]

@@ -108,4 +108,37 @@ public sealed class BatchControlDashboardTests(DashboardFixture fixture)
         Assert.Equal($"{id}.next", (await fixture.GetJsonAsync($"/api/batches/{id}.next")).GetProperty("id").GetString());
         await page.CloseAsync();
     }
+
+    [Fact]
+    public async Task Delete_shows_only_on_a_finished_batch_asks_first_and_once_confirmed_deletes_it_and_returns_to_the_list()
+    {
+        string id = Samples.NewId("dash-delete");
+        await fixture.SubmitAsync(Samples.Delays(id, count: 4, ms: 1_500, maxParallel: 1));
+        IPage page = await fixture.OpenAsync($"#/batches/{id}");
+        await Expect(page.Locator("#batch-status")).ToHaveAttributeAsync("data-status", "Running", new() { Timeout = Slow });
+        await Expect(page.Locator("#delete")).ToBeHiddenAsync();
+        await Expect(page.Locator("#batch-status")).ToHaveAttributeAsync("data-status", "Completed", new() { Timeout = Slow });
+        await Expect(page.Locator("#delete")).ToBeVisibleAsync();
+
+        bool accept = false;
+        var asked = new List<string>();
+        page.Dialog += async (_, dialog) =>
+        {
+            asked.Add(dialog.Message);
+            await (accept ? dialog.AcceptAsync() : dialog.DismissAsync());
+        };
+        await page.Locator("#delete").ClickAsync();
+        await Expect(page.Locator("#delete")).ToBeEnabledAsync();
+        Assert.Equal("Completed", (await fixture.GetJsonAsync($"/api/batches/{id}")).GetProperty("status").GetString());
+
+        accept = true;
+        await page.Locator("#delete").ClickAsync();
+        await page.WaitForURLAsync(url => url.EndsWith("#/", StringComparison.Ordinal), new() { Timeout = Slow });
+
+        Assert.Equal(2, asked.Count);
+        Assert.All(asked, message => Assert.Contains(id, message, StringComparison.Ordinal));
+        using HttpResponseMessage gone = await fixture.Http.GetAsync($"/api/batches/{id}");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
+        await page.CloseAsync();
+    }
 }

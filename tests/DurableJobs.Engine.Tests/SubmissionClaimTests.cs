@@ -156,6 +156,8 @@ public sealed class SubmissionClaimTests(EmulatorFixture fixture, ITestOutputHel
 
         public Task DeleteJobsAsync(string batchId, string jobsKey, CancellationToken cancellationToken = default) => inner.DeleteJobsAsync(batchId, jobsKey, cancellationToken);
 
+        public Task DeleteBatchAsync(string batchId, CancellationToken cancellationToken = default) => inner.DeleteBatchAsync(batchId, cancellationToken);
+
         public Task<IReadOnlyDictionary<int, JobResult>> GetRecordedAsync(string batchId, int start, int count, CancellationToken cancellationToken = default) => inner.GetRecordedAsync(batchId, start, count, cancellationToken);
 
         public Task RecordAsync(string batchId, IReadOnlyList<IndexedJobResult> results, CancellationToken cancellationToken = default) => inner.RecordAsync(batchId, results, cancellationToken);

@@ -54,6 +54,8 @@ internal sealed class TroubledBatchStore(IBatchStore inner) : IBatchStore
 
     public Task<IReadOnlyList<JobSpan>> ReadSpansAsync(string batchId, CancellationToken cancellationToken = default) => inner.ReadSpansAsync(batchId, cancellationToken);
 
+    public Task DeleteBatchAsync(string batchId, CancellationToken cancellationToken = default) => inner.DeleteBatchAsync(batchId, cancellationToken);
+
     public Task IndexBatchAsync(string batchId, DateTimeOffset submittedAt, CancellationToken cancellationToken = default) =>
         inner.IndexBatchAsync(batchId, submittedAt, cancellationToken);
 

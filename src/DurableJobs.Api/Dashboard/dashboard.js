@@ -134,7 +134,8 @@
         <button id="set-cap" disabled>Set cap</button>
         <button id="pause" disabled>Pause</button>
         <button id="rerun" disabled title="Start a new batch of the jobs that failed or timed out">Re-run failed</button>
-        <button id="cancel" class="danger" disabled>Cancel batch</button></h1>
+        <button id="cancel" class="danger" disabled>Cancel batch</button>
+        <button id="delete" class="danger" hidden title="Delete the batch, its re-runs and everything stored for them">Delete</button></h1>
       <section class="panel"><div id="batch-progress"></div><div class="counts" id="counts" style="margin-top:12px"></div>
         <p class="muted" id="batch-meta" style="margin:10px 0 0"></p></section>
       <section class="panel chart"><h2>Jobs in flight over time</h2><div id="chart"><div class="empty">No finished jobs yet.</div></div>
@@ -162,6 +163,18 @@
         await api(`/batches/${enc(id)}/cancel`, { method: 'POST', body: JSON.stringify({ reason: 'Cancelled from the dashboard.' }) });
         document.getElementById('cancel').textContent = 'Cancelling…';
       } catch (error) {
+        showError(error.message);
+      }
+    });
+
+    document.getElementById('delete').addEventListener('click', async () => {
+      if (!confirm(`Delete batch ${id}, its re-runs and all their results? This cannot be undone.`)) return;
+      document.getElementById('delete').disabled = true;
+      try {
+        await api(`/batches/${enc(id)}`, { method: 'DELETE' });
+        location.hash = '#/';
+      } catch (error) {
+        document.getElementById('delete').disabled = false;
         showError(error.message);
       }
     });
@@ -249,6 +262,8 @@
     const cancel = document.getElementById('cancel');
     cancel.disabled = isFinished(b) || cancelRequested;
     if (isFinished(b)) cancel.textContent = 'Cancel batch';
+    // Only a finished batch can be deleted (the API answers 409 otherwise).
+    document.getElementById('delete').hidden = !isFinished(b);
     const pause = document.getElementById('pause');
     const action = b.status === 'Paused' ? 'resume' : 'pause';
     if (pause.dataset.action !== action) {

@@ -50,4 +50,7 @@ internal static class ApiErrorCodes
 
     /// <summary>No schedule has that name.</summary>
     public const string ScheduleNotFound = "schedule-not-found";
+
+    /// <summary>A delete of a re-run while a later re-run of the same batch exists.</summary>
+    public const string LaterRerunExists = "later-rerun-exists";
 }

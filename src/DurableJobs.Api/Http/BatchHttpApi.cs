@@ -264,6 +264,38 @@ internal sealed partial class BatchHttpApi
     }
 
     /// <summary>
+    /// <c>DELETE /api/batches/{id}</c>: 204 when the batch (with its re-runs) and everything stored for it are gone, 409
+    /// while it (or a re-run of it) has not finished or when a later re-run exists, 404 when unknown.
+    /// </summary>
+    public async Task<IResult> DeleteAsync(string id, BatchClient client, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        DeleteOutcome outcome = IsPossibleId(id) ? await client.DeleteAsync(id, cancellationToken).ConfigureAwait(false) : DeleteOutcome.NotFound;
+        switch (outcome)
+        {
+            case DeleteOutcome.Deleted:
+                logger.LogInformation("Batch {BatchId} deleted", id);
+                // This process's cached timelines of the batch (one per points asked for) go with it.
+                for (int points = 2; points <= options.MaxTimelinePoints; points++)
+                {
+                    finishedTimelines.Remove((id, points));
+                }
+
+                return Results.NoContent();
+            case DeleteOutcome.NotFinished:
+                return new ApiError(
+                    StatusCodes.Status409Conflict, ApiErrorCodes.NotFinished, "The batch has not finished.",
+                    $"Batch '{id}' or one of its re-runs is still pending, running or paused; cancel it first, or wait until it finishes.").ToResult();
+            case DeleteOutcome.LaterRerunExists:
+                return new ApiError(
+                    StatusCodes.Status409Conflict, ApiErrorCodes.LaterRerunExists, "A later re-run exists.",
+                    $"Batch '{id}' is a re-run and a later re-run of the same batch exists; delete that one first, or the original batch (which deletes every re-run).").ToResult();
+            default:
+                return NotFound(id).ToResult();
+        }
+    }
+
+    /// <summary>
     /// <c>GET /api/batches?status=&amp;top=&amp;continuationToken=</c>: a page of batches, newest first, as <see cref="BatchList"/>
     /// (see <see cref="BatchClient.ListAsync"/>: a page costs what it covers).
     /// </summary>

@@ -7,6 +7,7 @@ using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Validation;
 using DurableJobs.Engine.Emulator;
 using DurableJobs.Engine.Hooks;
+using DurableJobs.Engine.Retention;
 using DurableJobs.Engine.Signals;
 using DurableJobs.Engine.Storage;
 using DurableJobs.Orchestration;
@@ -43,6 +44,8 @@ internal static class EngineServiceCollectionExtensions
         BindIfConfigured<BatchLimits>(services, BatchLimits.SectionName);
         BindIfConfigured<BatchClientOptions>(services, BatchClientOptions.SectionName);
         BindIfConfigured<HookOptions>(services, HookOptions.SectionName);
+        BindIfConfigured<RetentionOptions>(services, RetentionOptions.SectionName).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidation>());
 
         services.TryAddSingleton(new JobHandlerRegistry());
         services.TryAddSingleton(WorkerIdentity.CurrentProcess);
@@ -76,6 +79,16 @@ internal static class EngineServiceCollectionExtensions
                 storage.CreateTableClient($"{engine.HubName}Results"));
         });
 
+        services.TryAddSingleton(sp =>
+        {
+            EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
+            return new RetentionSweeper(
+                sp.GetRequiredService<IOptions<RetentionOptions>>().Value,
+                sp.GetRequiredService<StorageConnection>().CreateBlobContainerClient($"{engine.HubName.ToLowerInvariant()}-batches"),
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<RetentionSweeper>>());
+        });
+
         services.TryAddSingleton<JobChunkExecutor>();
         services.TryAddSingleton<BatchValidator>();
         services.TryAddSingleton<ScheduleValidator>();
@@ -101,6 +114,13 @@ internal static class EngineServiceCollectionExtensions
         }
 
         return services.AddOptions<TOptions>();
+    }
+
+    /// <summary>Fails the start on a retention setting out of range, naming it.</summary>
+    private sealed class RetentionOptionsValidation : IValidateOptions<RetentionOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, RetentionOptions options) =>
+            options.Validate() is { Count: > 0 } problems ? ValidateOptionsResult.Fail(problems) : ValidateOptionsResult.Success;
     }
 
     /// <summary>Marks <typeparamref name="TOptions"/> as bound to configuration already.</summary>

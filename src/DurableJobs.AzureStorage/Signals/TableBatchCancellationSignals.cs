@@ -55,6 +55,19 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
     }
 
     /// <inheritdoc />
+    public async Task ForgetAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+
+        // Every row of the batch's partition, not only the cancel row: a later signal kind needs no change here.
+        await foreach (TableEntity row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {batchId}"), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<IBatchCancellationWatch> WatchAsync(string batchId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);

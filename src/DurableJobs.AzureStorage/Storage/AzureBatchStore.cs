@@ -51,6 +51,13 @@ internal sealed class AzureBatchStore : IBatchStore
     private const string IndexPartition = "~batches";
     private const string IndexMarkerPrefix = "id_";
 
+    // The marker names its entry, so a delete finds the entry without scanning the index (markers written before it
+    // did are found by a scan).
+    private const string IndexEntryProperty = "Entry";
+
+    // A table transaction takes at most 100 operations, all in one partition.
+    private const int MaxTransactionActions = 100;
+
     // The chunks in flight (at most 8 per batch by default) share segments only with their neighbours, so a handful
     // covers them; the byte bound keeps large payloads from multiplying it (a segment of 1 MiB of JSON parses to ~2 MB).
     // Layouts are a few hundred bytes each, one per batch running here.
@@ -387,7 +394,7 @@ internal sealed class AzureBatchStore : IBatchStore
             await results.SubmitTransactionAsync(
                 [
                     new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(IndexPartition, entry)),
-                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(IndexPartition, IndexMarkerPrefix + batchId)),
+                    new TableTransactionAction(TableTransactionActionType.Add, new TableEntity(IndexPartition, IndexMarkerPrefix + batchId) { [IndexEntryProperty] = entry }),
                 ],
                 cancellationToken).ConfigureAwait(false);
         }
@@ -395,6 +402,85 @@ internal sealed class AzureBatchStore : IBatchStore
         {
             // Indexed by an earlier submission of this id.
         }
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteBatchAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        await EnsureCreatedAsync(cancellationToken).ConfigureAwait(false);
+
+        // Blobs first, the index last: a delete that stops half-way leaves the batch listed, so it can be deleted again.
+        await foreach (BlobItem blob in container.GetBlobsAsync(BlobTraits.None, BlobStates.None, batchId + "/", cancellationToken).ConfigureAwait(false))
+        {
+            await container.DeleteBlobIfExistsAsync(blob.Name, DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+
+        // The result rows and the claim share the batch's partition: a transaction deletes up to 100 of them at once.
+        var rows = new List<TableTransactionAction>(MaxTransactionActions);
+        await foreach (TableEntity row in results.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {batchId}"), maxPerPage: MaxTransactionActions, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new TableTransactionAction(TableTransactionActionType.Delete, row, ETag.All));
+            if (rows.Count == MaxTransactionActions)
+            {
+                await DeleteRowsAsync(rows, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        await DeleteRowsAsync(rows, cancellationToken).ConfigureAwait(false);
+
+        NullableResponse<TableEntity> marker = await results.GetEntityIfExistsAsync<TableEntity>(IndexPartition, IndexMarkerPrefix + batchId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var index = new List<TableTransactionAction>(2);
+        if (marker.HasValue)
+        {
+            index.Add(new TableTransactionAction(TableTransactionActionType.Delete, marker.Value!, ETag.All));
+        }
+
+        string? entry = marker.HasValue ? marker.Value!.GetString(IndexEntryProperty) : null;
+        if (entry is null)
+        {
+            string filter = TableClient.CreateQueryFilter($"PartitionKey eq {IndexPartition} and RowKey lt {IndexMarkerPrefix}");
+            await foreach (TableEntity candidate in results.QueryAsync<TableEntity>(filter, maxPerPage: 1_000, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (IdOfIndexKey(candidate.RowKey) == batchId)
+                {
+                    entry = candidate.RowKey;
+                    break;
+                }
+            }
+        }
+
+        if (entry is not null)
+        {
+            index.Add(new TableTransactionAction(TableTransactionActionType.Delete, new TableEntity(IndexPartition, entry), ETag.All));
+        }
+
+        // Entry and marker go together, as they came: a marker left without its entry would keep a later batch of
+        // this id out of the list.
+        await DeleteRowsAsync(index, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task DeleteRowsAsync(List<TableTransactionAction> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await results.SubmitTransactionAsync(rows, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TableTransactionFailedException ex) when (ex.Status == 404)
+        {
+            // A concurrent delete took a row first: delete the rest one by one.
+            foreach (TableTransactionAction row in rows)
+            {
+                await results.DeleteEntityAsync(row.Entity.PartitionKey, row.Entity.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        rows.Clear();
     }
 
     /// <inheritdoc />

@@ -1,6 +1,7 @@
 using DurableJobs.Client;
 using DurableJobs.Client.Hooks;
 using DurableJobs.Client.Schedules;
+using DurableJobs.Engine.Retention;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Activities;
 using DurableJobs.Orchestration.Hooks;
@@ -10,6 +11,8 @@ using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace DurableJobs.Engine.Hosting;
 
@@ -52,6 +55,12 @@ internal static class EmbeddedEngineRegistration
         services.TryAddSingleton(sp => new ScheduleClient(
             sp.GetRequiredService<DurableTaskClient>(), sp.GetRequiredService<BatchClient>(), sp.GetRequiredService<Orchestration.Schedules.ScheduleValidator>(), sp.GetService<TimeProvider>() ?? TimeProvider.System));
         services.TryAddSingleton<IScheduleClient>(sp => sp.GetRequiredService<ScheduleClient>());
+        services.AddHostedService(sp => new RetentionService(
+            sp,
+            sp.GetRequiredService<RetentionSweeper>(),
+            sp.GetRequiredService<IOptions<EngineOptions>>().Value.RunWorker,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<RetentionService>>()));
         services.TryAddTransient<StartScheduledBatchActivity>();
         services.TryAddTransient<FindRunningBatchesActivity>();
         services.TryAddTransient<DeliverBatchHookActivity>();

@@ -78,6 +78,15 @@ public sealed class BatchHttpFunctions
         CancellationToken cancellationToken) =>
         api.CancelAsync(request, id, clients.Create(durable), cancellationToken);
 
+    /// <summary><c>DELETE /api/batches/{id}</c>.</summary>
+    [Function("DeleteBatch")]
+    public Task<IResult> DeleteBatch(
+        [HttpTrigger(AuthorizationLevel.Function, "delete", Route = "batches/{id}")] HttpRequest request,
+        string id,
+        [DurableClient] DurableTaskClient durable,
+        CancellationToken cancellationToken) =>
+        api.DeleteAsync(id, clients.Create(durable), cancellationToken);
+
     /// <summary><c>POST /api/batches/{id}/pause</c>.</summary>
     [Function("PauseBatch")]
     public Task<IResult> PauseBatch(

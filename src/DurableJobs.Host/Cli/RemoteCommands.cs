@@ -8,7 +8,7 @@ using Spectre.Console;
 
 namespace DurableJobs.Host.Cli;
 
-/// <summary><c>submit</c>, <c>status</c>, <c>watch</c>, <c>jobs</c>, <c>cancel</c>, <c>pause</c>, <c>resume</c> and <c>rerun</c> against a running host's HTTP API.</summary>
+/// <summary><c>submit</c>, <c>status</c>, <c>watch</c>, <c>jobs</c>, <c>cancel</c>, <c>delete</c>, <c>pause</c>, <c>resume</c> and <c>rerun</c> against a running host's HTTP API.</summary>
 internal static class RemoteCommands
 {
     internal static readonly Option<string> Url = new("--url") { Description = "The host's base URL.", DefaultValueFactory = _ => "http://127.0.0.1:7071", Recursive = true };
@@ -118,6 +118,15 @@ internal static class RemoteCommands
             return ExitCodes.Success;
         });
 
+        var delete = new Command("delete", "Delete a finished batch, its re-runs and everything stored for them.") { id, Url, ApiKey };
+        delete.SetAction(async (parse, cancellationToken) =>
+        {
+            using ApiClient api = Open(parse);
+            await api.DeleteAsync($"api/batches/{Uri.EscapeDataString(parse.GetValue(id)!)}");
+            AnsiConsole.MarkupLine($"Batch [bold]{Markup.Escape(parse.GetValue(id)!)}[/] deleted.");
+            return ExitCodes.Success;
+        });
+
         var pause = new Command("pause", "Pause a batch: no new chunk starts until resume; running chunks finish; the deadline still counts.") { id, Url, ApiKey };
         pause.SetAction(async (parse, cancellationToken) =>
         {
@@ -164,7 +173,7 @@ internal static class RemoteCommands
             return ExitCodes.Success;
         });
 
-        return [submit, status, show, watch, jobs, cancel, pause, resume, rerun, cap];
+        return [submit, status, show, watch, jobs, cancel, delete, pause, resume, rerun, cap];
     }
 
     private static JobStatus ParseStatus(string name) =>

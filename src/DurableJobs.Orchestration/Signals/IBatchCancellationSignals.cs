@@ -15,4 +15,7 @@ internal interface IBatchCancellationSignals
     /// signal is checked once before this returns, so work that starts after a cancel never runs.
     /// </summary>
     Task<IBatchCancellationWatch> WatchAsync(string batchId, CancellationToken cancellationToken = default);
+
+    /// <summary>Forgets the signal of a batch that is being deleted. Idempotent.</summary>
+    Task ForgetAsync(string batchId, CancellationToken cancellationToken = default);
 }

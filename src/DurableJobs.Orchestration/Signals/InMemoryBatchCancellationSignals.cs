@@ -22,6 +22,14 @@ internal sealed class InMemoryBatchCancellationSignals : IBatchCancellationSigna
         return Task.FromResult<IBatchCancellationWatch>(new Lease(SourceOf(batchId).Token));
     }
 
+    /// <inheritdoc />
+    public Task ForgetAsync(string batchId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        sources.TryRemove(batchId, out _);
+        return Task.CompletedTask;
+    }
+
     private CancellationTokenSource SourceOf(string batchId) => sources.GetOrAdd(batchId, static _ => new CancellationTokenSource());
 
     private sealed class Lease(CancellationToken token) : IBatchCancellationWatch

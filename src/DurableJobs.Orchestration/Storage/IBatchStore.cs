@@ -70,4 +70,11 @@ internal interface IBatchStore
     /// <summary>Up to <paramref name="count"/> indexed batch ids, newest first, from where <paramref name="continuationToken"/> left off.</summary>
     /// <exception cref="FormatException"><paramref name="continuationToken"/> is not one this store issued.</exception>
     Task<BatchIdPage> ListBatchesAsync(int count, string? continuationToken, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Deletes everything this store holds for <paramref name="batchId"/>: its job segments and layouts (every
+    /// submission's), its result rows and output blobs, its claim and its index entry. Idempotent; the caller makes
+    /// sure the batch has finished and that nothing still references its jobs.
+    /// </summary>
+    Task DeleteBatchAsync(string batchId, CancellationToken cancellationToken = default);
 }
