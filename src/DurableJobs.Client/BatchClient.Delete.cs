@@ -1,4 +1,5 @@
 using System.Globalization;
+using DurableJobs.Orchestration.Hooks;
 using DurableJobs.Orchestration.Model;
 using Microsoft.DurableTask.Client;
 
@@ -68,6 +69,12 @@ public sealed partial class BatchClient
             return DeleteOutcome.NotFinished;
         }
 
+        // Its completion hooks deliver its final view from an instance of their own: the batch goes once they are done.
+        if (await durable.GetInstanceAsync(HookNames.InstanceIdOf(batchId), cancellationToken).ConfigureAwait(false) is { IsCompleted: false })
+        {
+            return DeleteOutcome.NotFinished;
+        }
+
         // A re-run's jobs are references to the original's, never the other way round (a re-run of a re-run references
         // the original too), so a re-run can go alone; the latest only, or the original's list of re-runs would stop at the gap.
         if (view.Reruns is null && await NextRerunAsync(batchId, cancellationToken).ConfigureAwait(false) is { } next && await ExistsAsync(next, cancellationToken).ConfigureAwait(false))
@@ -131,6 +138,9 @@ public sealed partial class BatchClient
         {
             await durable.PurgeInstanceAsync(part, cancellation: cancellationToken).ConfigureAwait(false);
         }
+
+        // Its completion hooks' instance, if it had any (purging one that never existed deletes nothing).
+        await durable.PurgeInstanceAsync(HookNames.InstanceIdOf(batchId), cancellation: cancellationToken).ConfigureAwait(false);
 
         await store.DeleteBatchAsync(batchId, cancellationToken).ConfigureAwait(false);
         await signals.ForgetAsync(batchId, cancellationToken).ConfigureAwait(false);

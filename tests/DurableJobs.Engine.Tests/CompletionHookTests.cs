@@ -175,6 +175,25 @@ public sealed class CompletionHookTests(EmulatorFixture fixture, ITestOutputHelp
         Assert.All(delays, d => Assert.InRange(d, 0, 5_000));
     }
 
+    [Fact]
+    public async Task Delete_OfAFinishedBatchWhoseWebhookIsStillRetrying_IsRefused_ThenRemovesTheHookInstanceWithTheBatch()
+    {
+        receiver.Plan(HttpStatusCode.InternalServerError, HttpStatusCode.InternalServerError);
+        string id = await SubmitAsync(Batch([Job("echo", new { n = 1 })]) with { OnComplete = new CompletionHook { Webhook = receiver.Url } });
+        await WaitFinishedAsync(id);
+        await receiver.WaitForAsync(1, Patience);
+
+        DeleteOutcome whileDelivering = await Client.DeleteAsync(id);
+        await HookOutcomeAsync(id);
+        DeleteOutcome delivered = await Client.DeleteAsync(id);
+
+        Assert.Equal(DeleteOutcome.NotFinished, whileDelivering);
+        Assert.Equal(DeleteOutcome.Deleted, delivered);
+        DurableTaskClient durable = host!.Services.GetRequiredService<DurableTaskClient>();
+        Assert.Null(await durable.GetInstanceAsync(HookNames.InstanceIdOf(id)));
+        Assert.Null(await Client.GetAsync(id));
+    }
+
     private async Task<List<HookStepStatus>> HookOutcomeAsync(string batchId)
     {
         DurableTaskClient durable = host!.Services.GetRequiredService<DurableTaskClient>();
