@@ -55,6 +55,7 @@ internal sealed class BatchValidator
 
         ValidateParallelism(request.MaxParallel, problems);
         ValidateDeadline(request.DeadlineSeconds, problems);
+        ValidateJobTimeout(request.JobTimeoutSeconds, "jobTimeoutSeconds", problems);
         ValidateStart(request, problems);
         if (request.Retry is not null)
         {
@@ -149,6 +150,23 @@ internal sealed class BatchValidator
         else if (seconds > limits.MaxDeadline.TotalSeconds)
         {
             problems.Add(new("deadlineSeconds", $"Must be at most {limits.MaxDeadline.TotalSeconds:0} seconds ({limits.MaxDeadline.TotalDays:0.##} days) (got {seconds})."));
+        }
+    }
+
+    private void ValidateJobTimeout(double? timeoutSeconds, string path, List<ValidationProblem> problems)
+    {
+        if (timeoutSeconds is not { } seconds)
+        {
+            return;
+        }
+
+        if (double.IsNaN(seconds) || seconds <= 0)
+        {
+            problems.Add(new(path, $"Must be a positive number of seconds (got {seconds})."));
+        }
+        else if (seconds > limits.MaxDeadline.TotalSeconds)
+        {
+            problems.Add(new(path, $"Must be at most {limits.MaxDeadline.TotalSeconds:0} seconds, the longest deadline (got {seconds})."));
         }
     }
 
@@ -248,6 +266,7 @@ internal sealed class BatchValidator
                 ValidatePayload(services, job.Type, job.Payload, path, problems);
             }
 
+            ValidateJobTimeout(job.JobTimeoutSeconds, $"{path}.jobTimeoutSeconds", problems);
             string id = JobIds.IdOf(job, i);
             if (job.Id is not null)
             {
