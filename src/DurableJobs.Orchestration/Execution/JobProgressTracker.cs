@@ -23,7 +23,9 @@ internal sealed class JobProgressTracker : IAsyncDisposable
     private readonly Dictionary<int, Entry> entries = [];
     private readonly Lock gate = new();
     private readonly CancellationTokenSource stopping = new();
-    private readonly Task pump;
+    private readonly ITimer timer;
+
+    // Never disposed: a timer tick already under way may still ask for it after DisposeAsync.
     private readonly SemaphoreSlim flushing = new(1, 1);
 
     public JobProgressTracker(IJobProgressStore store, string batchId, string worker, TimeProvider time, TimeSpan flushInterval, ILogger logger)
@@ -33,7 +35,9 @@ internal sealed class JobProgressTracker : IAsyncDisposable
         this.worker = worker;
         this.time = time;
         this.logger = logger;
-        pump = Task.Run(() => PumpAsync(flushInterval));
+        // A periodic timer, not a loop of delays: the ticks keep their pace whatever a write takes, and a tick that finds
+        // a write still under way is skipped (its changes go with the next one).
+        timer = time.CreateTimer(static state => _ = ((JobProgressTracker)state!).TickAsync(), this, flushInterval, flushInterval);
     }
 
     /// <summary>Writes (flushes) so far, for the cost measurements and tests.</summary>
@@ -133,6 +137,38 @@ internal sealed class JobProgressTracker : IAsyncDisposable
         await flushing.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            await WriteChangesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            flushing.Release();
+        }
+    }
+
+    private async Task TickAsync()
+    {
+        if (stopping.IsCancellationRequested || !await flushing.WaitAsync(0).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        try
+        {
+            await WriteChangesAsync(stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Disposed meanwhile: its final flush writes what this one did not.
+        }
+        finally
+        {
+            flushing.Release();
+        }
+    }
+
+    private async Task WriteChangesAsync(CancellationToken cancellationToken)
+    {
+        {
             List<(JobProgressRow Row, long Version)> changed = [];
             lock (gate)
             {
@@ -198,20 +234,14 @@ internal sealed class JobProgressTracker : IAsyncDisposable
                 }
             }
         }
-        finally
-        {
-            flushing.Release();
-        }
     }
 
     /// <summary>Stops the periodic flush and writes what is left (the deletes of finished jobs' rows, mostly).</summary>
     public async ValueTask DisposeAsync()
     {
+        await timer.DisposeAsync().ConfigureAwait(false);
         await stopping.CancelAsync().ConfigureAwait(false);
-        await pump.ConfigureAwait(false);
         await FlushAsync(CancellationToken.None).ConfigureAwait(false);
-        stopping.Dispose();
-        flushing.Dispose();
     }
 
     private Entry Get(int index)
@@ -222,22 +252,6 @@ internal sealed class JobProgressTracker : IAsyncDisposable
         }
 
         return entry;
-    }
-
-    private async Task PumpAsync(TimeSpan interval)
-    {
-        try
-        {
-            while (true)
-            {
-                await Task.Delay(interval, time, stopping.Token).ConfigureAwait(false);
-                await FlushAsync(stopping.Token).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-        {
-            // Disposed: the final flush follows.
-        }
     }
 
     private sealed class Entry
