@@ -185,6 +185,8 @@ public sealed class HttpApiTests(EmulatorFixture storage, HttpApiHostFixture fix
         { "bad-dotjob", "application/json", Utf8("""{"batchId":"bad-dotjob","jobs":[{"id":".","type":"echo"},{"id":"..","type":"echo"}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].id", "jobs[1].id"] },
         { "bad-hash", "application/json", Utf8("""{"batchId":"bad-hash","jobs":[{"type":"hash","payload":{"iterations":9000000000000000000}}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].payload.iterations"] },
         { "bad-delay", "application/json", Utf8("""{"batchId":"bad-delay","jobs":[{"type":"delay","payload":{"ms":9000000000000000000}}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].payload.ms"] },
+        { "bad-timeout", "application/json", Utf8("""{"batchId":"bad-timeout","jobTimeoutSeconds":0,"jobs":[{"type":"echo"},{"type":"echo","jobTimeoutSeconds":-1}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobTimeoutSeconds", "jobs[1].jobTimeoutSeconds"] },
+        { "bad-checkpoint", "application/json", Utf8("""{"batchId":"bad-checkpoint","jobs":[{"type":"delay","payload":{"ms":1,"checkpoint":"yes"}}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].payload.checkpoint"] },
         { "bad-large", "application/json", Utf8($$"""{"batchId":"bad-large","jobs":[{"type":"echo","payload":"{{new string('x', (int)HttpApiHostFixture.BodyLimit)}}"}]}"""), HttpStatusCode.RequestEntityTooLarge, "body-too-large", [] },
     };
 
