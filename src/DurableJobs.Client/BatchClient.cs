@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using DurableJobs.Core.Model;
 using DurableJobs.Core.Validation;
 using DurableJobs.Orchestration;
@@ -25,6 +26,7 @@ public sealed partial class BatchClient
     private readonly BatchLimits limits;
     private readonly BatchClientOptions options;
     private readonly Core.Hooks.HookOptions hooks;
+    private readonly IJobProgressStore? progress;
 
     // How often a submission that found its batch id claimed by another looks again: soon at first (that one is
     // usually starting the batch right now), then at most every second.
@@ -32,7 +34,7 @@ public sealed partial class BatchClient
     private static readonly TimeSpan MaxClaimPause = TimeSpan.FromSeconds(1);
 
     /// <summary>Creates the client (apps get it from <c>AddDurableJobs().AddClient()</c>, Functions through its factory).</summary>
-    internal BatchClient(DurableTaskClient durable, IBatchCancellationSignals signals, IBatchStore store, BatchValidator validator, BatchLimits limits, BatchClientOptions options, Core.Hooks.HookOptions? hooks = null)
+    internal BatchClient(DurableTaskClient durable, IBatchCancellationSignals signals, IBatchStore store, BatchValidator validator, BatchLimits limits, BatchClientOptions options, Core.Hooks.HookOptions? hooks = null, IJobProgressStore? progress = null)
     {
         ArgumentNullException.ThrowIfNull(durable);
         ArgumentNullException.ThrowIfNull(signals);
@@ -47,6 +49,7 @@ public sealed partial class BatchClient
         this.limits = limits;
         this.options = options;
         this.hooks = hooks ?? new Core.Hooks.HookOptions();
+        this.progress = progress;
     }
 
     /// <summary>A client over <paramref name="durable"/> with everything else from <paramref name="services"/>.</summary>
@@ -60,7 +63,8 @@ public sealed partial class BatchClient
             services.GetRequiredService<BatchValidator>(),
             services.GetRequiredService<BatchLimits>(),
             services.GetRequiredService<BatchClientOptions>(),
-            services.GetService<Core.Hooks.HookOptions>());
+            services.GetService<Core.Hooks.HookOptions>(),
+            services.GetService<IJobProgressStore>());
     }
 
     /// <summary>
@@ -280,18 +284,43 @@ public sealed partial class BatchClient
     /// <summary>
     /// A page of recorded job results, in submission order, optionally of one status. Null when the batch is
     /// unknown. While a batch runs, only jobs that have finished are listed; once it has finished, every job is.
+    /// With <see cref="JobStatus.Running"/>: the jobs running now that have run for about a second or more (the
+    /// progress flush interval), each with its last <see cref="JobResult.Progress"/>; none once the batch has finished.
     /// </summary>
     public async Task<JobPage?> GetJobsAsync(string batchId, JobStatus? status = null, int top = 100, string? continuationToken = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(batchId);
         ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
-        if (await GetAsync(batchId, cancellationToken).ConfigureAwait(false) is null)
+        if (await GetAsync(batchId, cancellationToken).ConfigureAwait(false) is not { } view)
         {
             return null;
         }
 
+        if (status == JobStatus.Running)
+        {
+            return await GetRunningAsync(batchId, view, top, continuationToken, cancellationToken).ConfigureAwait(false);
+        }
+
         ResultPage page = await store.QueryAsync(batchId, status, top, continuationToken, cancellationToken).ConfigureAwait(false);
         return new JobPage { Items = page.Items, ContinuationToken = page.ContinuationToken };
+    }
+
+    // Running jobs are few (at most the batch's cap), so they are read at once and paged in memory, by index.
+    private async Task<JobPage> GetRunningAsync(string batchId, BatchView view, int top, string? continuationToken, CancellationToken cancellationToken)
+    {
+        int from = 0;
+        if (continuationToken is not null && (!int.TryParse(continuationToken, NumberStyles.None, CultureInfo.InvariantCulture, out from) || from < 0))
+        {
+            throw new FormatException("The continuation token is not one this service issued.");
+        }
+
+        // Rows a stopped worker left behind say nothing about a batch that has ended.
+        IReadOnlyList<JobResult> running = progress is null || view.IsFinished
+            ? []
+            : await progress.ReadRunningAsync(batchId, cancellationToken).ConfigureAwait(false);
+        List<JobResult> page = running.Skip(from).Take(top).ToList();
+        string? next = from + page.Count < running.Count ? (from + page.Count).ToString(CultureInfo.InvariantCulture) : null;
+        return new JobPage { Items = page, ContinuationToken = next };
     }
 
     /// <summary>
@@ -369,7 +398,7 @@ public sealed partial class BatchClient
         var jobs = new ScheduledJob[specs.Count];
         for (int i = 0; i < specs.Count; i++)
         {
-            jobs[i] = new ScheduledJob(i, JobIds.IdOf(specs[i], i), specs[i].Type!, specs[i].Payload);
+            jobs[i] = new ScheduledJob(i, JobIds.IdOf(specs[i], i), specs[i].Type!, specs[i].Payload, specs[i].JobTimeoutSeconds ?? request.JobTimeoutSeconds);
         }
 
         return jobs;

@@ -187,6 +187,8 @@ public sealed class HttpApiTests(EmulatorFixture storage, HttpApiHostFixture fix
         { "bad-delay", "application/json", Utf8("""{"batchId":"bad-delay","jobs":[{"type":"delay","payload":{"ms":9000000000000000000}}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].payload.ms"] },
         { "bad-hook", "application/json", Utf8("""{"batchId":"bad-hook","jobs":[{"type":"echo"}],"onComplete":{"webhook":"https://169.254.169.254/latest","queue":"Bad_Queue"}}"""), HttpStatusCode.BadRequest, "validation-failed", ["onComplete.queue", "onComplete.webhook"] },
         { "bad-next", "application/json", Utf8("""{"batchId":"bad-next","jobs":[{"type":"echo"}],"next":{"batch":{"jobs":[{"type":"nope"}]}}}"""), HttpStatusCode.BadRequest, "validation-failed", ["next.batch.jobs[0].type"] },
+        { "bad-timeout", "application/json", Utf8("""{"batchId":"bad-timeout","jobTimeoutSeconds":0,"jobs":[{"type":"echo"},{"type":"echo","jobTimeoutSeconds":-1}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobTimeoutSeconds", "jobs[1].jobTimeoutSeconds"] },
+        { "bad-checkpoint", "application/json", Utf8("""{"batchId":"bad-checkpoint","jobs":[{"type":"delay","payload":{"ms":1,"checkpoint":"yes"}}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].payload.checkpoint"] },
         { "bad-large", "application/json", Utf8($$"""{"batchId":"bad-large","jobs":[{"type":"echo","payload":"{{new string('x', (int)HttpApiHostFixture.BodyLimit)}}"}]}"""), HttpStatusCode.RequestEntityTooLarge, "body-too-large", [] },
     };
 

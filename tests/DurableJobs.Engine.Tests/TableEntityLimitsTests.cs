@@ -16,6 +16,17 @@ public sealed class TableEntityLimitsTests
     }
 
     [Fact]
+    public void TheLargestCheckpointAHandlerMaySave_FitsOneProgressRow_OneCharacterMoreWouldNot()
+    {
+        // The handler-side bound (JobReportLimits, in Core, which knows no Azure) is Azure's string property limit.
+        Assert.Equal(TableEntityLimits.MaxStringChars, Core.Handlers.JobReportLimits.MaxCheckpointChars);
+        var row = new TableEntity("batch", "p000000001") { ["Checkpoint"] = new string('x', Core.Handlers.JobReportLimits.MaxCheckpointChars) };
+        Assert.Null(TableEntityLimits.Violation(row));
+        row["Checkpoint"] = new string('x', Core.Handlers.JobReportLimits.MaxCheckpointChars + 1);
+        Assert.NotNull(TableEntityLimits.Violation(row));
+    }
+
+    [Fact]
     public void SizeOf_IgnoresTheTimestampAndTheETag()
     {
         var row = new TableEntity("b", "0000000") { ["r00"] = "0123456789", ["Timestamp"] = DateTimeOffset.UtcNow, ["odata.etag"] = "W/\"1\"" };

@@ -4,8 +4,8 @@
 
   const POLL_MS = 2000;
   const FINISHED = ['Completed', 'TimedOut', 'Cancelled', 'Failed', 'Aborted'];
-  const JOB_STATUSES = ['Succeeded', 'Failed', 'TimedOut', 'Cancelled'];
-  const STATUS_COUNT = { Succeeded: 'succeeded', Failed: 'failed', TimedOut: 'timedOut', Cancelled: 'cancelled' };
+  const JOB_STATUSES = ['Running', 'Succeeded', 'Failed', 'TimedOut', 'Cancelled'];
+  const STATUS_COUNT = { Running: 'running', Succeeded: 'succeeded', Failed: 'failed', TimedOut: 'timedOut', Cancelled: 'cancelled' };
   // The API key, when the host requires one, arrives in the page URL (?code=) as Azure Functions takes it. It is kept
   // for this tab only and taken out of the address bar at once, so it stays off the screen, the history and bookmarks.
   const KEY_ITEM = 'durableJobs.apiKey';
@@ -307,6 +307,7 @@
     }
     const body = document.querySelector('#jobs tbody');
     const rows = items.map((j) => {
+      if (j.status === 'Running') return runningRow(j);
       const ms = j.startedAt && j.finishedAt ? new Date(j.finishedAt) - new Date(j.startedAt) : null;
       return `<tr data-job-id="${esc(j.id)}" data-status="${esc(j.status)}">
         <td class="mono">${esc(j.id)}</td><td>${esc(j.type)}</td><td>${badge(j.status)}</td>
@@ -322,6 +323,19 @@
     }
     jobs.token = token;
     document.getElementById('more').hidden = !token;
+  }
+
+  // A running job (status filter Running): how long it has run, and its last progress report in place of an error.
+  function runningRow(j) {
+    const p = j.progress || {};
+    const ms = j.startedAt ? Date.now() - new Date(j.startedAt) : null;
+    const value = typeof p.value === 'number' ? p.value : null;
+    const reported = p.reportedAt ? `reported ${new Date(p.reportedAt).toLocaleTimeString()}` : '';
+    return `<tr data-job-id="${esc(j.id)}" data-status="Running">
+      <td class="mono">${esc(j.id)}</td><td>${esc(j.type)}</td><td>${badge('Running')}</td>
+      <td class="num">${j.attempts}</td><td class="num">${ms === null ? '' : (ms / 1000).toFixed(1) + ' s'}</td>
+      <td class="muted mono">${esc(j.worker)}</td>
+      <td data-role="progress" data-value="${value === null ? '' : value}" title="${esc(reported)}">${value === null ? '' : `<progress max="100" value="${Math.max(0, Math.min(100, value))}"></progress> ${esc(value.toFixed(0))} `}${esc(p.message)}</td></tr>`;
   }
 
   // ---- the chart: a step line of jobs in flight and the cap as a dashed line, drawn as SVG --------------------

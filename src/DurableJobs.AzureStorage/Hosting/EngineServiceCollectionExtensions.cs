@@ -89,6 +89,12 @@ internal static class EngineServiceCollectionExtensions
                 sp.GetRequiredService<ILogger<RetentionSweeper>>());
         });
 
+        services.TryAddSingleton<IJobProgressStore>(sp =>
+        {
+            EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
+            return new AzureJobProgressStore(sp.GetRequiredService<StorageConnection>().CreateTableClient($"{engine.HubName}Results"));
+        });
+
         services.TryAddSingleton<JobChunkExecutor>();
         services.TryAddSingleton<BatchValidator>();
         services.TryAddSingleton<ScheduleValidator>();

@@ -1,31 +1,76 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace DurableJobs.Core.Handlers;
 
-/// <summary><c>delay</c>: waits <c>{"ms": N}</c> milliseconds, or less when the token is cancelled.</summary>
+/// <summary>
+/// <c>delay</c>: waits <c>{"ms": N}</c> milliseconds, or less when the token is cancelled, reporting its progress every
+/// second. With <c>"checkpoint": true</c> it saves how long it has waited each second, and a later attempt (a retry, a
+/// redelivery after its worker died) waits only the rest.
+/// </summary>
 internal sealed class DelayJobHandler : IJobHandler
 {
     /// <summary>The longest wait a job may ask for: 7 days, the longest deadline a batch may have by default.</summary>
     public const long MaxMilliseconds = 7L * 24 * 60 * 60 * 1000;
 
+    private static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(1);
+
     /// <inheritdoc />
-    public void ValidatePayload(JsonElement payload) => ReadMilliseconds(payload);
+    public void ValidatePayload(JsonElement payload)
+    {
+        ReadMilliseconds(payload);
+        ReadCheckpointFlag(payload);
+    }
 
     /// <inheritdoc />
     public async ValueTask<JsonElement?> ExecuteAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
     {
+        ArgumentNullException.ThrowIfNull(context);
         long ms = ReadMilliseconds(payload);
-        if (ms > 0)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(ms), cancellationToken).ConfigureAwait(false);
-        }
-        else
+        bool checkpoint = ReadCheckpointFlag(payload);
+        long resumedAt = context.Checkpoint is { ValueKind: JsonValueKind.Object } saved && saved.TryGetProperty("sleptMs", out JsonElement slept) && slept.TryGetInt64(out long done)
+            ? Math.Clamp(done, 0, ms)
+            : 0;
+        if (ms <= resumedAt)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            return JsonSerializer.SerializeToElement(new { sleptMs = ms, resumedAtMs = resumedAt });
         }
 
-        return JsonSerializer.SerializeToElement(new { sleptMs = ms });
+        // Waits in steps of a second towards one end time, so the steps add no drift.
+        DateTimeOffset start = DateTimeOffset.UtcNow - TimeSpan.FromMilliseconds(resumedAt);
+        DateTimeOffset end = start + TimeSpan.FromMilliseconds(ms);
+        while (DateTimeOffset.UtcNow < end)
+        {
+            TimeSpan left = end - DateTimeOffset.UtcNow;
+            await Task.Delay(left < ReportEvery ? left : ReportEvery, cancellationToken).ConfigureAwait(false);
+            long sleptMs = Math.Min(ms, (long)(DateTimeOffset.UtcNow - start).TotalMilliseconds);
+            if (sleptMs >= ms)
+            {
+                break;
+            }
+
+            context.ReportProgress(100.0 * sleptMs / ms, string.Create(CultureInfo.InvariantCulture, $"{sleptMs / 1000} of {ms / 1000} s"));
+            if (checkpoint)
+            {
+                await context.SaveCheckpointAsync(JsonSerializer.SerializeToElement(new { sleptMs }), cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        return resumedAt > 0
+            ? JsonSerializer.SerializeToElement(new { sleptMs = ms, resumedAtMs = resumedAt })
+            : JsonSerializer.SerializeToElement(new { sleptMs = ms });
     }
 
     private static long ReadMilliseconds(JsonElement payload) => PayloadReader.GetInt64(payload, "ms", MaxMilliseconds) ?? 0;
+
+    private static bool ReadCheckpointFlag(JsonElement payload) =>
+        payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("checkpoint", out JsonElement flag) && flag.ValueKind != JsonValueKind.Null
+            ? flag.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw new JobPayloadException("checkpoint", "Payload field 'checkpoint' must be true or false."),
+            }
+            : false;
 }

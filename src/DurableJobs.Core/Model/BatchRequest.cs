@@ -57,4 +57,11 @@ public sealed record BatchRequest
     [JsonPropertyName("next")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public NextBatch? Next { get; init; }
+    /// <summary>
+    /// The default of <see cref="JobSpec.JobTimeoutSeconds"/> for the batch's jobs: an attempt that has not heartbeated
+    /// for this long is cancelled and retried under <see cref="Retry"/>. Omitted: no per-job timeout.
+    /// </summary>
+    [JsonPropertyName("jobTimeoutSeconds")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] // a schedule's stored template must replay as it was written
+    public double? JobTimeoutSeconds { get; init; }
 }

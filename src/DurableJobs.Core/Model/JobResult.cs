@@ -41,4 +41,9 @@ public sealed record JobResult
     /// <summary>Which process ran it (machine and process id).</summary>
     [JsonPropertyName("worker")]
     public string? Worker { get; init; }
+
+    /// <summary>A running job's last progress report (listed with <c>status=Running</c>); absent otherwise.</summary>
+    [JsonPropertyName("progress")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public JobProgress? Progress { get; init; }
 }

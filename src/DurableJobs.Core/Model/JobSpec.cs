@@ -17,4 +17,12 @@ public sealed record JobSpec
     /// <summary>The handler's input, any JSON value.</summary>
     [JsonPropertyName("payload")]
     public JsonElement? Payload { get; init; }
+
+    /// <summary>
+    /// Seconds an attempt may go without a heartbeat (its start, <c>JobContext.ReportProgress</c>, <c>Heartbeat</c> or
+    /// <c>SaveCheckpointAsync</c>) before it is cancelled and retried. Omitted: the batch's <c>jobTimeoutSeconds</c>.
+    /// </summary>
+    [JsonPropertyName("jobTimeoutSeconds")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? JobTimeoutSeconds { get; init; }
 }

@@ -59,6 +59,7 @@ internal sealed class BatchValidator
 
         ValidateParallelism(request.MaxParallel, problems);
         ValidateDeadline(request.DeadlineSeconds, problems);
+        ValidateJobTimeout(request.JobTimeoutSeconds, "jobTimeoutSeconds", problems);
         ValidateStart(request, problems);
         if (request.Retry is not null)
         {
@@ -161,6 +162,23 @@ internal sealed class BatchValidator
         }
     }
 
+    private void ValidateJobTimeout(double? timeoutSeconds, string path, List<ValidationProblem> problems)
+    {
+        if (timeoutSeconds is not { } seconds)
+        {
+            return;
+        }
+
+        if (double.IsNaN(seconds) || seconds <= 0)
+        {
+            problems.Add(new(path, $"Must be a positive number of seconds (got {seconds})."));
+        }
+        else if (seconds > limits.MaxDeadline.TotalSeconds)
+        {
+            problems.Add(new(path, $"Must be at most {limits.MaxDeadline.TotalSeconds:0} seconds, the longest deadline (got {seconds})."));
+        }
+    }
+
     private void ValidateStart(BatchRequest request, List<ValidationProblem> problems)
     {
         TimeSpan max = limits.MaxStartDelay;
@@ -257,6 +275,7 @@ internal sealed class BatchValidator
                 ValidatePayload(services, job.Type, job.Payload, path, problems);
             }
 
+            ValidateJobTimeout(job.JobTimeoutSeconds, $"{path}.jobTimeoutSeconds", problems);
             string id = JobIds.IdOf(job, i);
             if (job.Id is not null)
             {

@@ -80,14 +80,16 @@ internal static class RemoteCommands
             }
         });
 
-        var statusFilter = new Option<string?>("--status") { Description = "Only jobs of this status (Succeeded, Failed, TimedOut, Cancelled)." };
+        var statusFilter = new Option<string?>("--status") { Description = "Only jobs of this status (Succeeded, Failed, TimedOut, Cancelled; Running: the jobs running now, with their progress)." };
         var top = new Option<int>("--top") { Description = "Jobs per page.", DefaultValueFactory = _ => 50 };
         var jobs = new Command("jobs", "List a batch's job results (every page).") { id, statusFilter, top, Url, ApiKey };
         jobs.SetAction(async (parse, cancellationToken) =>
         {
             using ApiClient api = Open(parse);
             string batchId = Uri.EscapeDataString(parse.GetValue(id)!);
-            var table = new Table().Border(TableBorder.Rounded).AddColumn("Job").AddColumn("Type").AddColumn("Status").AddColumn("Attempts").AddColumn("Started").AddColumn("Finished").AddColumn("Error");
+            bool running = string.Equals(parse.GetValue(statusFilter), "Running", StringComparison.OrdinalIgnoreCase);
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("Job").AddColumn("Type").AddColumn("Status").AddColumn("Attempts").AddColumn("Started");
+            table = running ? table.AddColumn("Progress").AddColumn("Message").AddColumn("Reported").AddColumn("Worker") : table.AddColumn("Finished").AddColumn("Error");
             string? continuation = null;
             do
             {
@@ -96,6 +98,19 @@ internal static class RemoteCommands
                 JsonElement page = await api.GetAsync($"api/batches/{batchId}/jobs{query}");
                 foreach (JsonElement job in page.GetProperty("items").EnumerateArray())
                 {
+                    if (running)
+                    {
+                        JsonElement progress = job.TryGetProperty("progress", out JsonElement p) && p.ValueKind == JsonValueKind.Object ? p : default;
+                        table.AddRow(Text(job, "id"), Text(job, "type"), Text(job, "status"), job.GetProperty("attempts").GetInt32().ToString(CultureInfo.InvariantCulture),
+                            Text(job, "startedAt"),
+                            progress.ValueKind == JsonValueKind.Object && progress.TryGetProperty("value", out JsonElement value) && value.ValueKind == JsonValueKind.Number
+                                ? value.GetDouble().ToString("0.##", CultureInfo.InvariantCulture) : "-",
+                            progress.ValueKind == JsonValueKind.Object ? Text(progress, "message") : "-",
+                            progress.ValueKind == JsonValueKind.Object ? Text(progress, "reportedAt") : "-",
+                            Text(job, "worker"));
+                        continue;
+                    }
+
                     table.AddRow(Text(job, "id"), Text(job, "type"), Text(job, "status"), job.GetProperty("attempts").GetInt32().ToString(CultureInfo.InvariantCulture),
                         Text(job, "startedAt"), Text(job, "finishedAt"),
                         job.TryGetProperty("error", out JsonElement error) && error.ValueKind == JsonValueKind.Object ? Markup.Escape(error.GetProperty("message").GetString() ?? string.Empty) : "-");

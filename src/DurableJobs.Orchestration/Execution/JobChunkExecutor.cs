@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Pool;
 using DurableJobs.Orchestration.Model;
@@ -28,6 +29,8 @@ internal sealed class JobChunkExecutor
     private readonly BatchAdmission admission;
     private readonly LocalLanes lanes;
     private readonly WorkerShutdown shutdown;
+    private readonly IJobProgressStore? progressStore;
+    private readonly WorkerIdentity worker;
 
     /// <summary>Creates the executor.</summary>
     public JobChunkExecutor(
@@ -38,7 +41,8 @@ internal sealed class JobChunkExecutor
         WorkerIdentity worker,
         WorkerShutdown shutdown,
         JobExecutionOptions options,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        IJobProgressStore? progressStore = null)
     {
         ArgumentNullException.ThrowIfNull(handlers);
         ArgumentNullException.ThrowIfNull(scopes);
@@ -52,7 +56,12 @@ internal sealed class JobChunkExecutor
         this.store = store;
         this.options = options;
         logger = loggerFactory.CreateLogger<JobChunkExecutor>();
-        runner = new JobRunner(handlers, scopes, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory));
+        this.progressStore = progressStore;
+        this.worker = worker;
+        runner = new JobRunner(handlers, scopes, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory), progressStore)
+        {
+            AbandonAfter = options.AbandonAfter,
+        };
         admission = new BatchAdmission(options.MaxConcurrentBatches);
         this.shutdown = shutdown;
         lanes = new LocalLanes(options.TimeProvider, options.LaneDeferAfter);
@@ -162,7 +171,18 @@ internal sealed class JobChunkExecutor
             return new ChunkSummary { Deferred = true };
         }
 
-        var recorder = new ResultRecorder(store, chunk.BatchId);
+        // Checkpoints (and rows) that earlier deliveries of this chunk's jobs left: a redelivered job resumes from its own.
+        IReadOnlyDictionary<int, string?> leftBehind = progressStore is null
+            ? new Dictionary<int, string?>()
+            : await progressStore.ReadCheckpointsAsync(chunk.BatchId, chunk.Start, chunk.Count, hostStopping).ConfigureAwait(false);
+        JobProgressTracker? progress = progressStore is null
+            ? null
+            : new JobProgressTracker(progressStore, chunk.BatchId, worker.Name, options.TimeProvider, options.ProgressFlushInterval, logger);
+        progress?.Stored(leftBehind.Keys.Where(i => toRun.Any(j => j.Index == i)));
+
+        // Disposed after the recorder (declared before it): the tracker deletes a finished job's row only once its result is stored.
+        await using JobProgressTracker? progressScope = progress;
+        var recorder = new ResultRecorder(store, chunk.BatchId, progress is null ? null : stored => progress.Recorded(stored.Select(r => r.Index)));
         await using (recorder.ConfigureAwait(false))
         {
             try
@@ -171,7 +191,7 @@ internal sealed class JobChunkExecutor
                 // (TimedOut / Cancelled), which the runner produces without starting the handler.
                 await foreach (IndexedJobResult result in WorkerPool.ProcessAsync(
                     toRun,
-                    async (job, _) => new IndexedJobResult(job.Index, await RunInLaneAsync(chunk, job, stop, turn).ConfigureAwait(false)),
+                    async (job, _) => new IndexedJobResult(job.Index, await RunInLaneAsync(chunk, job, stop, turn, progress, CheckpointOf(leftBehind, job.Index)).ConfigureAwait(false)),
                     new WorkerPoolOptions { WorkerCount = Math.Clamp(chunk.Parallelism, 1, Math.Max(1, toRun.Length)) },
                     hostStopping).ConfigureAwait(false))
                 {
@@ -192,7 +212,18 @@ internal sealed class JobChunkExecutor
         return tally.ToSummary();
     }
 
-    private async ValueTask<Core.Model.JobResult> RunInLaneAsync(JobChunk chunk, ScheduledJob job, JobStopSignals stop, LocalLanes.LaneTurn turn)
+    private static JsonElement? CheckpointOf(IReadOnlyDictionary<int, string?> leftBehind, int index)
+    {
+        if (!leftBehind.TryGetValue(index, out string? json) || json is null)
+        {
+            return null;
+        }
+
+        using JsonDocument document = JsonDocument.Parse(json);
+        return document.RootElement.Clone();
+    }
+
+    private async ValueTask<Core.Model.JobResult> RunInLaneAsync(JobChunk chunk, ScheduledJob job, JobStopSignals stop, LocalLanes.LaneTurn turn, JobProgressTracker? progress, JsonElement? checkpoint)
     {
         bool holding = false;
         if (turn.Admitted)
@@ -213,7 +244,7 @@ internal sealed class JobChunkExecutor
         Debug.Assert(holding || stop.Token.IsCancellationRequested, "a job may only run in a slot of its lane");
         try
         {
-            return await runner.RunAsync(chunk.BatchId, job, chunk.Retry, stop).ConfigureAwait(false);
+            return await runner.RunAsync(chunk.BatchId, job, chunk.Retry, stop, progress, checkpoint).ConfigureAwait(false);
         }
         finally
         {

@@ -21,4 +21,10 @@ internal sealed class JobExecutionOptions
     /// waiting chunk never holds one of the worker's activity slots while its predecessor waits in the queue for one.
     /// </summary>
     public TimeSpan LaneDeferAfter { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>How often a chunk writes its running jobs' progress (coalesced: one write per chunk per interval at most).</summary>
+    public TimeSpan ProgressFlushInterval { get; set; } = JobProgressTracker.DefaultFlushInterval;
+
+    /// <summary>How long a handler that ignores its token after its job timeout is waited for before its attempt is abandoned.</summary>
+    public TimeSpan AbandonAfter { get; set; } = TimeSpan.FromSeconds(5);
 }

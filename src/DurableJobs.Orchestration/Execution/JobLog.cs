@@ -24,4 +24,13 @@ internal static partial class JobLog
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Job {BatchId}/{JobId} {Status} after {Attempts} attempt(s) in {DurationMs:0} ms")]
     public static partial void Outcome(ILogger logger, string batchId, string jobId, JobStatus status, int attempts, double durationMs);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Job {BatchId}/{JobId} attempt {Attempt} sent no heartbeat for {TimeoutSeconds} s (jobTimeoutSeconds): cancelled")]
+    public static partial void AttemptTimedOut(ILogger logger, string batchId, string jobId, int attempt, double timeoutSeconds);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Job {BatchId}/{JobId} attempt {Attempt} ignored its cancelled token for {GraceSeconds} s after its timeout: abandoned (it runs on unobserved; its slot goes to the next attempt)")]
+    public static partial void AttemptAbandoned(ILogger logger, string batchId, string jobId, int attempt, double graceSeconds);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Batch {BatchId}: writing the progress of {Count} jobs failed; it is written again at the next flush")]
+    public static partial void ProgressWriteFailed(ILogger logger, Exception exception, string batchId, int count);
 }

@@ -4,6 +4,7 @@ using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Model;
 using DurableJobs.Core.Serialization;
 using DurableJobs.Orchestration.Model;
+using DurableJobs.Orchestration.Storage;
 using DurableJobs.Orchestration.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -19,11 +20,17 @@ namespace DurableJobs.Orchestration.Execution;
 /// attempt at Debug. Each attempt gets its own dependency-injection scope: the handler and the scoped services it takes
 /// (a <c>DbContext</c>, say) are created for it and disposed after it, so a retry never sees a failed attempt's state.
 /// </summary>
-internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactory scopes, WorkerIdentity worker, TimeProvider time, ILogger logger, ILogger outcomes)
+internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactory scopes, WorkerIdentity worker, TimeProvider time, ILogger logger, ILogger outcomes, IJobProgressStore? progressStore = null)
 {
+    /// <summary>
+    /// How long a handler that ignores its cancelled token after its job timeout is waited for before the attempt is
+    /// abandoned: the handler runs on, unobserved, and the job's slot goes to its next attempt (or its result).
+    /// </summary>
+    public TimeSpan AbandonAfter { get; init; } = TimeSpan.FromSeconds(5);
+
     private static readonly JsonElement NullPayload = JsonSerializer.SerializeToElement<object?>(null, DurableJobsJson.Options);
 
-    public async ValueTask<JobResult> RunAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop)
+    public async ValueTask<JobResult> RunAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, JobProgressTracker? progress = null, JsonElement? checkpoint = null)
     {
         long startedAt = Stopwatch.GetTimestamp();
         var typeTag = new KeyValuePair<string, object?>(TelemetryTags.JobType, job.Type);
@@ -36,7 +43,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         JobResult? result = null;
         try
         {
-            result = await RunAttemptsAsync(batchId, job, retry, stop, span).ConfigureAwait(false);
+            result = await RunAttemptsAsync(batchId, job, retry, stop, span, progress, checkpoint).ConfigureAwait(false);
             return result;
         }
         catch (WorkerShuttingDownException)
@@ -53,6 +60,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         }
         finally
         {
+            progress?.Ended(job.Index);
             DurableJobsTelemetry.JobsInFlight.Add(-1, typeTag);
             if (result is not null)
             {
@@ -100,7 +108,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         }
     }
 
-    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span)
+    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, JobProgressTracker? progress, JsonElement? checkpoint)
     {
         CancellationToken token = stop.Token;
         if (!handlers.Contains(job.Type))
@@ -129,17 +137,16 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
                 span.AddEvent(new ActivityEvent("durablejobs.job.attempt", tags: new ActivityTagsCollection { [TelemetryTags.Attempt] = attempt }));
             }
 
+            TimeSpan? timeout = job.TimeoutSeconds is > 0 and { } seconds ? TimeSpan.FromSeconds(seconds) : null;
+            using var reporter = new JobAttemptReporter(batchId, job, timeout, AbandonAfter, time, progress, progressStore);
+            using var attemptStop = CancellationTokenSource.CreateLinkedTokenSource(token, reporter.TimedOut);
+            progress?.Started(job, attempt);
             try
             {
                 // One line per attempt, so operators (and the fault suite) can count executions, redeliveries included.
                 logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} started on {Worker}", batchId, job.Id, attempt, worker.Name);
-                JsonElement? output;
-                AsyncServiceScope scope = scopes.CreateAsyncScope();
-                await using (scope.ConfigureAwait(false))
-                {
-                    output = await handlers.InvokeAsync(scope.ServiceProvider, job.Type, new JobContext(batchId, job.Id, attempt), payload, token).ConfigureAwait(false);
-                }
-
+                var context = new JobContext(batchId, job.Id, attempt) { Checkpoint = checkpoint, Reporter = reporter };
+                JsonElement? output = await InvokeAsync(job, context, payload, attemptStop.Token, reporter).ConfigureAwait(false);
                 logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} succeeded", batchId, job.Id, attempt);
                 return Final(job, JobStatus.Succeeded, attempts, startedAt) with { Output = output };
             }
@@ -154,17 +161,29 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
             }
             catch (Exception ex)
             {
-                lastError = JobError.FromException(ex);
+                // Whatever a handler throws once its timeout fired (its token's exception, mostly) is the timeout.
+                lastError = reporter.TimedOut.IsCancellationRequested
+                    ? new JobError(JobTimeoutError, $"Attempt {attempt} sent no heartbeat for {timeout!.Value.TotalSeconds:0.###} s (jobTimeoutSeconds) and was cancelled.")
+                    : JobError.FromException(ex);
+                if (lastError.Type == JobTimeoutError)
+                {
+                    JobLog.AttemptTimedOut(logger, batchId, job.Id, attempt, timeout!.Value.TotalSeconds);
+                }
+
                 logger.LogDebug(ex, "Job {BatchId}/{JobId} attempt {Attempt} failed", batchId, job.Id, attempt);
                 if (span is { IsAllDataRequested: true })
                 {
                     span.AddEvent(new ActivityEvent("durablejobs.job.attempt.failed", tags: new ActivityTagsCollection
                     {
                         [TelemetryTags.Attempt] = attempt,
-                        ["exception.type"] = ex.GetType().FullName,
-                        ["exception.message"] = ex.Message,
+                        ["exception.type"] = lastError.Type,
+                        ["exception.message"] = lastError.Message,
                     }));
                 }
+            }
+            finally
+            {
+                checkpoint = reporter.LastCheckpoint ?? checkpoint;
             }
 
             if (attempt < maxAttempts)
@@ -181,6 +200,63 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         }
 
         return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = lastError };
+    }
+
+    /// <summary>The <see cref="JobError.Type"/> of an attempt cancelled by its job timeout.</summary>
+    public const string JobTimeoutError = "JobTimeout";
+
+    /// <summary>
+    /// Runs the handler in its own DI scope. With a timeout, a handler that ignores its cancelled token is waited for only
+    /// until <see cref="JobAttemptReporter.Abandoned"/>; its scope is then disposed when it does end.
+    /// </summary>
+    private async Task<JsonElement?> InvokeAsync(ScheduledJob job, JobContext context, JsonElement payload, CancellationToken attemptToken, JobAttemptReporter reporter)
+    {
+        AsyncServiceScope scope = scopes.CreateAsyncScope();
+        Task<JsonElement?> run;
+        try
+        {
+            run = handlers.InvokeAsync(scope.ServiceProvider, job.Type, context, payload, attemptToken).AsTask();
+        }
+        catch
+        {
+            await scope.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        if (reporter.Timeout is null || run.IsCompleted)
+        {
+            await using (scope.ConfigureAwait(false))
+            {
+                return await run.ConfigureAwait(false);
+            }
+        }
+
+        try
+        {
+            return await run.WaitAsync(reporter.Abandoned).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (reporter.Abandoned.IsCancellationRequested && !run.IsCompleted)
+        {
+            JobLog.AttemptAbandoned(logger, context.BatchId, context.JobId, context.Attempt, AbandonAfter.TotalSeconds);
+            _ = run.ContinueWith(
+                static async (ended, state) =>
+                {
+                    _ = ended.Exception; // observed: an abandoned handler's failure has no one to report to
+                    await ((AsyncServiceScope)state!).DisposeAsync().ConfigureAwait(false);
+                },
+                scope,
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+            throw new TimeoutException($"Attempt {context.Attempt} ignored its cancelled token after its job timeout and was abandoned.");
+        }
+        finally
+        {
+            if (run.IsCompleted)
+            {
+                await scope.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     private JobResult Stopped(string batchId, ScheduledJob job, JobStopSignals stop, int attempts, DateTimeOffset? startedAt, JobError? lastError)

@@ -19,11 +19,16 @@ internal sealed class ResultRecorder : IAsyncDisposable
         new BoundedChannelOptions(BatchSize * 10) { SingleReader = true, SingleWriter = true });
 
     private readonly Task pump;
+    private readonly Action<IReadOnlyList<IndexedJobResult>>? recorded;
 
-    public ResultRecorder(IBatchStore store, string batchId)
+    /// <param name="store">Where results go.</param>
+    /// <param name="batchId">The batch.</param>
+    /// <param name="recorded">Told of each group of results once it is stored.</param>
+    public ResultRecorder(IBatchStore store, string batchId, Action<IReadOnlyList<IndexedJobResult>>? recorded = null)
     {
         this.store = store;
         this.batchId = batchId;
+        this.recorded = recorded;
         pump = Task.Run(PumpAsync);
     }
 
@@ -90,6 +95,7 @@ internal sealed class ResultRecorder : IAsyncDisposable
                 if (batch.Count > 0)
                 {
                     await store.RecordAsync(batchId, batch, CancellationToken.None).ConfigureAwait(false);
+                    recorded?.Invoke(batch);
                     batch.Clear();
                 }
             }
