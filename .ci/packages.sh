@@ -41,8 +41,8 @@ echo "== packages: the Functions sample declares every DurableJobs function"
 python3 - "$repo/samples/FunctionsApp/bin/Release/net10.0/functions.metadata" <<'PY'
 import json, sys
 names = sorted(f["name"] for f in json.load(open(sys.argv[1])))
-expected = sorted(["BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteBatch", "DeleteSchedule",
-                   "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule", "Health",
+expected = sorted(["BatchHookOrchestrator", "BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteBatch", "DeleteSchedule",
+                   "DeliverBatchHook", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule", "Health",
                    "ListBatches", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch",
                    "ResumeBatch", "ResumeSchedule", "RetentionSweep", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch",
                    "SubmitBatch", "TriggerSchedule"])

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DurableJobs.Orchestration.Hooks;
 using DurableJobs.Orchestration.Model;
 using Microsoft.DurableTask.Client;
 
@@ -75,6 +76,12 @@ public sealed partial class BatchClient
             return DeleteOutcome.LaterRerunExists;
         }
 
+        // A batch's completion hooks run in an instance of their own after it finished: it goes with the batch, once done.
+        if (await durable.GetInstanceAsync(HookNames.InstanceIdOf(batchId), getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false) is { IsCompleted: false })
+        {
+            return DeleteOutcome.NotFinished;
+        }
+
         var reruns = new List<string>();
         foreach (string rerun in view.Reruns ?? [])
         {
@@ -132,6 +139,7 @@ public sealed partial class BatchClient
             await durable.PurgeInstanceAsync(part, cancellation: cancellationToken).ConfigureAwait(false);
         }
 
+        await durable.PurgeInstanceAsync(HookNames.InstanceIdOf(batchId), cancellation: cancellationToken).ConfigureAwait(false);
         await store.DeleteBatchAsync(batchId, cancellationToken).ConfigureAwait(false);
         await signals.ForgetAsync(batchId, cancellationToken).ConfigureAwait(false);
         await durable.PurgeInstanceAsync(batchId, cancellation: cancellationToken).ConfigureAwait(false);

@@ -24,6 +24,7 @@ public sealed partial class BatchClient
     private readonly BatchValidator validator;
     private readonly BatchLimits limits;
     private readonly BatchClientOptions options;
+    private readonly Core.Hooks.HookOptions hooks;
 
     // How often a submission that found its batch id claimed by another looks again: soon at first (that one is
     // usually starting the batch right now), then at most every second.
@@ -31,7 +32,7 @@ public sealed partial class BatchClient
     private static readonly TimeSpan MaxClaimPause = TimeSpan.FromSeconds(1);
 
     /// <summary>Creates the client (apps get it from <c>AddDurableJobs().AddClient()</c>, Functions through its factory).</summary>
-    internal BatchClient(DurableTaskClient durable, IBatchCancellationSignals signals, IBatchStore store, BatchValidator validator, BatchLimits limits, BatchClientOptions options)
+    internal BatchClient(DurableTaskClient durable, IBatchCancellationSignals signals, IBatchStore store, BatchValidator validator, BatchLimits limits, BatchClientOptions options, Core.Hooks.HookOptions? hooks = null)
     {
         ArgumentNullException.ThrowIfNull(durable);
         ArgumentNullException.ThrowIfNull(signals);
@@ -45,6 +46,7 @@ public sealed partial class BatchClient
         this.validator = validator;
         this.limits = limits;
         this.options = options;
+        this.hooks = hooks ?? new Core.Hooks.HookOptions();
     }
 
     /// <summary>A client over <paramref name="durable"/> with everything else from <paramref name="services"/>.</summary>
@@ -57,7 +59,8 @@ public sealed partial class BatchClient
             services.GetRequiredService<IBatchStore>(),
             services.GetRequiredService<BatchValidator>(),
             services.GetRequiredService<BatchLimits>(),
-            services.GetRequiredService<BatchClientOptions>());
+            services.GetRequiredService<BatchClientOptions>(),
+            services.GetService<Core.Hooks.HookOptions>());
     }
 
     /// <summary>
@@ -214,7 +217,16 @@ public sealed partial class BatchClient
     public async Task<BatchView?> GetAsync(string batchId, CancellationToken cancellationToken = default)
     {
         BatchView? view = await GetViewAsync(batchId, cancellationToken).ConfigureAwait(false);
-        return view is { IsFinished: true } ? view with { Reruns = await FindRerunsAsync(batchId, cancellationToken).ConfigureAwait(false) } : view;
+        return view is { IsFinished: true }
+            ? view with { Reruns = await FindRerunsAsync(batchId, cancellationToken).ConfigureAwait(false), Hooks = await FindHooksAsync(batchId, cancellationToken).ConfigureAwait(false) }
+            : view;
+    }
+
+    /// <summary>The delivery status of a finished batch's hooks, or null when it has none (or they have not started).</summary>
+    private async Task<IReadOnlyList<Orchestration.Hooks.HookStepStatus>?> FindHooksAsync(string batchId, CancellationToken cancellationToken)
+    {
+        OrchestrationMetadata? hook = await durable.GetInstanceAsync(Orchestration.Hooks.HookNames.InstanceIdOf(batchId), getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
+        return hook is { Name: Orchestration.Hooks.HookNames.Orchestrator } ? hook.ReadCustomStatusAs<List<Orchestration.Hooks.HookStepStatus>>() : null;
     }
 
     /// <summary>The batch without its re-runs (a list shows many batches, and each re-run found costs a read).</summary>
@@ -380,6 +392,12 @@ public sealed partial class BatchClient
             AbortWhen = request.AbortWhen,
             Chunking = options.ToChunking(),
             StopGraceSeconds = options.StopGrace.TotalSeconds,
+            Hooks = request.OnComplete is null && request.Next is null ? null : new Orchestration.Hooks.BatchHooks
+            {
+                OnComplete = request.OnComplete,
+                Next = request.Next,
+                DeadlineSeconds = request.OnComplete?.DeadlineSeconds ?? hooks.DefaultDeadline.TotalSeconds,
+            },
 
             // startAfterSeconds counts from this submission, fixed now: a retried start does not move it.
             StartAtUtc = request.StartAt?.UtcDateTime ?? (request.StartAfterSeconds is { } after ? DateTime.UtcNow.AddSeconds(after) : null),

@@ -52,5 +52,6 @@ public sealed class BatchClientOptions
         ChunksAheadPerLane = Math.Max(0, ChunksAheadPerLane),
         FixedJobsPerChunk = Math.Max(0, FixedJobsPerChunk),
         MaxJobsPerOrchestration = Math.Max(1, MaxJobsPerOrchestration),
+        UnmeasuredAheadJobsPerSlot = ChunkingOptions.DefaultUnmeasuredAheadJobsPerSlot,
     };
 }

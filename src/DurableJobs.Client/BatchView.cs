@@ -82,6 +82,14 @@ public sealed record BatchView
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<CapStep>? CapSteps { get; init; }
 
+    /// <summary>
+    /// The delivery of a finished batch's completion hooks (webhook, queue, next batch), one entry per step; absent
+    /// without hooks, before they started, in lists, and in what the hooks deliver.
+    /// </summary>
+    [JsonPropertyName("hooks")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<Orchestration.Hooks.HookStepStatus>? Hooks { get; init; }
+
     /// <summary>True once the batch can change no more.</summary>
     [JsonIgnore]
     public bool IsFinished => Status is BatchStatus.Completed or BatchStatus.TimedOut or BatchStatus.Cancelled or BatchStatus.Failed or BatchStatus.Aborted;

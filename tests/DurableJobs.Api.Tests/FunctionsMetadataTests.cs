@@ -35,7 +35,7 @@ public sealed class FunctionsMetadataTests
     {
         string[] names = Functions.Value.Select(f => f.GetProperty("name").GetString()!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(
-            ["BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteBatch", "DeleteSchedule", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule",
+            ["BatchHookOrchestrator", "BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteBatch", "DeleteSchedule", "DeliverBatchHook", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule",
              "Health", "ListBatches", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch", "ResumeBatch", "ResumeSchedule", "RetentionSweep", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch", "SubmitBatch", "TriggerSchedule"],
             names);
     }
@@ -80,6 +80,7 @@ public sealed class FunctionsMetadataTests
     [Theory]
     [InlineData("StartScheduledBatch")]
     [InlineData("FindRunningBatches")]
+    [InlineData("DeliverBatchHook")]
     public void Schedule_activities_have_an_activity_trigger_and_a_durable_client(string name)
     {
         JsonElement[] bindings = BindingsOf(name);

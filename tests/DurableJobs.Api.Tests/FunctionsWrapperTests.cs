@@ -163,6 +163,26 @@ public sealed class FunctionsWrapperTests(EmulatorFixture storage, FunctionsHost
         Assert.Equal(0, recorded.Items[2].Attempts);
     }
 
+    [Fact]
+    public async Task The_hook_activity_function_puts_a_finished_batchs_view_on_the_queue_through_the_shared_classes()
+    {
+        var functions = ActivatorUtilities.CreateInstance<HookFunctions>(services);
+        Client.BatchClient batches = host.App.Services.GetRequiredService<Client.BatchClient>();
+        string id = "fn-hook-" + Guid.NewGuid().ToString("N")[..8];
+        Client.SubmitOutcome submitted = await batches.SubmitAsync(new BatchRequest { BatchId = id, Jobs = [new JobSpec { Type = "echo" }] });
+        Assert.True(submitted.Accepted, submitted.Validation.ToString());
+        await Eventually.MatchAsync(async () => await batches.GetAsync(id), v => v is { IsFinished: true }, TimeSpan.FromSeconds(60));
+        string queue = "fn-hooks-" + Guid.NewGuid().ToString("N")[..8];
+
+        object outcome = await functions.DeliverBatchHook(
+            AsSent(new Orchestration.Hooks.HookStep { BatchId = id, Kind = Orchestration.Hooks.HookStepKind.Queue, Target = queue }), durable, CancellationToken.None);
+
+        Assert.Equal(Orchestration.Hooks.HookStepState.Delivered, Assert.IsType<Orchestration.Hooks.HookAttemptOutcome>(outcome).State);
+        QueueMessage message = (await new QueueClient(storage.ConnectionString, queue).ReceiveMessageAsync()).Value;
+        using JsonDocument view = JsonDocument.Parse(message.Body.ToString());
+        Assert.Equal((id, "Completed"), (view.RootElement.GetProperty("id").GetString(), view.RootElement.GetProperty("status").GetString()));
+    }
+
     private static JsonElement AsSent<T>(T input) =>
         JsonDocument.Parse(Microsoft.DurableTask.Converters.JsonDataConverter.Default.Serialize(input)!).RootElement.Clone();
 

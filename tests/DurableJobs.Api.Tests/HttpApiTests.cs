@@ -185,6 +185,8 @@ public sealed class HttpApiTests(EmulatorFixture storage, HttpApiHostFixture fix
         { "bad-dotjob", "application/json", Utf8("""{"batchId":"bad-dotjob","jobs":[{"id":".","type":"echo"},{"id":"..","type":"echo"}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].id", "jobs[1].id"] },
         { "bad-hash", "application/json", Utf8("""{"batchId":"bad-hash","jobs":[{"type":"hash","payload":{"iterations":9000000000000000000}}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].payload.iterations"] },
         { "bad-delay", "application/json", Utf8("""{"batchId":"bad-delay","jobs":[{"type":"delay","payload":{"ms":9000000000000000000}}]}"""), HttpStatusCode.BadRequest, "validation-failed", ["jobs[0].payload.ms"] },
+        { "bad-hook", "application/json", Utf8("""{"batchId":"bad-hook","jobs":[{"type":"echo"}],"onComplete":{"webhook":"https://169.254.169.254/latest","queue":"Bad_Queue"}}"""), HttpStatusCode.BadRequest, "validation-failed", ["onComplete.queue", "onComplete.webhook"] },
+        { "bad-next", "application/json", Utf8("""{"batchId":"bad-next","jobs":[{"type":"echo"}],"next":{"batch":{"jobs":[{"type":"nope"}]}}}"""), HttpStatusCode.BadRequest, "validation-failed", ["next.batch.jobs[0].type"] },
         { "bad-large", "application/json", Utf8($$"""{"batchId":"bad-large","jobs":[{"type":"echo","payload":"{{new string('x', (int)HttpApiHostFixture.BodyLimit)}}"}]}"""), HttpStatusCode.RequestEntityTooLarge, "body-too-large", [] },
     };
 

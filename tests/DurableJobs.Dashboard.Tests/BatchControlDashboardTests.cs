@@ -122,4 +122,23 @@ public sealed class BatchControlDashboardTests(DashboardFixture fixture)
         Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
         await page.CloseAsync();
     }
+
+    [Fact]
+    public async Task A_finished_batch_with_hooks_shows_their_delivery_in_its_meta_line()
+    {
+        string id = Samples.NewId("dash-hooks");
+        await fixture.SubmitAsync(new JsonObject
+        {
+            ["batchId"] = id,
+            ["jobs"] = new JsonArray(new JsonObject { ["type"] = "echo" }),
+            ["onComplete"] = new JsonObject { ["queue"] = "dash-hooks-done" },
+            ["next"] = new JsonObject { ["onlyOnSuccess"] = true, ["batch"] = new JsonObject { ["jobs"] = new JsonArray(new JsonObject { ["type"] = "echo" }) } },
+        });
+        IPage page = await fixture.OpenAsync($"#/batches/{id}");
+        await Expect(page.Locator("#batch-meta")).ToContainTextAsync("hooks: Queue Delivered, Next Delivered", new() { Timeout = Slow });
+        JsonElement view = await fixture.GetJsonAsync($"/api/batches/{id}");
+        Assert.Equal(["Delivered", "Delivered"], view.GetProperty("hooks").EnumerateArray().Select(h => h.GetProperty("state").GetString()!));
+        Assert.Equal($"{id}.next", (await fixture.GetJsonAsync($"/api/batches/{id}.next")).GetProperty("id").GetString());
+        await page.CloseAsync();
+    }
 }

@@ -8,7 +8,7 @@ namespace DurableJobs.Engine.Tests;
 public sealed class EngineWarmUpTests
 {
     [Fact]
-    public void The_warm_up_runs_the_registered_batch_orchestrators_first_episode_in_memory_and_reads_the_chunks_it_schedules()
+    public void The_warm_up_runs_the_registered_batch_orchestrators_first_episode_in_memory_reads_the_chunks_it_schedules_and_replays_into_the_episode_after_a_chunk_result()
     {
         using ServiceProvider services = new ServiceCollection().AddEmbeddedEngine().BuildServiceProvider();
         using var logs = new CapturedLogs();

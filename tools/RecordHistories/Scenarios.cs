@@ -130,6 +130,26 @@ internal static class Scenarios
                 await host.Batches.CancelAsync(cancelled, "recorded cancel before the start");
                 return [await EndedAsync(host, started, BatchStatus.Completed), await EndedAsync(host, cancelled, BatchStatus.Cancelled)];
             }),
+        new("hooks",
+            "Completion hooks: 4 jobs at cap 2 with onComplete (a queue) and a next batch only on success; the batch starts its {batchId}:hook instance (fire and forget) in its last episode, which puts the view on the queue and starts {batchId}.next",
+            new Dictionary<string, string?>(),
+            async host =>
+            {
+                string id = await host.SubmitAsync(new BatchRequest
+                {
+                    BatchId = "hooks-completed",
+                    MaxParallel = 2,
+                    DeadlineSeconds = 600,
+                    Jobs = [.. Enumerable.Range(0, 4).Select(_ => Job("delay", new { ms = 100 }))],
+                    OnComplete = new CompletionHook { Queue = "hooks-done" },
+                    Next = new NextBatch { OnlyOnSuccess = true, Batch = new BatchRequest { MaxParallel = 1, Jobs = [Job("echo", new { n = 1 })] } },
+                });
+                RecordedInstance batch = await EndedAsync(host, id, BatchStatus.Completed);
+                string hook = Orchestration.Hooks.HookNames.InstanceIdOf(id);
+                await host.WaitForCompletionAsync(hook, Patience);
+                await host.WaitForBatchAsync(id + ".next", Patience);
+                return [batch, await host.StoredHistoryAsync(hook)];
+            }),
         new("schedule",
             "Schedule 'tick' (every 2 s, UTC, overlap skip, a 2.5 s batch): every execution of its orchestration, each but the last ending with continue-as-new; an occurrence started, one skipped while it ran, a manual trigger, then a delete",
             new Dictionary<string, string?>(),

@@ -257,6 +257,7 @@
     if (b.failure) meta.push(`failure: ${b.failure}`);
     if (b.reason) meta.push(b.reason);
     if (b.reruns) meta.push(`re-runs: ${b.reruns.join(', ')}`);
+    if (b.hooks) meta.push(`hooks: ${b.hooks.map(h => `${h.kind} ${h.state}${h.attempts > 1 ? ` (${h.attempts} attempts)` : ''}${h.state === 'Delivered' ? '' : h.detail ? `: ${h.detail}` : ''}`).join(', ')}`);
     document.getElementById('batch-meta').textContent = meta.join(' · ');
     const cancel = document.getElementById('cancel');
     cancel.disabled = isFinished(b) || cancelRequested;

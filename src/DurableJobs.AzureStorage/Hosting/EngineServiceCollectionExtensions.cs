@@ -1,15 +1,19 @@
 using Azure.Data.Tables;
 using DurableJobs.Client;
+using DurableJobs.Client.Hooks;
 using DurableJobs.Client.Schedules;
+using DurableJobs.Core.Hooks;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Validation;
 using DurableJobs.Engine.Emulator;
 using DurableJobs.Engine.Retention;
+using DurableJobs.Engine.Hooks;
 using DurableJobs.Engine.Signals;
 using DurableJobs.Engine.Storage;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Activities;
 using DurableJobs.Orchestration.Execution;
+using DurableJobs.Orchestration.Hooks;
 using DurableJobs.Orchestration.Orchestrators;
 using DurableJobs.Orchestration.Schedules;
 using DurableJobs.Orchestration.Signals;
@@ -41,6 +45,7 @@ internal static class EngineServiceCollectionExtensions
         BindIfConfigured<BatchClientOptions>(services, BatchClientOptions.SectionName);
         BindIfConfigured<RetentionOptions>(services, RetentionOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RetentionOptions>, RetentionOptionsValidation>());
+        BindIfConfigured<HookOptions>(services, HookOptions.SectionName);
 
         services.TryAddSingleton(new JobHandlerRegistry());
         services.TryAddSingleton(WorkerIdentity.CurrentProcess);
@@ -49,6 +54,9 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddSingleton<WorkerShutdown>();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<BatchLimits>>().Value);
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<BatchClientOptions>>().Value);
+        services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<HookOptions>>().Value);
+        services.TryAddSingleton<WebhookSender>();
+        services.TryAddSingleton<IHookQueue, StorageHookQueue>();
         services.TryAddSingleton(sp => new JobExecutionOptions
         {
             TimeProvider = sp.GetRequiredService<TimeProvider>(),
@@ -89,6 +97,7 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddTransient<ExecuteJobsActivity>();
         services.TryAddTransient<RecordUnstartedActivity>();
         services.TryAddTransient<SignalCancelActivity>();
+        services.TryAddTransient<BatchHookOrchestrator>();
         return services;
     }
 

@@ -47,4 +47,14 @@ public sealed record BatchRequest
     /// <summary>A delayed batch: seconds from its submission to its start (see <see cref="StartAt"/>).</summary>
     [JsonPropertyName("startAfterSeconds")]
     public double? StartAfterSeconds { get; init; }
+
+    /// <summary>Where the batch's final view goes when it ends (a signed webhook, a queue). Omitted: nowhere.</summary>
+    [JsonPropertyName("onComplete")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CompletionHook? OnComplete { get; init; }
+
+    /// <summary>The batch started when this one ends. Omitted: none.</summary>
+    [JsonPropertyName("next")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public NextBatch? Next { get; init; }
 }

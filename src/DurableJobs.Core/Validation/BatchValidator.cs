@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using DurableJobs.Core.Handlers;
+using DurableJobs.Core.Hooks;
 using DurableJobs.Core.Model;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -22,14 +23,17 @@ internal sealed class BatchValidator
     private readonly JobHandlerRegistry registry;
     private readonly IServiceScopeFactory? scopes;
     private readonly TimeProvider time;
+    private readonly HookOptions hooks;
 
     /// <summary>Creates a validator.</summary>
     /// <param name="limits">The limits to enforce.</param>
     /// <param name="registry">The handlers; a job type not registered here is rejected, and each handler checks its jobs' payloads.</param>
     /// <param name="scopes">What a handler with a payload check of its own is created from (a scope per request); none by default.</param>
     /// <param name="time">The clock a <c>startAt</c> is checked against; the system's by default.</param>
-    public BatchValidator(BatchLimits limits, JobHandlerRegistry registry, IServiceScopeFactory? scopes = null, TimeProvider? time = null)
+    /// <param name="hooks">What completion hooks may do; by default no webhook (there is no secret).</param>
+    public BatchValidator(BatchLimits limits, JobHandlerRegistry registry, IServiceScopeFactory? scopes = null, TimeProvider? time = null, HookOptions? hooks = null)
     {
+        this.hooks = hooks ?? new HookOptions();
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(registry);
         this.limits = limits;
@@ -64,6 +68,11 @@ internal sealed class BatchValidator
         if (request.AbortWhen is not null)
         {
             ValidateAbortWhen(request.AbortWhen, problems);
+        }
+
+        if (request.OnComplete is not null || request.Next is not null)
+        {
+            HookValidation.Validate(request, hooks, limits, Validate, problems);
         }
 
         using IServiceScope? scope = scopes?.CreateScope();

@@ -1,8 +1,10 @@
 using DurableJobs.Client;
+using DurableJobs.Client.Hooks;
 using DurableJobs.Client.Schedules;
 using DurableJobs.Engine.Retention;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Activities;
+using DurableJobs.Orchestration.Hooks;
 using DurableJobs.Orchestration.Orchestrators;
 using DurableJobs.Orchestration.Schedules;
 using Microsoft.DurableTask;
@@ -41,6 +43,8 @@ internal static class EmbeddedEngineRegistration
             registry.AddOrchestrator<ScheduleOrchestrator>(ScheduleNames.Orchestrator);
             registry.AddActivity<StartScheduledBatchActivity>(ScheduleNames.StartBatchActivity);
             registry.AddActivity<FindRunningBatchesActivity>(ScheduleNames.RunningBatchesActivity);
+            registry.AddOrchestrator<BatchHookOrchestrator>(HookNames.Orchestrator);
+            registry.AddActivity<DeliverBatchHookActivity>(HookNames.DeliverActivity);
             return registry;
         });
 
@@ -59,6 +63,7 @@ internal static class EmbeddedEngineRegistration
             sp.GetRequiredService<ILogger<RetentionService>>()));
         services.TryAddTransient<StartScheduledBatchActivity>();
         services.TryAddTransient<FindRunningBatchesActivity>();
+        services.TryAddTransient<DeliverBatchHookActivity>();
         return services;
     }
 }

@@ -22,11 +22,37 @@ namespace DurableJobs.Orchestration.Execution;
 /// </remarks>
 internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
 {
-    /// <summary>The lanes with at least one chunk here, by batch and lane id.</summary>
-    private readonly Dictionary<(string Batch, string Lane), Lane> lanes = [];
+    /// <summary>
+    /// How long a lane with no chunk here is remembered. A lane's chunks are often short (the first ones of a batch hold
+    /// one job per slot), so the chunk granted after the next one regularly arrives when every chunk before it has
+    /// already finished here; a forgotten lane would make it sit out the grace and a deferral round trip instead of
+    /// starting at once.
+    /// </summary>
+    internal static readonly TimeSpan IdleLaneRetention = TimeSpan.FromMinutes(1);
 
-    /// <summary>Guards <see cref="lanes"/> and every lane's fields.</summary>
+    /// <summary>Most often idle lanes are looked for, so entering a lane stays O(1) on average.</summary>
+    private static readonly TimeSpan SweepEvery = TimeSpan.FromSeconds(10);
+
+    /// <summary>The lanes with a chunk here now or within <see cref="IdleLaneRetention"/>, by batch, submission and lane id.</summary>
+    private readonly Dictionary<(string Batch, string JobsKey, string Lane), Lane> lanes = [];
+
+    /// <summary>Guards <see cref="lanes"/>, <see cref="lastSweep"/> and every lane's fields.</summary>
     private readonly Lock gate = new();
+
+    /// <summary>When idle lanes were last looked for.</summary>
+    private long lastSweep = time.GetTimestamp();
+
+    /// <summary>Lanes remembered here (with or without a chunk), for tests.</summary>
+    internal int LaneCountForTests
+    {
+        get
+        {
+            lock (gate)
+            {
+                return lanes.Count;
+            }
+        }
+    }
 
     /// <summary>
     /// Waits for <paramref name="chunk"/>'s turn in its lane. The turn is <see cref="LaneTurn.Admitted"/> (run the jobs
@@ -42,10 +68,12 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
             return new LaneTurn(null, null, new LaneSlots(Math.Max(1, chunk.Parallelism)), chunk.Sequence, Admitted: true, Deferred: false);
         }
 
-        (string, string) key = (chunk.BatchId, chunk.Lane);
+        // Keyed by submission too: a batch deleted and submitted again under its id must not inherit its lanes' turns.
+        (string, string, string) key = (chunk.BatchId, chunk.JobsKey, chunk.Lane);
         Lane lane;
         lock (gate)
         {
+            SweepIdleLanes();
             if (!lanes.TryGetValue(key, out Lane? existing))
             {
                 existing = new Lane(key, new LaneSlots(Math.Max(1, chunk.Parallelism)));
@@ -176,8 +204,28 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
 
             if (--lane.References == 0)
             {
-                // Forgotten here: a later chunk of the lane that lands here is either ready or waits for its predecessor.
-                lanes.Remove(lane.Key);
+                // Remembered for a while (see IdleLaneRetention), then forgotten: a later chunk of the lane that lands
+                // here after that is either ready or waits for its predecessor.
+                lane.IdleSince = time.GetTimestamp();
+            }
+        }
+    }
+
+    private void SweepIdleLanes()
+    {
+        // Called under the gate.
+        if (time.GetElapsedTime(lastSweep) < SweepEvery)
+        {
+            return;
+        }
+
+        lastSweep = time.GetTimestamp();
+        foreach (KeyValuePair<(string, string, string), Lane> entry in lanes)
+        {
+            if (entry.Value.References == 0 && time.GetElapsedTime(entry.Value.IdleSince) >= IdleLaneRetention)
+            {
+                // Removing the current entry while enumerating is allowed for Dictionary<TKey, TValue>.
+                lanes.Remove(entry.Key);
             }
         }
     }
@@ -191,10 +239,10 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
     }
 
     /// <summary>A lane with chunks in this process.</summary>
-    internal sealed class Lane((string Batch, string Lane) key, LaneSlots slots)
+    internal sealed class Lane((string Batch, string JobsKey, string Lane) key, LaneSlots slots)
     {
-        /// <summary>The batch and lane id it is registered under.</summary>
-        public (string Batch, string Lane) Key { get; } = key;
+        /// <summary>The batch, submission and lane id it is registered under.</summary>
+        public (string Batch, string JobsKey, string Lane) Key { get; } = key;
 
         public LaneSlots Slots { get; } = slots;
 
@@ -209,6 +257,9 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
 
         /// <summary>Chunks here that entered the lane and have not left it.</summary>
         public int References { get; set; }
+
+        /// <summary>When <see cref="References"/> last fell to zero (a <see cref="TimeProvider"/> timestamp).</summary>
+        public long IdleSince { get; set; }
 
         /// <summary>True while a chunk before <paramref name="sequence"/> still has jobs to start here.</summary>
         public bool HasUnstartedBefore(int sequence) => Unstarted.Keys.Any(s => s < sequence);

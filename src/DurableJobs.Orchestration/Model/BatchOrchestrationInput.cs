@@ -95,4 +95,9 @@ internal sealed record BatchOrchestrationInput
     [JsonPropertyName("rerunOf")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? RerunOf { get; init; }
+
+    /// <summary>What to do when the batch ends (webhook, queue, next batch); the batch's own orchestration starts it. Absent: nothing.</summary>
+    [JsonPropertyName("hooks")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Hooks.BatchHooks? Hooks { get; init; }
 }

@@ -22,6 +22,29 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
+        if (input.Hooks is null)
+        {
+            return await RunBatchAsync(context, input);
+        }
+
+        // Whatever ends the batch, its hooks start in its last episode (a failure too: the hook then sees it Failed).
+        BatchResult result;
+        try
+        {
+            result = await RunBatchAsync(context, input);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Hooks.BatchHookStart.Start(context, input);
+            throw;
+        }
+
+        Hooks.BatchHookStart.Start(context, input);
+        return result;
+    }
+
+    private static async Task<BatchResult> RunBatchAsync(TaskOrchestrationContext context, BatchOrchestrationInput input)
+    {
         ILogger logger = context.CreateReplaySafeLogger<BatchOrchestrator>();
 
         // A delayed batch waits for its start (or a cancel) first, so its deadline counts from the start.

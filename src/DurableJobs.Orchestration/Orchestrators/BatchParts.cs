@@ -17,7 +17,7 @@ namespace DurableJobs.Orchestration.Orchestrators;
 internal static class BatchParts
 {
     // Durable Task's tag for a sub-orchestration whose parent does not wait for it (OrchestrationTags.FireAndForget).
-    private const string FireAndForgetTag = "FireAndForget";
+    internal const string FireAndForgetTag = "FireAndForget";
 
     public static async Task<BatchResult> RunAsync(TaskOrchestrationContext context, BatchOrchestrationInput input, DateTime deadline, int perOrchestration, ILogger logger)
     {
@@ -76,6 +76,7 @@ internal static class BatchParts
                     Count = count,
                     DeadlineUtc = deadline,
                     ParentInstanceId = context.InstanceId,
+                    Hooks = null,
                     FailedBefore = input.AbortWhen is null ? null : new FailureTally(totals.Succeeded + totals.Failed, totals.Failed),
                 },
                 new SubOrchestrationOptions { InstanceId = partId, Tags = new Dictionary<string, string> { [FireAndForgetTag] = string.Empty } });

@@ -149,7 +149,7 @@ internal sealed class ChunkPlanner
 
         int parallelism = laneParallelism[lane];
         int remaining = end - NextIndex;
-        int size = Math.Min(remaining, Math.Max(1, SizeFor(parallelism, remaining)));
+        int size = Math.Min(remaining, Math.Max(1, SizeFor(parallelism, remaining, laneNextSequence[lane])));
         // With nothing of its lane still open the chunk is ready: it may start at once wherever it lands.
         var plan = new ChunkPlan(NextIndex, size, lane, parallelism, laneNextSequence[lane], Ready: laneOpen[lane].Count == 0 && laneNextSequence[lane] > 0);
         laneOpen[lane].Add(laneNextSequence[lane]++);
@@ -179,22 +179,32 @@ internal sealed class ChunkPlanner
         }
     }
 
-    private int SizeFor(int parallelism, int remaining)
+    private int SizeFor(int parallelism, int remaining, int sequence)
     {
         if (options.FixedJobsPerChunk > 0)
         {
             return options.FixedJobsPerChunk;
         }
 
+        int size;
         if (measuredJobs == 0)
         {
-            // Nothing measured yet: one job per slot, which is also the smallest useful chunk.
-            return parallelism;
-        }
+            // Nothing measured yet: a lane's first chunk carries one job per slot (the smallest useful chunk, and
+            // the quickest measurement); a chunk granted ahead of it carries more, so that short jobs keep the slots
+            // busy until the measurement is back (see ChunkingOptions.UnmeasuredAheadJobsPerSlot).
+            if (sequence == 0 || options.UnmeasuredAheadJobsPerSlot is not > 1)
+            {
+                return parallelism;
+            }
 
-        double averageMs = Math.Max(0.01, measuredMilliseconds / measuredJobs);
-        double wanted = options.TargetChunkSeconds * 1_000 * parallelism / averageMs;
-        int size = (int)Math.Clamp(Math.Round(wanted), parallelism, Math.Max(parallelism, options.MaxJobsPerChunk));
+            size = (int)Math.Min((long)parallelism * options.UnmeasuredAheadJobsPerSlot.Value, Math.Max(parallelism, options.MaxJobsPerChunk));
+        }
+        else
+        {
+            double averageMs = Math.Max(0.01, measuredMilliseconds / measuredJobs);
+            double wanted = options.TargetChunkSeconds * 1_000 * parallelism / averageMs;
+            size = (int)Math.Clamp(Math.Round(wanted), parallelism, Math.Max(parallelism, options.MaxJobsPerChunk));
+        }
 
         // Near the end, share what is left among every place in flight so the lanes finish together instead of one
         // lagging (guided self-scheduling).

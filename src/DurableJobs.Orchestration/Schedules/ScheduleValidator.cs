@@ -109,6 +109,12 @@ internal sealed class ScheduleValidator
             problems.Add(new(template.StartAt is not null ? "template.startAt" : "template.startAfterSeconds", "Must be absent: an occurrence starts its batch at once."));
         }
 
+        if (template.Next?.Batch?.BatchId is not null)
+        {
+            // One fixed id would make every occurrence after the first find its next batch already there.
+            problems.Add(new("template.next.batch.batchId", "Must be absent: each occurrence's next batch is '{its batch id}.next'."));
+        }
+
         foreach (ValidationProblem problem in batches.Validate(template).Problems)
         {
             problems.Add(new(problem.Path.Length == 0 ? "template" : $"template.{problem.Path}", problem.Message));

@@ -1,4 +1,5 @@
 using System.Globalization;
+using DurableJobs.Core.Model;
 using DurableJobs.Benchmarks.Engine;
 using DurableJobs.Benchmarks.Reporting;
 using DurableJobs.Benchmarks.Scenarios;
@@ -23,6 +24,9 @@ public sealed class UtilisationScenario : IBenchmarkScenario
 {
     /// <summary>Names a subset of the grid, full size: e.g. <c>100ms/10,1s/100</c>.</summary>
     public const string CellsVariable = "DURABLEJOBS_UTILISATION_CELLS";
+
+    /// <summary>When set, each run also prints its jobs in flight per 100 ms at its start and end (where slots idled).</summary>
+    public const string ProfileVariable = "DURABLEJOBS_UTILISATION_PROFILE";
 
     private const string Warm = "DurableJobs, warm host";
     private const string Fresh = "DurableJobs, fresh process";
@@ -306,8 +310,25 @@ public sealed class UtilisationScenario : IBenchmarkScenario
     /// <summary>One system's run of one cell, or why it did not run.</summary>
     private sealed record SystemResult(string System, UtilisationCell Cell, RunOutcome? Outcome, UtilisationStats? Stats, string? Note)
     {
-        public static SystemResult Of(string system, UtilisationCell cell, RunOutcome outcome) =>
-            new(system, cell, outcome, UtilisationStats.From(outcome.Spans, cell.Cap, cell.Duration), null);
+        public static SystemResult Of(string system, UtilisationCell cell, RunOutcome outcome)
+        {
+            if (Environment.GetEnvironmentVariable(ProfileVariable) is { Length: > 0 })
+            {
+                Report.Progress($"utilisation: {cell.Label}, {system}: {Profile(outcome.Spans)}");
+            }
+
+            return new(system, cell, outcome, UtilisationStats.From(outcome.Spans, cell.Cap, cell.Duration), null);
+        }
+
+        /// <summary>Mean jobs in flight per 100 ms over the first 2 s and the last 1 s of a run: where the slots idled.</summary>
+        private static string Profile(IReadOnlyList<JobSpan> spans)
+        {
+            DateTimeOffset first = spans.Min(s => s.StartedAt);
+            DateTimeOffset last = spans.Max(s => s.FinishedAt);
+            string Buckets(DateTimeOffset from, int count) => string.Join(" ", Enumerable.Range(0, count).Select(i =>
+                UtilisationStats.MeanInFlight(spans, from.AddMilliseconds(i * 100), from.AddMilliseconds((i + 1) * 100)).ToString("0", CultureInfo.InvariantCulture)));
+            return $"span {(last - first).TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} s, in flight per 100 ms: first 2 s [{Buckets(first, 20)}], last 1 s [{Buckets(last.AddSeconds(-1), 10)}]";
+        }
 
         public static SystemResult NotRun(string system, UtilisationCell cell, string why) => new(system, cell, null, null, why);
     }

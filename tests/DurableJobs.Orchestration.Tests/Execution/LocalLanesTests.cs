@@ -53,6 +53,40 @@ public sealed class LocalLanesTests
     }
 
     [Fact]
+    public async Task AChunkWhosePredecessorAlreadyFinishedHere_StartsAtOnce_NotAfterTheGrace()
+    {
+        // Short chunks (the first ones of a batch: one job per slot) often finish before the orchestrator's grant of
+        // the next-but-one arrives; that chunk must not sit out the grace and a deferral round trip.
+        var lanes = new LocalLanes(TimeProvider.System, Patience);
+        using (LocalLanes.LaneTurn first = await lanes.EnterAsync(Chunk("0.0", 0), 1, CancellationToken.None).WaitAsync(Patience))
+        {
+            lanes.Started(first);
+        }
+
+        using LocalLanes.LaneTurn next = await lanes.EnterAsync(Chunk("0.0", 1), 10, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(2));
+
+        Assert.True(next.Admitted);
+    }
+
+    [Fact]
+    public async Task ALaneIdleLongerThanItsRetention_IsForgotten_SoItsNextChunkIsDeferred()
+    {
+        var clock = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var lanes = new LocalLanes(clock, TimeSpan.Zero);
+        using (LocalLanes.LaneTurn first = await lanes.EnterAsync(Chunk("0.0", 0), 1, CancellationToken.None))
+        {
+            lanes.Started(first);
+        }
+
+        clock.Advance(LocalLanes.IdleLaneRetention + TimeSpan.FromSeconds(1));
+        using LocalLanes.LaneTurn other = await lanes.EnterAsync(Chunk("0.0", 0) with { BatchId = "other" }, 1, CancellationToken.None);
+        using LocalLanes.LaneTurn next = await lanes.EnterAsync(Chunk("0.0", 1), 10, CancellationToken.None).WaitAsync(Patience);
+
+        Assert.True(next.Deferred);
+        Assert.Equal(2, lanes.LaneCountForTests);
+    }
+
+    [Fact]
     public async Task AReadyChunk_StartsAtOnce_WhateverIsHere()
     {
         var lanes = new LocalLanes(TimeProvider.System, DeferAfter);

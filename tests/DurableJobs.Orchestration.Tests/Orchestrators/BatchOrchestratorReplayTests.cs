@@ -52,6 +52,9 @@ namespace DurableJobs.Orchestration.Tests.Orchestrators;
 /// its second part, the cancel forwarded to the part (the batch and its 2 parts).</item>
 /// <item><c>delayed-start</c>: <c>startAfterSeconds</c> 2, 4 jobs, completed (the start timer re-armed while it
 /// fired early); and a batch due in 60 s cancelled before its start (every job Cancelled, none run).</item>
+/// <item><c>hooks</c>: 4 jobs with <c>onComplete</c> (a queue) and a next batch only on success: the batch starts
+/// its <c>{batchId}:hook</c> instance (fire and forget) in its last episode; the hook's history (the queue and the next
+/// batch as two attempts side by side) replays too.</item>
 /// <item><c>schedule</c>: schedule <c>tick</c> every 2 s with overlap skip and a 2.5 s batch: its five executions,
 /// four ending with continue-as-new (captured in the dispatcher: Azure Storage stores only the execution that
 /// follows) and the last with a delete; an occurrence started, one skipped, a manual trigger.</item>
@@ -91,6 +94,8 @@ public sealed class BatchOrchestratorReplayTests(ITestOutputHelper output)
     [InlineData("parts", "parts-cancelled:part-0001", 8)]
     [InlineData("delayed-start", "delayed-completed", 86)]
     [InlineData("delayed-start", "delayed-cancelled", 3)]
+    [InlineData("hooks", "hooks-completed", 3)]
+    [InlineData("hooks", "hooks-completed:hook", 2)]
     public void RecordedInstance_ReplaysEveryEpisode_SchedulingExactlyTheRecordedActions(string file, string instanceId, int episodes)
     {
         RecordedExecution recorded = Recording(file).Single(r => r.InstanceId == instanceId);

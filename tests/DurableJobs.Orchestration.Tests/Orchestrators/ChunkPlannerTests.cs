@@ -254,6 +254,33 @@ public sealed class ChunkPlannerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void BeforeAnyMeasurement_ALanesFirstChunkCarriesOneJobPerSlot_TheChunkAheadEight_BatchesFromBeforeItOne()
+    {
+        // Cap 10 over 4 lanes (3, 3, 2, 2 slots) of 1,000 jobs: the chunks granted ahead carry 24, 24, 16, 16 jobs,
+        // enough to cover the round trip that brings the first measurement back when jobs are short.
+        var planner = new ChunkPlanner(0, 1_000, 10, new ChunkingOptions { MinLanes = 4, MaxLanes = 4, UnmeasuredAheadJobsPerSlot = 8 });
+        var before = new ChunkPlanner(0, 1_000, 10, new ChunkingOptions { MinLanes = 4, MaxLanes = 4 });
+
+        ChunkPlan[] first = [.. Enumerable.Range(0, 8).Select(_ => planner.TryNext()!)];
+        ChunkPlan[] old = [.. Enumerable.Range(0, 8).Select(_ => before.TryNext()!)];
+
+        Assert.Equal([3, 3, 2, 2, 24, 24, 16, 16], first.Select(p => p.Count));
+        Assert.Equal([3, 3, 2, 2, 3, 3, 2, 2], old.Select(p => p.Count));
+    }
+
+    [Fact]
+    public void BeforeAnyMeasurement_TheChunkAheadOfASmallBatch_TakesOnlyItsShareOfWhatIsLeft()
+    {
+        // 40 jobs, cap 4 over 4 lanes of one slot, two places per lane: after the four first chunks 36 are left, and each
+        // chunk ahead takes at most its share of what is left over eight places: 5 of 36, 4 of 31, 4 of 27, 3 of 23 — not 8.
+        var planner = new ChunkPlanner(0, 40, 4, new ChunkingOptions { MinLanes = 4, UnmeasuredAheadJobsPerSlot = 8 });
+
+        ChunkPlan[] first = [.. Enumerable.Range(0, 8).Select(_ => planner.TryNext()!)];
+
+        Assert.Equal([1, 1, 1, 1, 5, 4, 4, 3], first.Select(p => p.Count));
+    }
+
+    [Fact]
     public void AfterMeasuringTenMillisecondJobs_EachChunkNearTheEndTakesAQuarterOfWhatIsLeft_10_8_6_4()
     {
         // Cap 4 over 4 lanes of one slot, chunk-at-a-time. 10 ms jobs at 1 s per chunk want 100 jobs a chunk, but with

@@ -45,6 +45,7 @@ internal sealed record PlannedBatch(int Start, int Count, int MaxParallel, Chunk
         from maxLanes in Gen.OneOf(Gen.Const(64), Gen.Int[1, 80])
         from ahead in Gen.OneOf(Gen.Const(1), Gen.Int[0, 3])
         from fixedSize in Gen.Frequency((4, Gen.Const(0)), (1, Gen.Int[1, 40]))
+        from unmeasuredAhead in Gen.Frequency((2, Gen.Const((int?)null)), (2, Gen.Const((int?)ChunkingOptions.DefaultUnmeasuredAheadJobsPerSlot)), (1, Gen.Int[0, 20].Select(i => (int?)i)))
         select new ChunkingOptions
         {
             TargetChunkSeconds = target,
@@ -54,6 +55,7 @@ internal sealed record PlannedBatch(int Start, int Count, int MaxParallel, Chunk
             MaxLanes = maxLanes,
             ChunksAheadPerLane = ahead,
             FixedJobsPerChunk = fixedSize,
+            UnmeasuredAheadJobsPerSlot = unmeasuredAhead,
         };
 
     /// <summary>Job durations of one batch share a scale: all sub-millisecond, all around a second, or anything.</summary>

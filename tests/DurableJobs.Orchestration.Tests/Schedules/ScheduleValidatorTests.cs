@@ -33,6 +33,8 @@ public sealed class ScheduleValidatorTests
         { "nightly", Valid with { Template = new BatchRequest { Jobs = [] } }, "template.jobs", "A batch needs at least one job." },
         { "nightly", Valid with { Template = Echo with { BatchId = "x" } }, "template.batchId", "Must be absent" },
         { "nightly", Valid with { Template = Echo with { StartAfterSeconds = 5 } }, "template.startAfterSeconds", "Must be absent" },
+        { "nightly", Valid with { Template = Echo with { Next = new NextBatch { Batch = Echo with { BatchId = "fixed" } } } }, "template.next.batch.batchId", "Must be absent" },
+        { "nightly", Valid with { Template = Echo with { OnComplete = new CompletionHook { Queue = "Bad_Queue" } } }, "template.onComplete.queue", "Must be a storage queue name" },
         { "nightly", Valid with { Template = new BatchRequest { Jobs = [new JobSpec { Type = "teleport" }] } }, "template.jobs[0].type", "Unknown job type 'teleport'." },
         { "nightly", Valid with { JitterSeconds = -1 }, "jitterSeconds", "Must be between 0 and 3600" },
         { "nightly", Valid with { GraceSeconds = 0 }, "graceSeconds", "Must be between 1 and 86400" },
