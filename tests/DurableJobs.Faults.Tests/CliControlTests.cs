@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace DurableJobs.Faults.Tests;
 
 /// <summary>
-/// The CLI's batch controls (<c>durablejobs pause|resume|cap|rerun</c>) as a user runs them: real processes against an
+/// The CLI's batch controls (<c>durablejobs pause|resume|cap|rerun|delete</c>) as a user runs them: real processes against an
 /// API process and a worker process on one hub.
 /// </summary>
 [Collection(ClusterCollection.Name)]
@@ -48,6 +48,16 @@ public sealed class CliControlTests(EmulatorFixture storage, ITestOutputHelper o
             Assert.Contains("cli-rerun.r1", text, StringComparison.Ordinal);
             JsonElement rerun = await client.WaitFinishedAsync("cli-rerun.r1", Patience);
             Assert.Equal((4, 4, 1), (rerun.GetProperty("total").GetInt32(), rerun.GetProperty("failed").GetInt32(), rerun.GetProperty("maxParallel").GetInt32()));
+
+            // Delete takes the batch and its re-run; a second delete names the batch as unknown.
+            (code, text) = await CliAsync("delete", "cli-rerun", "--url", url);
+            Assert.True(code == 0, text);
+            Assert.Contains("deleted", text, StringComparison.Ordinal);
+            Assert.Null(await client.GetBatchAsync("cli-rerun"));
+            Assert.Null(await client.GetBatchAsync("cli-rerun.r1"));
+            (code, text) = await CliAsync("delete", "cli-rerun", "--url", url);
+            Assert.NotEqual(0, code);
+            Assert.Contains("No batch has the id", text, StringComparison.Ordinal);
         }
         catch
         {

@@ -70,6 +70,30 @@ public sealed class BatchDeleteTests(EmulatorFixture fixture)
     }
 
     [Fact]
+    public async Task Delete_OfABatchWithACompletionHook_PurgesTheHookInstanceToo_LeavingZero()
+    {
+        string hub = "delhook" + Guid.NewGuid().ToString("N")[..12];
+        await using EngineHost host = await StartAsync(hub);
+        string id = "hooked-" + Guid.NewGuid().ToString("N")[..8];
+        await SubmitAsync(host.Client, new BatchRequest
+        {
+            BatchId = id,
+            Jobs = [new JobSpec { Id = "e", Type = "echo" }],
+            MaxParallel = 1,
+            OnComplete = new CompletionHook { Queue = "delhook-done" },
+        });
+        await Eventually.MatchAsync(
+            () => host.Client.GetAsync(id),
+            v => v?.Hooks is { Count: > 0 } hooks && hooks.All(h => h.State == DurableJobs.Orchestration.Hooks.HookStepState.Delivered),
+            Patience, TimeSpan.FromMilliseconds(250), "hook delivered");
+        Assert.True((await CountAsync(hub, id)).InstanceRows >= 2, "the batch's and its hook's instances");
+
+        Assert.Equal(DeleteOutcome.Deleted, await host.Client.DeleteAsync(id));
+
+        Assert.Equal(StorageCount.Zero, await CountAsync(hub, id));
+    }
+
+    [Fact]
     public async Task Delete_OfARunningBatch_IsRefused_AndDeletesNothing_AndAnEarlierRerunWaitsForTheLatest()
     {
         string hub = "delrun" + Guid.NewGuid().ToString("N")[..12];
