@@ -141,7 +141,13 @@ internal sealed class JobChunkExecutor
         using var stop = new JobStopSignals(chunk.DeadlineUtc, watch.Token, hostStopping, options.TimeProvider);
 
         IReadOnlyList<ScheduledJob> jobs = await store.ReadJobsAsync(chunk.BatchId, chunk.JobsKey, chunk.Start, chunk.Count, hostStopping).ConfigureAwait(false);
+        // Read beside the recorded results, while the chunk before this one in the lane still runs: checkpoints (and rows)
+        // that earlier deliveries of this chunk's jobs left, so a redelivered job resumes from its own.
+        Task<IReadOnlyDictionary<int, string?>> leftBehindRead = progressStore is null
+            ? Task.FromResult<IReadOnlyDictionary<int, string?>>(new Dictionary<int, string?>())
+            : progressStore.ReadCheckpointsAsync(chunk.BatchId, chunk.Start, chunk.Count, hostStopping);
         IReadOnlyDictionary<int, Core.Model.JobResult> recorded = await store.GetRecordedAsync(chunk.BatchId, chunk.Start, chunk.Count, hostStopping).ConfigureAwait(false);
+        IReadOnlyDictionary<int, string?> leftBehind = await leftBehindRead.ConfigureAwait(false);
         var tally = new ChunkTally();
         foreach (Core.Model.JobResult earlier in recorded.Values)
         {
@@ -171,10 +177,6 @@ internal sealed class JobChunkExecutor
             return new ChunkSummary { Deferred = true };
         }
 
-        // Checkpoints (and rows) that earlier deliveries of this chunk's jobs left: a redelivered job resumes from its own.
-        IReadOnlyDictionary<int, string?> leftBehind = progressStore is null
-            ? new Dictionary<int, string?>()
-            : await progressStore.ReadCheckpointsAsync(chunk.BatchId, chunk.Start, chunk.Count, hostStopping).ConfigureAwait(false);
         JobProgressTracker? progress = progressStore is null
             ? null
             : new JobProgressTracker(progressStore, chunk.BatchId, worker.Name, options.TimeProvider, options.ProgressFlushInterval, logger);
