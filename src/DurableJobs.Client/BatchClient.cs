@@ -378,6 +378,7 @@ public sealed partial class BatchClient
             DeadlineSeconds = request.DeadlineSeconds ?? limits.DefaultDeadline.TotalSeconds,
             Retry = request.Retry ?? RetrySpec.None,
             AbortWhen = request.AbortWhen,
+            Limits = request.Limits,
             Chunking = options.ToChunking(),
             StopGraceSeconds = options.StopGrace.TotalSeconds,
 

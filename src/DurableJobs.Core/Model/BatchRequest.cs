@@ -47,4 +47,12 @@ public sealed record BatchRequest
     /// <summary>A delayed batch: seconds from its submission to its start (see <see cref="StartAt"/>).</summary>
     [JsonPropertyName("startAfterSeconds")]
     public double? StartAfterSeconds { get; init; }
+
+    /// <summary>
+    /// Named limits per job type, on top of those its handler was registered with: <c>{"payment": ["payments"]}</c>.
+    /// Every name must be a declared limit. Omitted: none.
+    /// </summary>
+    [JsonPropertyName("limits")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Limits { get; init; }
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using DurableJobs.Core.Handlers;
+using DurableJobs.Core.Limits;
 using DurableJobs.Core.Model;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -22,14 +23,17 @@ internal sealed class BatchValidator
     private readonly JobHandlerRegistry registry;
     private readonly IServiceScopeFactory? scopes;
     private readonly TimeProvider time;
+    private readonly LimitCatalog? limitCatalog;
 
     /// <summary>Creates a validator.</summary>
     /// <param name="limits">The limits to enforce.</param>
     /// <param name="registry">The handlers; a job type not registered here is rejected, and each handler checks its jobs' payloads.</param>
     /// <param name="scopes">What a handler with a payload check of its own is created from (a scope per request); none by default.</param>
     /// <param name="time">The clock a <c>startAt</c> is checked against; the system's by default.</param>
-    public BatchValidator(BatchLimits limits, JobHandlerRegistry registry, IServiceScopeFactory? scopes = null, TimeProvider? time = null)
+    /// <param name="limitCatalog">The named limits a request may map job types to; none by default.</param>
+    public BatchValidator(BatchLimits limits, JobHandlerRegistry registry, IServiceScopeFactory? scopes = null, TimeProvider? time = null, LimitCatalog? limitCatalog = null)
     {
+        this.limitCatalog = limitCatalog;
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(registry);
         this.limits = limits;
@@ -64,6 +68,11 @@ internal sealed class BatchValidator
         if (request.AbortWhen is not null)
         {
             ValidateAbortWhen(request.AbortWhen, problems);
+        }
+
+        if (request.Limits is not null)
+        {
+            ValidateLimits(request.Limits, problems);
         }
 
         using IServiceScope? scope = scopes?.CreateScope();
@@ -192,6 +201,32 @@ internal sealed class BatchValidator
         if (!(retry.MaxRetryDelaySeconds >= 0))
         {
             problems.Add(new("retry.maxRetryDelaySeconds", $"Must be zero or more (got {retry.MaxRetryDelaySeconds})."));
+        }
+    }
+
+    private void ValidateLimits(IReadOnlyDictionary<string, IReadOnlyList<string>> byType, List<ValidationProblem> problems)
+    {
+        foreach ((string type, IReadOnlyList<string>? names) in byType)
+        {
+            string path = $"limits.{type}";
+            if (!registry.Contains(type))
+            {
+                problems.Add(new(path, $"'{DisplayText.Quote(type)}' is not a registered job type."));
+            }
+
+            if (names is null || names.Count == 0)
+            {
+                problems.Add(new(path, "Must name at least one limit."));
+                continue;
+            }
+
+            for (int i = 0; i < names.Count; i++)
+            {
+                if (names[i] is not { } name || limitCatalog?.Declared.ContainsKey(name) != true)
+                {
+                    problems.Add(new($"{path}[{i}]", $"'{DisplayText.Quote(names[i] ?? string.Empty)}' is not a declared limit (DurableJobs:NamedLimits or PUT /api/limits/{{name}})."));
+                }
+            }
         }
     }
 

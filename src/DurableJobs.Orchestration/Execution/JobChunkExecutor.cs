@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using DurableJobs.Core.Handlers;
+using DurableJobs.Core.Limits;
 using DurableJobs.Core.Pool;
+using DurableJobs.Orchestration.Limits;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Signals;
 using DurableJobs.Orchestration.Storage;
@@ -38,7 +40,9 @@ internal sealed class JobChunkExecutor
         WorkerIdentity worker,
         WorkerShutdown shutdown,
         JobExecutionOptions options,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        LimitCatalog? limitCatalog = null,
+        LimitGates? limitGates = null)
     {
         ArgumentNullException.ThrowIfNull(handlers);
         ArgumentNullException.ThrowIfNull(scopes);
@@ -52,7 +56,7 @@ internal sealed class JobChunkExecutor
         this.store = store;
         this.options = options;
         logger = loggerFactory.CreateLogger<JobChunkExecutor>();
-        runner = new JobRunner(handlers, scopes, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory));
+        runner = new JobRunner(handlers, scopes, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory), limitCatalog, limitGates);
         admission = new BatchAdmission(options.MaxConcurrentBatches);
         this.shutdown = shutdown;
         lanes = new LocalLanes(options.TimeProvider, options.LaneDeferAfter);
@@ -213,7 +217,7 @@ internal sealed class JobChunkExecutor
         Debug.Assert(holding || stop.Token.IsCancellationRequested, "a job may only run in a slot of its lane");
         try
         {
-            return await runner.RunAsync(chunk.BatchId, job, chunk.Retry, stop).ConfigureAwait(false);
+            return await runner.RunAsync(chunk.BatchId, job, chunk.Retry, stop, chunk.Limits).ConfigureAwait(false);
         }
         finally
         {

@@ -3,6 +3,8 @@ using System.Text.Json;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Model;
 using DurableJobs.Core.Serialization;
+using DurableJobs.Core.Limits;
+using DurableJobs.Orchestration.Limits;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,11 +21,11 @@ namespace DurableJobs.Orchestration.Execution;
 /// attempt at Debug. Each attempt gets its own dependency-injection scope: the handler and the scoped services it takes
 /// (a <c>DbContext</c>, say) are created for it and disposed after it, so a retry never sees a failed attempt's state.
 /// </summary>
-internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactory scopes, WorkerIdentity worker, TimeProvider time, ILogger logger, ILogger outcomes)
+internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactory scopes, WorkerIdentity worker, TimeProvider time, ILogger logger, ILogger outcomes, LimitCatalog? limitCatalog = null, LimitGates? limitGates = null)
 {
     private static readonly JsonElement NullPayload = JsonSerializer.SerializeToElement<object?>(null, DurableJobsJson.Options);
 
-    public async ValueTask<JobResult> RunAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop)
+    public async ValueTask<JobResult> RunAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits = null)
     {
         long startedAt = Stopwatch.GetTimestamp();
         var typeTag = new KeyValuePair<string, object?>(TelemetryTags.JobType, job.Type);
@@ -36,7 +38,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         JobResult? result = null;
         try
         {
-            result = await RunAttemptsAsync(batchId, job, retry, stop, span).ConfigureAwait(false);
+            result = await RunAttemptsAsync(batchId, job, retry, stop, span, requestLimits).ConfigureAwait(false);
             return result;
         }
         catch (WorkerShuttingDownException)
@@ -100,7 +102,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         }
     }
 
-    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span)
+    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits)
     {
         CancellationToken token = stop.Token;
         if (!handlers.Contains(job.Type))
@@ -114,12 +116,33 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         JobError? lastError = null;
         int attempts = 0;
         int maxAttempts = Math.Max(1, retry.MaxAttempts);
+        IReadOnlyList<string> limits = limitCatalog?.LimitsFor(job.Type, requestLimits) ?? [];
+        DateTimeOffset? heldUntil = null;
 
         for (int attempt = 1; attempt <= maxAttempts; attempt++)
         {
             if (stop.ShouldStop)
             {
                 return Stopped(batchId, job, stop, attempts, startedAt, lastError);
+            }
+
+            // Each attempt holds the job's named limits only while its handler runs: a retry's back-off holds none.
+            LimitPermits? permits = null;
+            if (limits.Count > 0 && limitGates is not null)
+            {
+                try
+                {
+                    permits = await limitGates.AcquireAsync(limits, batchId, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    return Stopped(batchId, job, stop, attempts, startedAt, lastError);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    // A limit neither declared here nor stored: the job cannot run anywhere this is deployed.
+                    return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = JobError.FromException(ex) };
+                }
             }
 
             attempts = attempt;
@@ -131,39 +154,52 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
 
             try
             {
-                // One line per attempt, so operators (and the fault suite) can count executions, redeliveries included.
-                logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} started on {Worker}", batchId, job.Id, attempt, worker.Name);
-                JsonElement? output;
-                AsyncServiceScope scope = scopes.CreateAsyncScope();
-                await using (scope.ConfigureAwait(false))
+                try
                 {
-                    output = await handlers.InvokeAsync(scope.ServiceProvider, job.Type, new JobContext(batchId, job.Id, attempt), payload, token).ConfigureAwait(false);
-                }
-
-                logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} succeeded", batchId, job.Id, attempt);
-                return Final(job, JobStatus.Succeeded, attempts, startedAt) with { Output = output };
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                return Stopped(batchId, job, stop, attempts, startedAt, lastError);
-            }
-            catch (JobPayloadException ex)
-            {
-                // The payload will not get better on a second try.
-                return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = JobError.FromException(ex) };
-            }
-            catch (Exception ex)
-            {
-                lastError = JobError.FromException(ex);
-                logger.LogDebug(ex, "Job {BatchId}/{JobId} attempt {Attempt} failed", batchId, job.Id, attempt);
-                if (span is { IsAllDataRequested: true })
-                {
-                    span.AddEvent(new ActivityEvent("durablejobs.job.attempt.failed", tags: new ActivityTagsCollection
+                    // One line per attempt, so operators (and the fault suite) can count executions, redeliveries included.
+                    logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} started on {Worker}", batchId, job.Id, attempt, worker.Name);
+                    JsonElement? output;
+                    AsyncServiceScope scope = scopes.CreateAsyncScope();
+                    await using (scope.ConfigureAwait(false))
                     {
-                        [TelemetryTags.Attempt] = attempt,
-                        ["exception.type"] = ex.GetType().FullName,
-                        ["exception.message"] = ex.Message,
-                    }));
+                        output = await handlers.InvokeAsync(scope.ServiceProvider, job.Type, new JobContext(batchId, job.Id, attempt), payload, token).ConfigureAwait(false);
+                    }
+
+                    logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} succeeded", batchId, job.Id, attempt);
+                    return Final(job, JobStatus.Succeeded, attempts, startedAt) with { Output = output };
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    return Stopped(batchId, job, stop, attempts, startedAt, lastError);
+                }
+                catch (JobPayloadException ex)
+                {
+                    // The payload will not get better on a second try.
+                    return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = JobError.FromException(ex) };
+                }
+                catch (Exception ex)
+                {
+                    lastError = JobError.FromException(ex);
+                    logger.LogDebug(ex, "Job {BatchId}/{JobId} attempt {Attempt} failed", batchId, job.Id, attempt);
+                    if (span is { IsAllDataRequested: true })
+                    {
+                        span.AddEvent(new ActivityEvent("durablejobs.job.attempt.failed", tags: new ActivityTagsCollection
+                        {
+                            [TelemetryTags.Attempt] = attempt,
+                            ["exception.type"] = ex.GetType().FullName,
+                            ["exception.message"] = ex.Message,
+                        }));
+                    }
+                }
+            }
+            finally
+            {
+                // A job's finish time is taken while it still holds its permits, so start and finish times never show more
+                // jobs holding a limit than it allows.
+                if (permits is not null)
+                {
+                    heldUntil = time.GetUtcNow();
+                    permits.Dispose();
                 }
             }
 
@@ -180,7 +216,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
             }
         }
 
-        return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = lastError };
+        return Final(job, JobStatus.Failed, attempts, startedAt, heldUntil) with { Error = lastError };
     }
 
     private JobResult Stopped(string batchId, ScheduledJob job, JobStopSignals stop, int attempts, DateTimeOffset? startedAt, JobError? lastError)
@@ -196,14 +232,14 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         return Final(job, status, attempts, startedAt) with { Error = lastError ?? new JobError(status.ToString(), message) };
     }
 
-    private JobResult Final(ScheduledJob job, JobStatus status, int attempts, DateTimeOffset? startedAt) => new()
+    private JobResult Final(ScheduledJob job, JobStatus status, int attempts, DateTimeOffset? startedAt, DateTimeOffset? finishedAt = null) => new()
     {
         Id = job.Id,
         Type = job.Type,
         Status = status,
         Attempts = attempts,
         StartedAt = startedAt,
-        FinishedAt = time.GetUtcNow(),
+        FinishedAt = finishedAt ?? time.GetUtcNow(),
         Worker = worker.Name,
     };
 }

@@ -95,4 +95,9 @@ internal sealed record BatchOrchestrationInput
     [JsonPropertyName("rerunOf")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? RerunOf { get; init; }
+
+    /// <summary>The request's named limits per job type (<see cref="BatchRequest.Limits"/>), copied to every chunk. Absent: none.</summary>
+    [JsonPropertyName("limits")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Limits { get; init; }
 }
