@@ -1,4 +1,5 @@
 using DurableJobs.Core.Limits;
+using DurableJobs.Orchestration.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Orchestration.Limits;
@@ -110,6 +111,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
         lock (sync)
         {
             inUse--;
+            DurableJobsTelemetry.LimitPermitsInUse.Add(-1, new KeyValuePair<string, object?>(TelemetryTags.Limit, name));
             GrantLocked();
             if (inUse == 0 && waiters == 0)
             {
@@ -184,6 +186,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
     private void TakeLocked()
     {
         inUse++;
+        DurableJobsTelemetry.LimitPermitsInUse.Add(1, new KeyValuePair<string, object?>(TelemetryTags.Limit, name));
         if (settings?.RatePerSecond is not null)
         {
             tokens--;

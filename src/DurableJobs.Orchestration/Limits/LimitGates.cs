@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using DurableJobs.Core.Limits;
+using System.Diagnostics;
 using DurableJobs.Orchestration.Execution;
+using DurableJobs.Orchestration.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Orchestration.Limits;
@@ -23,6 +25,7 @@ internal sealed class LimitGates(ILimitStore store, LimitCatalog catalog, Worker
     public async ValueTask<LimitPermits> AcquireAsync(IReadOnlyList<string> names, string batchId, CancellationToken cancellationToken)
     {
         var held = new List<LimitGate>(names.Count);
+        long waitStarted = Stopwatch.GetTimestamp();
         try
         {
             foreach (string name in names)
@@ -42,6 +45,7 @@ internal sealed class LimitGates(ILimitStore store, LimitCatalog catalog, Worker
             throw;
         }
 
+        DurableJobsTelemetry.LimitWait.Record(Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
         return new LimitPermits(held);
     }
 
