@@ -118,6 +118,45 @@ public sealed class LimitTests(EmulatorFixture storage, ITestOutputHelper output
         Assert.Null(await client.GetBatchAsync("limited-bad"));
     }
 
+    [Fact]
+    public async Task A_limit_put_over_http_is_obeyed_by_a_worker_without_it_in_its_configuration_and_listed_with_its_leases()
+    {
+        await using var cluster = new Cluster(storage.ConnectionString, "FaultsLimitPut", output);
+        try
+        {
+            HostProcess worker = await cluster.StartWorkerAsync();
+            HostProcess api = await cluster.StartApiAsync(new Dictionary<string, string> { ["DurableJobs__Client__FixedJobsPerChunk"] = "2" });
+            using var client = new BatchApi(api.BaseAddress!);
+
+            using var bad = new StringContent("""{"maxConcurrent":0}""", System.Text.Encoding.UTF8, "application/json");
+            using HttpResponseMessage refused = await client.Http.PutAsync("/api/limits/shared", bad);
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("maxConcurrent", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+            using var body = new StringContent("""{"maxConcurrent":2}""", System.Text.Encoding.UTF8, "application/json");
+            using HttpResponseMessage created = await client.Http.PutAsync("/api/limits/shared", body);
+            Assert.Equal(System.Net.HttpStatusCode.Created, created.StatusCode);
+
+            await client.SubmitAsync(Limited(BatchApi.Batch("limited-put", 8, 24, "delay", """{"ms":300}""")));
+            await Waits.UntilAsync(async () => await client.SucceededAsync("limited-put") >= 2, TimeSpan.FromMinutes(2), "2 jobs done");
+            using JsonDocument listed = JsonDocument.Parse(await client.Http.GetStringAsync("/api/limits"));
+            JsonElement shared = listed.RootElement.GetProperty("items").EnumerateArray().Single(i => i.GetProperty("name").GetString() == "shared");
+            output.WriteLine(shared.GetRawText());
+            Assert.Equal(2, shared.GetProperty("maxConcurrent").GetInt32());
+            Assert.InRange(shared.GetProperty("inUse").GetInt32(), 0, 2);
+
+            JsonElement view = await client.WaitFinishedAsync("limited-put", TimeSpan.FromMinutes(3), () => string.Join(Environment.NewLine, cluster.Processes.Select(p => p.Tail())));
+            Assert.Equal(24, view.GetProperty("succeeded").GetInt32());
+            int peak = Intervals.MaxOverlap((await client.GetJobsAsync("limited-put")).Select(r => (r.StartedAt!.Value, r.FinishedAt!.Value)));
+            Assert.Equal(2, peak);
+        }
+        catch
+        {
+            cluster.DumpTails();
+            throw;
+        }
+    }
+
     /// <summary>The batch with its delay jobs mapped to the limit "shared".</summary>
     private static string Limited(string batchJson) => batchJson[..^1] + ""","limits":{"delay":["shared"]}}""";
 

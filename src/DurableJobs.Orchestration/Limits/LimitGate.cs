@@ -317,7 +317,8 @@ internal sealed partial class LimitGate : IAsyncDisposable
                 {
                     int free = max - others.Values.Sum(l => l.Permits);
                     int othersWaiting = others.Values.Count(l => l.Want > 0);
-                    shareCap = othersWaiting > 0 ? Math.Max(1, max / (othersWaiting + 1)) : int.MaxValue;
+                    // Rounded up, so the shares cover the whole limit (the row still never lets the leases sum past it).
+                    shareCap = othersWaiting > 0 ? Math.Max(1, (max + othersWaiting) / (othersWaiting + 1)) : int.MaxValue;
                     if (want > leased)
                     {
                         target = Math.Max(inUse, Math.Min(want, free));
