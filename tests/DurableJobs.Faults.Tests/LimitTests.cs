@@ -45,6 +45,22 @@ public sealed class LimitTests(EmulatorFixture storage, ITestOutputHelper output
             var byWorker = workers.Select(w => results.Count(r => r.Worker == w.WorkerName)).ToArray();
             Figures.Report(output, "limits", $"{batches} batches x {jobsPerBatch} jobs of 50 ms, cap 10 each, limit {limit} on 3 workers: peak {peak}, utilisation {utilisation:P0}, jobs per worker {string.Join("/", byWorker)}, {(last - first).TotalSeconds:0.0} s");
 
+            // The same batches without the limit, for its cost (reported; 50 ms jobs at 40 in flight are not limit-bound here).
+            var free = new List<JobRecord>();
+            foreach (string id in ids)
+            {
+                await client.SubmitAsync(BatchApi.Batch(id + "-free", 10, jobsPerBatch, "delay", """{"ms":50}"""));
+            }
+
+            foreach (string id in ids)
+            {
+                await client.WaitFinishedAsync(id + "-free", TimeSpan.FromMinutes(4));
+                free.AddRange(await client.GetJobsAsync(id + "-free"));
+            }
+
+            TimeSpan freeSpan = free.Max(r => r.FinishedAt!.Value) - free.Min(r => r.StartedAt!.Value);
+            Figures.Report(output, "limits", $"the same batches without the limit: {freeSpan.TotalSeconds:0.0} s, peak {Intervals.MaxOverlap(free.Select(r => (r.StartedAt!.Value, r.FinishedAt!.Value)))}; with it {(last - first).TotalSeconds:0.0} s (the limit's floor is {batches * jobsPerBatch * 0.05 / limit:0.0} s)");
+
             Assert.True(peak <= limit, $"{peak} jobs held the limit of {limit} at once");
             Assert.True(peak >= limit - 2, $"the limit was barely used: peak {peak} of {limit}");
             Assert.True(byWorker.Count(n => n > 0) >= 2, $"the jobs ran on one worker only: {string.Join("/", byWorker)}");

@@ -140,7 +140,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
         }
 
         // Hand the lease back at once rather than after it expires: shutdown releases permits.
-        if (leased > 0)
+        if (leased > 0 || lastWant > 0)
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
             for (int attempt = 0; attempt < 5; attempt++)
@@ -341,8 +341,10 @@ internal sealed partial class LimitGate : IAsyncDisposable
                 if (row.Settings.RatePerSecond is { } rate)
                 {
                     bucket = Math.Min(row.Settings.EffectiveBurst, row.Tokens + (rate * Math.Max(0, (now - row.TokensAt).TotalSeconds)));
-                    int short_ = waiters - (int)Math.Floor(tokens);
-                    take = Math.Max(0, Math.Min((int)Math.Floor(bucket), short_));
+                    // Waiting jobs take a few polls' worth at once, so a slow round with the row does not cap the rate.
+                    int shortBy = waiters - (int)Math.Floor(tokens);
+                    int chunk = shortBy > 0 ? Math.Max(shortBy, (int)Math.Ceiling(rate * options.PollInterval.TotalSeconds * 5)) : 0;
+                    take = Math.Max(0, Math.Min((int)Math.Floor(bucket), chunk));
                     bucket -= take;
                 }
 
@@ -428,7 +430,8 @@ internal sealed partial class LimitGate : IAsyncDisposable
             return options.PollInterval;
         }
 
-        if (leased > inUse)
+        // Unused permits, or a wish for more in the row that no job here has any more: clear them soon.
+        if (leased > inUse || lastWant > 0)
         {
             return options.Linger;
         }
