@@ -22,6 +22,7 @@ public static class ApiServiceCollectionExtensions
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ApiOptions>>().Value);
         services.TryAddSingleton<BatchHttpApi>();
         services.TryAddSingleton<ScheduleHttpApi>();
+        services.TryAddSingleton<LimitHttpApi>();
         services.TryAddSingleton<BatchQueueMessageProcessor>();
         services.TryAddSingleton<BatchQueueIntake>();
         return services;

@@ -78,6 +78,7 @@ public sealed partial class BatchClient
                 DeadlineSeconds = request.DeadlineSeconds ?? original.DeadlineSeconds,
                 Retry = request.Retry ?? original.Retry,
                 AbortWhen = original.AbortWhen,
+                Limits = original.Limits,
                 Chunking = options.ToChunking(),
                 StopGraceSeconds = options.StopGrace.TotalSeconds,
                 RerunOf = root,

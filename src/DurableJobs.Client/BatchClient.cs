@@ -419,6 +419,7 @@ public sealed partial class BatchClient
             DeadlineSeconds = request.DeadlineSeconds ?? limits.DefaultDeadline.TotalSeconds,
             Retry = request.Retry ?? RetrySpec.None,
             AbortWhen = request.AbortWhen,
+            Limits = request.Limits,
             Chunking = options.ToChunking(),
             StopGraceSeconds = options.StopGrace.TotalSeconds,
             Hooks = request.OnComplete is null && request.Next is null ? null : new Orchestration.Hooks.BatchHooks

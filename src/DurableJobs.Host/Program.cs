@@ -7,6 +7,7 @@ var root = new RootCommand("durablejobs: a durable, distributed job queue on the
     RunCommand.Create(),
     ServeCommand.Create(),
     ScheduleCommands.Create(),
+    LimitCommands.Create(),
 };
 foreach (Command command in RemoteCommands.Create())
 {

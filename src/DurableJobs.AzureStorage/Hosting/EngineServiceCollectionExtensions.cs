@@ -4,16 +4,19 @@ using DurableJobs.Client.Hooks;
 using DurableJobs.Client.Schedules;
 using DurableJobs.Core.Hooks;
 using DurableJobs.Core.Handlers;
+using DurableJobs.Core.Limits;
 using DurableJobs.Core.Validation;
 using DurableJobs.Engine.Emulator;
 using DurableJobs.Engine.Hooks;
 using DurableJobs.Engine.Retention;
+using DurableJobs.Engine.Limits;
 using DurableJobs.Engine.Signals;
 using DurableJobs.Engine.Storage;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Activities;
 using DurableJobs.Orchestration.Execution;
 using DurableJobs.Orchestration.Hooks;
+using DurableJobs.Orchestration.Limits;
 using DurableJobs.Orchestration.Orchestrators;
 using DurableJobs.Orchestration.Schedules;
 using DurableJobs.Orchestration.Signals;
@@ -94,6 +97,16 @@ internal static class EngineServiceCollectionExtensions
             EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
             return new AzureJobProgressStore(sp.GetRequiredService<StorageConnection>().CreateTableClient($"{engine.HubName}Results"));
         });
+        // Named limits: one ETag-guarded row per limit in {hub}Limits, leased by each worker process in chunks.
+        services.TryAddSingleton(sp => LimitConfiguration.Bind(sp, new LimitCatalog()));
+        services.TryAddSingleton<ILimitStore>(sp => new TableLimitStore(
+            sp.GetRequiredService<StorageConnection>().CreateTableClient($"{sp.GetRequiredService<IOptions<EngineOptions>>().Value.HubName}Limits")));
+        services.TryAddSingleton(sp => new LimitGates(
+            sp.GetRequiredService<ILimitStore>(),
+            sp.GetRequiredService<LimitCatalog>(),
+            sp.GetRequiredService<WorkerIdentity>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>()));
 
         services.TryAddSingleton<JobChunkExecutor>();
         services.TryAddSingleton<BatchValidator>();

@@ -1,5 +1,6 @@
 using Azure.Core;
 using DurableJobs.Core.Handlers;
+using DurableJobs.Core.Limits;
 using DurableJobs.Engine.Emulator;
 using DurableJobs.Engine.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -26,6 +27,9 @@ public sealed class DurableJobsBuilder
     /// <summary>The job types this app runs (filled by the <c>AddHandler</c> calls).</summary>
     internal JobHandlerRegistry Handlers { get; } = new();
 
+    /// <summary>The named limits declared in code and the job types registered with limits.</summary>
+    internal LimitCatalog Limits { get; } = new();
+
     /// <summary>True once the engine's <c>AddWorker()</c> was called.</summary>
     internal bool RunsWorker { get; set; }
 
@@ -39,6 +43,33 @@ public sealed class DurableJobsBuilder
     {
         Handlers.Add<THandler>(type);
         Services.TryAddScoped<THandler>();
+        return this;
+    }
+
+    /// <summary>
+    /// Runs jobs of <paramref name="type"/> with <typeparamref name="THandler"/> (see <see cref="AddHandler{THandler}(string)"/>),
+    /// each job holding every named limit of <paramref name="limits"/> while its handler runs, across every batch and
+    /// worker on the task hub. Each limit must be declared (<see cref="AddLimit"/> or <c>DurableJobs:NamedLimits:{name}</c>).
+    /// </summary>
+    public DurableJobsBuilder AddHandler<THandler>(string type, params string[] limits)
+        where THandler : class
+    {
+        ArgumentNullException.ThrowIfNull(limits);
+        AddHandler<THandler>(type);
+        Limits.MapType(type, limits);
+        return this;
+    }
+
+    /// <summary>
+    /// Declares the named limit <paramref name="name"/>: at most <paramref name="maxConcurrent"/> jobs holding it at
+    /// once and at most <paramref name="ratePerSecond"/> starts a second in the long run (a token bucket of
+    /// <paramref name="burst"/> tokens, by default one second's worth), across every batch and worker on the task hub.
+    /// Job types take it through <see cref="AddHandler{THandler}(string, string[])"/> or a request's <c>limits</c>.
+    /// </summary>
+    public DurableJobsBuilder AddLimit(string name, int? maxConcurrent = null, double? ratePerSecond = null, double? burst = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        Limits.Declare(name, new LimitSettings { MaxConcurrent = maxConcurrent, RatePerSecond = ratePerSecond, Burst = burst });
         return this;
     }
 

@@ -1,5 +1,6 @@
 using DurableJobs.Core.Handlers;
 using DurableJobs.Engine.Hosting;
+using DurableJobs.Engine.Limits;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -35,6 +36,7 @@ public static class DurableJobsServiceCollectionExtensions
         options.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<EngineOptions>, EngineOptionsValidation>());
         services.TryAddSingleton(builder.Handlers);
+        services.TryAddSingleton(sp => LimitConfiguration.Bind(sp, builder.Limits));
         services.AddDurableJobsShared();
         return builder;
     }

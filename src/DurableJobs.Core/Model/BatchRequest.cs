@@ -64,4 +64,11 @@ public sealed record BatchRequest
     [JsonPropertyName("jobTimeoutSeconds")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] // a schedule's stored template must replay as it was written
     public double? JobTimeoutSeconds { get; init; }
+    /// <summary>
+    /// Named limits per job type, on top of those its handler was registered with: <c>{"payment": ["payments"]}</c>.
+    /// Every name must be a declared limit. Omitted: none.
+    /// </summary>
+    [JsonPropertyName("limits")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Limits { get; init; }
 }

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Hooks;
+using DurableJobs.Core.Limits;
 using DurableJobs.Core.Model;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -24,6 +25,7 @@ internal sealed class BatchValidator
     private readonly IServiceScopeFactory? scopes;
     private readonly TimeProvider time;
     private readonly HookOptions hooks;
+    private readonly LimitCatalog? limitCatalog;
 
     /// <summary>Creates a validator.</summary>
     /// <param name="limits">The limits to enforce.</param>
@@ -31,9 +33,11 @@ internal sealed class BatchValidator
     /// <param name="scopes">What a handler with a payload check of its own is created from (a scope per request); none by default.</param>
     /// <param name="time">The clock a <c>startAt</c> is checked against; the system's by default.</param>
     /// <param name="hooks">What completion hooks may do; by default no webhook (there is no secret).</param>
-    public BatchValidator(BatchLimits limits, JobHandlerRegistry registry, IServiceScopeFactory? scopes = null, TimeProvider? time = null, HookOptions? hooks = null)
+    /// <param name="limitCatalog">The named limits a request may map job types to; none by default.</param>
+    public BatchValidator(BatchLimits limits, JobHandlerRegistry registry, IServiceScopeFactory? scopes = null, TimeProvider? time = null, HookOptions? hooks = null, LimitCatalog? limitCatalog = null)
     {
         this.hooks = hooks ?? new HookOptions();
+        this.limitCatalog = limitCatalog;
         ArgumentNullException.ThrowIfNull(limits);
         ArgumentNullException.ThrowIfNull(registry);
         this.limits = limits;
@@ -74,6 +78,11 @@ internal sealed class BatchValidator
         if (request.OnComplete is not null || request.Next is not null)
         {
             HookValidation.Validate(request, hooks, limits, Validate, problems);
+        }
+
+        if (request.Limits is not null)
+        {
+            ValidateLimits(request.Limits, problems);
         }
 
         using IServiceScope? scope = scopes?.CreateScope();
@@ -219,6 +228,32 @@ internal sealed class BatchValidator
         if (!(retry.MaxRetryDelaySeconds >= 0))
         {
             problems.Add(new("retry.maxRetryDelaySeconds", $"Must be zero or more (got {retry.MaxRetryDelaySeconds})."));
+        }
+    }
+
+    private void ValidateLimits(IReadOnlyDictionary<string, IReadOnlyList<string>> byType, List<ValidationProblem> problems)
+    {
+        foreach ((string type, IReadOnlyList<string>? names) in byType)
+        {
+            string path = $"limits.{type}";
+            if (!registry.Contains(type))
+            {
+                problems.Add(new(path, $"'{DisplayText.Quote(type)}' is not a registered job type."));
+            }
+
+            if (names is null || names.Count == 0)
+            {
+                problems.Add(new(path, "Must name at least one limit."));
+                continue;
+            }
+
+            for (int i = 0; i < names.Count; i++)
+            {
+                if (names[i] is not { } name || limitCatalog?.Declared.ContainsKey(name) != true)
+                {
+                    problems.Add(new($"{path}[{i}]", $"'{DisplayText.Quote(names[i] ?? string.Empty)}' is not a declared limit (DurableJobs:NamedLimits or PUT /api/limits/{{name}})."));
+                }
+            }
         }
     }
 

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text.Json;
 using DurableJobs.Core.Handlers;
+using DurableJobs.Core.Limits;
 using DurableJobs.Core.Pool;
+using DurableJobs.Orchestration.Limits;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Signals;
 using DurableJobs.Orchestration.Storage;
@@ -42,7 +44,9 @@ internal sealed class JobChunkExecutor
         WorkerShutdown shutdown,
         JobExecutionOptions options,
         ILoggerFactory loggerFactory,
-        IJobProgressStore? progressStore = null)
+        IJobProgressStore? progressStore = null,
+        LimitCatalog? limitCatalog = null,
+        LimitGates? limitGates = null)
     {
         ArgumentNullException.ThrowIfNull(handlers);
         ArgumentNullException.ThrowIfNull(scopes);
@@ -58,7 +62,7 @@ internal sealed class JobChunkExecutor
         logger = loggerFactory.CreateLogger<JobChunkExecutor>();
         this.progressStore = progressStore;
         this.worker = worker;
-        runner = new JobRunner(handlers, scopes, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory), progressStore)
+        runner = new JobRunner(handlers, scopes, worker, options.TimeProvider, logger, loggerFactory.CreateLogger(JobLog.OutcomeCategory), progressStore, limitCatalog, limitGates)
         {
             AbandonAfter = options.AbandonAfter,
         };
@@ -246,7 +250,7 @@ internal sealed class JobChunkExecutor
         Debug.Assert(holding || stop.Token.IsCancellationRequested, "a job may only run in a slot of its lane");
         try
         {
-            return await runner.RunAsync(chunk.BatchId, job, chunk.Retry, stop, progress, checkpoint).ConfigureAwait(false);
+            return await runner.RunAsync(chunk.BatchId, job, chunk.Retry, stop, progress, checkpoint, chunk.Limits).ConfigureAwait(false);
         }
         finally
         {

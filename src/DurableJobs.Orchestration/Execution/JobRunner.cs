@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json;
 using DurableJobs.Core.Handlers;
+using DurableJobs.Core.Limits;
 using DurableJobs.Core.Model;
 using DurableJobs.Core.Serialization;
+using DurableJobs.Orchestration.Limits;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Storage;
 using DurableJobs.Orchestration.Telemetry;
@@ -20,7 +22,7 @@ namespace DurableJobs.Orchestration.Execution;
 /// attempt at Debug. Each attempt gets its own dependency-injection scope: the handler and the scoped services it takes
 /// (a <c>DbContext</c>, say) are created for it and disposed after it, so a retry never sees a failed attempt's state.
 /// </summary>
-internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactory scopes, WorkerIdentity worker, TimeProvider time, ILogger logger, ILogger outcomes, IJobProgressStore? progressStore = null)
+internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactory scopes, WorkerIdentity worker, TimeProvider time, ILogger logger, ILogger outcomes, IJobProgressStore? progressStore = null, LimitCatalog? limitCatalog = null, LimitGates? limitGates = null)
 {
     /// <summary>
     /// How long a handler that ignores its cancelled token after its job timeout is waited for before the attempt is
@@ -30,7 +32,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
 
     private static readonly JsonElement NullPayload = JsonSerializer.SerializeToElement<object?>(null, DurableJobsJson.Options);
 
-    public async ValueTask<JobResult> RunAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, JobProgressTracker? progress = null, JsonElement? checkpoint = null)
+    public async ValueTask<JobResult> RunAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, JobProgressTracker? progress = null, JsonElement? checkpoint = null, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits = null)
     {
         long startedAt = Stopwatch.GetTimestamp();
         var typeTag = new KeyValuePair<string, object?>(TelemetryTags.JobType, job.Type);
@@ -43,7 +45,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         JobResult? result = null;
         try
         {
-            result = await RunAttemptsAsync(batchId, job, retry, stop, span, progress, checkpoint).ConfigureAwait(false);
+            result = await RunAttemptsAsync(batchId, job, retry, stop, span, progress, checkpoint, requestLimits).ConfigureAwait(false);
             return result;
         }
         catch (WorkerShuttingDownException)
@@ -108,7 +110,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         }
     }
 
-    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, JobProgressTracker? progress, JsonElement? checkpoint)
+    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, JobProgressTracker? progress, JsonElement? checkpoint, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits)
     {
         CancellationToken token = stop.Token;
         if (!handlers.Contains(job.Type))
@@ -122,6 +124,8 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         JobError? lastError = null;
         int attempts = 0;
         int maxAttempts = Math.Max(1, retry.MaxAttempts);
+        IReadOnlyList<string> limits = limitCatalog?.LimitsFor(job.Type, requestLimits) ?? [];
+        DateTimeOffset? heldUntil = null;
 
         for (int attempt = 1; attempt <= maxAttempts; attempt++)
         {
@@ -135,6 +139,25 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
             if (span is { IsAllDataRequested: true })
             {
                 span.AddEvent(new ActivityEvent("durablejobs.job.attempt", tags: new ActivityTagsCollection { [TelemetryTags.Attempt] = attempt }));
+            }
+
+            // Each attempt holds the job's named limits only while its handler runs: a retry's back-off holds none.
+            LimitPermits? permits = null;
+            if (limits.Count > 0 && limitGates is not null)
+            {
+                try
+                {
+                    permits = await limitGates.AcquireAsync(limits, batchId, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    return Stopped(batchId, job, stop, attempts, startedAt, lastError);
+                }
+                catch (InvalidOperationException ex)
+                {
+                    // A limit neither declared here nor stored: the job cannot run anywhere this is deployed.
+                    return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = JobError.FromException(ex) };
+                }
             }
 
             TimeSpan? timeout = job.TimeoutSeconds is > 0 and { } seconds ? TimeSpan.FromSeconds(seconds) : null;
@@ -184,6 +207,14 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
             finally
             {
                 checkpoint = reporter.LastCheckpoint ?? checkpoint;
+
+                // A job's finish time is taken while it still holds its permits (a success's result is made before this
+                // runs), so start and finish times never show more jobs holding a limit than it allows.
+                if (permits is not null)
+                {
+                    heldUntil = time.GetUtcNow();
+                    permits.Dispose();
+                }
             }
 
             if (attempt < maxAttempts)
@@ -199,7 +230,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
             }
         }
 
-        return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = lastError };
+        return Final(job, JobStatus.Failed, attempts, startedAt, heldUntil) with { Error = lastError };
     }
 
     /// <summary>The <see cref="JobError.Type"/> of an attempt cancelled by its job timeout.</summary>
@@ -272,14 +303,14 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         return Final(job, status, attempts, startedAt) with { Error = lastError ?? new JobError(status.ToString(), message) };
     }
 
-    private JobResult Final(ScheduledJob job, JobStatus status, int attempts, DateTimeOffset? startedAt) => new()
+    private JobResult Final(ScheduledJob job, JobStatus status, int attempts, DateTimeOffset? startedAt, DateTimeOffset? finishedAt = null) => new()
     {
         Id = job.Id,
         Type = job.Type,
         Status = status,
         Attempts = attempts,
         StartedAt = startedAt,
-        FinishedAt = time.GetUtcNow(),
+        FinishedAt = finishedAt ?? time.GetUtcNow(),
         Worker = worker.Name,
     };
 }

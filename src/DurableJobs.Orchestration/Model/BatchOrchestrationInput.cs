@@ -100,4 +100,8 @@ internal sealed record BatchOrchestrationInput
     [JsonPropertyName("hooks")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public Hooks.BatchHooks? Hooks { get; init; }
+    /// <summary>The request's named limits per job type (<see cref="BatchRequest.Limits"/>), copied to every chunk. Absent: none.</summary>
+    [JsonPropertyName("limits")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Limits { get; init; }
 }

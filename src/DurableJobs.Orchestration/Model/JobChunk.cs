@@ -65,4 +65,9 @@ internal sealed record JobChunk
     [JsonPropertyName("traceParent")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? TraceParent { get; init; }
+
+    /// <summary>The batch's named limits per job type (<see cref="BatchOrchestrationInput.Limits"/>). Absent: none.</summary>
+    [JsonPropertyName("limits")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, IReadOnlyList<string>>? Limits { get; init; }
 }

@@ -119,6 +119,7 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
                         DeadlineUtc = deadline,
                         Retry = input.Retry,
                         TraceParent = input.TraceParent,
+                        Limits = input.Limits,
                     },
                     InfrastructureRetry.UntilDeadline(context, deadline));
                 inFlight.Add((call, plan));

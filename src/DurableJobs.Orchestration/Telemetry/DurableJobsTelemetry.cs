@@ -53,6 +53,12 @@ public static class DurableJobsTelemetry
     /// <summary>Batch submissions, tagged with <see cref="TelemetryTags.SubmitOutcome"/>.</summary>
     public const string BatchesSubmittedMetric = "durablejobs.batches.submitted";
 
+    /// <summary>Permits of a named limit its jobs hold in this process, by limit.</summary>
+    public const string LimitPermitsInUseMetric = "durablejobs.limit.permits_in_use";
+
+    /// <summary>How long a job waited for the named limits it needs.</summary>
+    public const string LimitWaitMetric = "durablejobs.limit.wait";
+
     private static readonly string? Version = typeof(DurableJobsTelemetry).Assembly.GetName().Version?.ToString();
 
     /// <summary>The spans' source.</summary>
@@ -74,6 +80,12 @@ public static class DurableJobsTelemetry
     public static Histogram<double> JobDuration { get; } = Meter.CreateHistogram<double>(JobDurationMetric, "s", "Time from a job's first attempt to its result.");
 
     /// <summary>Jobs running in this process now (up-down), tag <see cref="TelemetryTags.JobType"/>.</summary>
+    public static UpDownCounter<long> LimitPermitsInUse { get; } = Meter.CreateUpDownCounter<long>(LimitPermitsInUseMetric, "{permit}", "Permits of a named limit held by jobs in this process.");
+
+    /// <summary>See <see cref="LimitWaitMetric"/>.</summary>
+    public static Histogram<double> LimitWait { get; } = Meter.CreateHistogram<double>(LimitWaitMetric, "s", "Time a job waited for its named limits.");
+
+    /// <summary>See <see cref="JobsInFlightMetric"/>.</summary>
     public static UpDownCounter<long> JobsInFlight { get; } = Meter.CreateUpDownCounter<long>(JobsInFlightMetric, "{job}", "Jobs running in this process.");
 
     /// <summary>Seconds a batch message waited in the queue before a listener or the queue trigger processed it.</summary>

@@ -24,6 +24,9 @@ public static class TelemetryTags
     /// <summary>The job's handler type.</summary>
     public const string JobType = "durablejobs.job.type";
 
+    /// <summary>A named limit.</summary>
+    public const string Limit = "durablejobs.limit";
+
     /// <summary>Attempts made (on a job span) or the attempt number (on an attempt event).</summary>
     public const string Attempt = "durablejobs.job.attempt";
 

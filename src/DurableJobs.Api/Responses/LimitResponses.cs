@@ -1,0 +1,54 @@
+using System.Text.Json.Serialization;
+
+namespace DurableJobs.Api.Responses;
+
+/// <summary>The answer to <c>GET /api/limits</c>.</summary>
+internal sealed record LimitList
+{
+    /// <summary>Every named limit, by name.</summary>
+    [JsonPropertyName("items")]
+    public required IReadOnlyList<LimitView> Items { get; init; }
+}
+
+/// <summary>One named limit: its configuration and who holds it now.</summary>
+internal sealed record LimitView
+{
+    /// <summary>The limit's name.</summary>
+    [JsonPropertyName("name")]
+    public required string Name { get; init; }
+
+    /// <summary>Most jobs holding it at once, cluster-wide; null without a concurrency limit.</summary>
+    [JsonPropertyName("maxConcurrent")]
+    public int? MaxConcurrent { get; init; }
+
+    /// <summary>The concurrency in force now (the configured one; adaptive back-off is not implemented yet).</summary>
+    [JsonPropertyName("effective")]
+    public int? Effective { get; init; }
+
+    /// <summary>Long-run starts per second; null without a rate limit.</summary>
+    [JsonPropertyName("ratePerSecond")]
+    public double? RatePerSecond { get; init; }
+
+    /// <summary>The token bucket's size.</summary>
+    [JsonPropertyName("burst")]
+    public double? Burst { get; init; }
+
+    /// <summary>Permits leased by live workers now (an upper bound of the jobs holding the limit).</summary>
+    [JsonPropertyName("inUse")]
+    public int InUse { get; init; }
+
+    /// <summary>Workers with jobs waiting for the limit now.</summary>
+    [JsonPropertyName("waitingWorkers")]
+    public int WaitingWorkers { get; init; }
+
+    /// <summary>The live leases: worker, permits, permits wanted on top, expiry.</summary>
+    [JsonPropertyName("leases")]
+    public required IReadOnlyList<LimitLeaseView> Leases { get; init; }
+}
+
+/// <summary>One worker's lease of a limit.</summary>
+internal sealed record LimitLeaseView(
+    [property: JsonPropertyName("worker")] string Worker,
+    [property: JsonPropertyName("permits")] int Permits,
+    [property: JsonPropertyName("want")] int Want,
+    [property: JsonPropertyName("expiresAt")] DateTimeOffset ExpiresAt);

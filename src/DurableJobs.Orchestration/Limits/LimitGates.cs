@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using DurableJobs.Core.Limits;
+using System.Diagnostics;
+using DurableJobs.Orchestration.Execution;
+using DurableJobs.Orchestration.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace DurableJobs.Orchestration.Limits;
+
+/// <summary>
+/// The named limits of one worker process: a <see cref="LimitGate"/> per limit, made on first use. A job takes every
+/// limit it needs in name order (so two jobs never wait on each other's limits) and gives them back when its
+/// handler returns. Disposing hands every lease back (host shutdown releases permits at once).
+/// </summary>
+internal sealed class LimitGates(ILimitStore store, LimitCatalog catalog, WorkerIdentity worker, TimeProvider time, ILoggerFactory loggers, LimitGateOptions? options = null) : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<LimitGate>> gates = new(StringComparer.Ordinal);
+    private readonly LimitGateOptions options = options ?? new LimitGateOptions();
+    private readonly ILogger logger = loggers.CreateLogger<LimitGate>();
+
+    /// <summary>The gates made so far, by limit.</summary>
+    public IEnumerable<KeyValuePair<string, LimitGate>> Gates => gates.Select(p => KeyValuePair.Create(p.Key, p.Value.Value));
+
+    /// <summary>Takes every limit of <paramref name="names"/> (sorted) for a job of <paramref name="batchId"/>.</summary>
+    public async ValueTask<LimitPermits> AcquireAsync(IReadOnlyList<string> names, string batchId, CancellationToken cancellationToken)
+    {
+        var held = new List<LimitGate>(names.Count);
+        long waitStarted = Stopwatch.GetTimestamp();
+        try
+        {
+            foreach (string name in names)
+            {
+                LimitGate gate = Gate(name);
+                await gate.AcquireAsync(batchId, cancellationToken).ConfigureAwait(false);
+                held.Add(gate);
+            }
+        }
+        catch
+        {
+            foreach (LimitGate gate in held)
+            {
+                gate.Release();
+            }
+
+            throw;
+        }
+
+        DurableJobsTelemetry.LimitWait.Record(Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
+        return new LimitPermits(held);
+    }
+
+    /// <summary>The gate of <paramref name="name"/>.</summary>
+    public LimitGate Gate(string name) => gates.GetOrAdd(name, n => new Lazy<LimitGate>(() =>
+    {
+        catalog.Declared.TryGetValue(n, out LimitSettings? declared);
+        return new LimitGate(n, worker.Name, store, declared, options, time, logger);
+    })).Value;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(gates.Values.Where(g => g.IsValueCreated).Select(g => g.Value.DisposeAsync().AsTask())).ConfigureAwait(false);
+    }
+}
+
+/// <summary>The permits one job holds; disposing gives them back.</summary>
+internal sealed class LimitPermits(List<LimitGate> held) : IDisposable
+{
+    private List<LimitGate>? held = held;
+
+    public void Dispose()
+    {
+        List<LimitGate>? gates = Interlocked.Exchange(ref held, null);
+        if (gates is null)
+        {
+            return;
+        }
+
+        for (int i = gates.Count - 1; i >= 0; i--)
+        {
+            gates[i].Release();
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using System.Text.Json.Serialization;
+using DurableJobs.Core.Limits;
+
+namespace DurableJobs.Orchestration.Limits;
+
+/// <summary>
+/// The one stored row of a named limit, replaced only by a compare-and-swap on its <see cref="ETag"/>: its settings,
+/// the permits each worker process leases, and the token bucket's state. The sum of the live leases never exceeds
+/// <see cref="LimitSettings.MaxConcurrent"/>, so neither do the jobs holding the limit.
+/// </summary>
+internal sealed record LimitRow
+{
+    /// <summary>The limit's name.</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Its configuration.</summary>
+    public required LimitSettings Settings { get; init; }
+
+    /// <summary>Leases by holder (a worker's name); an expired one is dropped by the next writer.</summary>
+    public IReadOnlyDictionary<string, LimitLease> Leases { get; init; } = new Dictionary<string, LimitLease>();
+
+    /// <summary>Tokens left in the bucket at <see cref="TokensAt"/>.</summary>
+    public double Tokens { get; init; }
+
+    /// <summary>When <see cref="Tokens"/> was computed; the bucket refills at the rate since.</summary>
+    public DateTimeOffset TokensAt { get; init; }
+
+    /// <summary>The stored version; null for a row not stored yet.</summary>
+    public string? ETag { get; init; }
+
+    /// <summary>Permits leased by live holders at <paramref name="now"/>.</summary>
+    public int InUse(DateTimeOffset now) => Leases.Values.Where(l => l.ExpiresAt > now).Sum(l => l.Permits);
+
+    /// <summary>Holders waiting for more permits than they lease at <paramref name="now"/>.</summary>
+    public int Waiting(DateTimeOffset now) => Leases.Values.Count(l => l.ExpiresAt > now && l.Want > 0);
+}
+
+/// <summary>One holder's lease: the permits it may hand to its jobs until <paramref name="ExpiresAt"/>, and how many more it wants.</summary>
+internal sealed record LimitLease(
+    [property: JsonPropertyName("p")] int Permits,
+    [property: JsonPropertyName("w")] int Want,
+    [property: JsonPropertyName("x")] DateTimeOffset ExpiresAt);
+
+/// <summary>Where limit rows live: one row per limit, written only when its ETag still matches.</summary>
+internal interface ILimitStore
+{
+    /// <summary>The row of <paramref name="name"/>, or null when there is none.</summary>
+    Task<LimitRow?> ReadAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Stores <paramref name="row"/> if the stored row still has its ETag (or, for a null ETag, if there is none yet)
+    /// and returns it with its new ETag; null when another writer came first.
+    /// </summary>
+    Task<LimitRow?> TryWriteAsync(LimitRow row, CancellationToken cancellationToken);
+
+    /// <summary>Every limit's row.</summary>
+    Task<IReadOnlyList<LimitRow>> ListAsync(CancellationToken cancellationToken);
+}

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using DurableJobs.Core.Limits;
+using DurableJobs.Orchestration.Limits;
+using Microsoft.Extensions.Logging.Abstractions;
+using Xunit.Abstractions;
+
+namespace DurableJobs.Orchestration.Tests.Limits;
+
+public sealed class LimitGateTests(ITestOutputHelper output)
+{
+    private static readonly LimitGateOptions Fast = new()
+    {
+        LeaseDuration = TimeSpan.FromMilliseconds(600),
+        PollInterval = TimeSpan.FromMilliseconds(10),
+        Linger = TimeSpan.FromMilliseconds(20),
+    };
+
+    private static LimitGate Gate(ILimitStore store, string holder, LimitSettings settings, LimitGateOptions? options = null) =>
+        new("payments", holder, store, settings, options ?? Fast, TimeProvider.System, NullLogger.Instance);
+
+    [Fact]
+    public async Task Three_workers_sharing_a_limit_of_4_never_hold_more_than_4_permits_and_every_job_gets_one()
+    {
+        var store = new InMemoryLimitStore();
+        var settings = new LimitSettings { MaxConcurrent = 4 };
+        // A lease long enough that no stall of this loaded test machine outlives it (a worker frozen past its lease
+        // while its jobs run is the one case a lease cannot cover; in production the lease is 10 s, renewed every 3 s).
+        LimitGateOptions options = Fast with { LeaseDuration = TimeSpan.FromSeconds(5) };
+        LimitGate[] gates = [Gate(store, "w1", settings, options), Gate(store, "w2", settings, options), Gate(store, "w3", settings, options)];
+        int holding = 0, peak = 0, done = 0;
+        try
+        {
+            await Task.WhenAll(gates.SelectMany((gate, w) => Enumerable.Range(0, 40).Select(async i =>
+            {
+                await gate.AcquireAsync($"batch-{i % 3}", CancellationToken.None);
+                int now = Interlocked.Increment(ref holding);
+                InterlockedMax(ref peak, now);
+                await Task.Delay(2);
+                Interlocked.Decrement(ref holding);
+                gate.Release();
+                Interlocked.Increment(ref done);
+            }))).WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            foreach (LimitGate gate in gates)
+            {
+                await gate.DisposeAsync();
+            }
+        }
+
+        Assert.Equal(120, done);
+        Assert.InRange(peak, 1, 4);
+        (long reads, long writes, long conflicts) = (gates.Sum(g => g.Operations.Reads), gates.Sum(g => g.Operations.Writes), gates.Sum(g => g.Operations.Conflicts));
+        output.WriteLine($"120 jobs on 3 workers, limit 4: {reads} row reads, {writes} writes, {conflicts} lost compare-and-swaps");
+        LimitRow row = (await store.ReadAsync("payments", default))!;
+        Assert.Empty(row.Leases); // shutdown handed every lease back
+    }
+
+    [Fact]
+    public async Task A_cut_off_workers_permits_come_back_after_the_lease_duration_and_it_starts_no_job_meanwhile()
+    {
+        var store = new InMemoryLimitStore();
+        var settings = new LimitSettings { MaxConcurrent = 2 };
+        await using LimitGate dead = Gate(store.For("dead"), "dead", settings);
+        await using LimitGate live = Gate(store.For("live"), "live", settings);
+        await dead.AcquireAsync("b", default);
+        await dead.AcquireAsync("b", default);
+        store.Unreachable.Add("dead");
+        DateTimeOffset deadUntil = (await store.ReadAsync("payments", default))!.Leases["dead"].ExpiresAt;
+
+        Task late = live.AcquireAsync("b", default).AsTask();
+        await late.WaitAsync(TimeSpan.FromSeconds(20));
+        DateTimeOffset granted = DateTimeOffset.UtcNow;
+        Assert.True(granted >= deadUntil, $"the permit came back at {granted:O}, before the dead lease expired at {deadUntil:O}");
+
+        // The cut-off worker knows its lease ran out: a permit it frees does not start another of its jobs.
+        dead.Release();
+        Task starved = dead.AcquireAsync("b", default).AsTask();
+        await Task.Delay(200);
+        Assert.False(starved.IsCompleted);
+        live.Release();
+        store.Unreachable.Remove("dead");
+        await starved.WaitAsync(TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
+    public async Task A_cancelled_waiter_leaves_the_queue_and_takes_no_permit()
+    {
+        var store = new InMemoryLimitStore();
+        await using LimitGate gate = Gate(store, "w1", new LimitSettings { MaxConcurrent = 1 });
+        await gate.AcquireAsync("big", default);
+        using var cancel = new CancellationTokenSource();
+        Task waiting = gate.AcquireAsync("big", cancel.Token).AsTask();
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiting);
+        gate.Release();
+        Assert.Equal(0, gate.InUse);
+        await gate.AcquireAsync("small", default).AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(1, gate.InUse);
+    }
+
+    [Fact]
+    public async Task A_small_batch_arriving_behind_200_waiting_jobs_of_a_large_one_gets_every_other_permit()
+    {
+        var store = new InMemoryLimitStore();
+        await using LimitGate gate = Gate(store, "w1", new LimitSettings { MaxConcurrent = 1 });
+        await gate.AcquireAsync("large", default);
+        var order = new List<string>();
+        var jobs = new List<Task>();
+        foreach ((string batch, int count) in new[] { ("large", 200), ("small", 5) })
+        {
+            for (int i = 0; i < count; i++)
+            {
+                jobs.Add(Task.Run(async () =>
+                {
+                    await gate.AcquireAsync(batch, default);
+                    lock (order)
+                    {
+                        order.Add(batch);
+                    }
+
+                    gate.Release();
+                }));
+            }
+
+            await Task.Delay(200); // the large batch's jobs all wait before the small batch's arrive
+        }
+
+        gate.Release();
+        await Task.WhenAll(jobs).WaitAsync(TimeSpan.FromSeconds(60));
+        int lastSmall = order.LastIndexOf("small");
+        Assert.True(lastSmall < 12, $"the small batch's last job got the limit as job {lastSmall + 1} of {order.Count}");
+    }
+
+    [Fact]
+    public async Task A_rate_of_200_per_second_shared_by_two_workers_grants_within_5_percent_of_it_over_3_seconds()
+    {
+        var store = new InMemoryLimitStore();
+        var settings = new LimitSettings { RatePerSecond = 200, Burst = 100 };
+        await using LimitGate one = Gate(store, "w1", settings);
+        await using LimitGate two = Gate(store, "w2", settings);
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        int granted = 0;
+        async Task Drain(LimitGate gate)
+        {
+            try
+            {
+                while (true)
+                {
+                    await gate.AcquireAsync("b", stop.Token);
+                    Interlocked.Increment(ref granted);
+                    gate.Release();
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => Drain(i % 2 == 0 ? one : two))));
+        // Over the 3 s until the stop (not until the drains noticed it, which a loaded machine delays).
+        double rate = (granted - settings.Burst!.Value) / 3.0;
+        Assert.InRange(rate, 190, 210);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+}
