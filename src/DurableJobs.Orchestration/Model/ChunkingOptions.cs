@@ -56,7 +56,10 @@ internal sealed record ChunkingOptions
     /// Jobs per slot of a chunk granted ahead before any job has been measured (a lane's first chunk always carries
     /// one job per slot, to measure). With one per slot, a lane of short jobs holds two jobs' worth of work per slot
     /// until the first measurement comes back, so its slots idle for most of that round trip (10 ms jobs: a lane sat
-    /// nearly empty for the first 0.8 s of a batch on a loaded machine); with 8, the chunk granted ahead covers it.
+    /// nearly empty for the first 0.8 s of a batch on a loaded machine); with more, the chunk granted ahead covers it.
+    /// Not more than 3: whatever is granted before the first measurement runs before any control can act on a
+    /// measurement (a failure budget is judged on chunk results; with 8, 1 s jobs that all failed overshot a budget of
+    /// 10 by 26 instead of at most 12), and it is the only chunk sized blind to the jobs' duration.
     /// Null in the inputs of batches started before it existed, which replay as they ran (one job per slot).
     /// </summary>
     [JsonPropertyName("unmeasuredAheadJobsPerSlot")]
@@ -64,7 +67,7 @@ internal sealed record ChunkingOptions
     public int? UnmeasuredAheadJobsPerSlot { get; init; }
 
     /// <summary>What new batches get for <see cref="UnmeasuredAheadJobsPerSlot"/>.</summary>
-    public const int DefaultUnmeasuredAheadJobsPerSlot = 8;
+    public const int DefaultUnmeasuredAheadJobsPerSlot = 3;
 
     /// <summary>When above 0, every chunk carries exactly this many jobs (no adaptation).</summary>
     [JsonPropertyName("fixedJobsPerChunk")]
