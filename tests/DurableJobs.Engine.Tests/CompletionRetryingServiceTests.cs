@@ -48,6 +48,21 @@ public sealed class CompletionRetryingServiceTests
         Assert.Equal(renewals, inner.Renewals);
     }
 
+    [Fact]
+    public void A_completion_whose_message_was_delivered_again_is_not_retried_a_storage_outage_is()
+    {
+        // As Durable Task wraps it: the queue's answer to a delete with a stale pop receipt, after the message's lock lapsed.
+        var stale = new InvalidOperationException("An error occurred while communicating with Azure Storage",
+            new Azure.RequestFailedException(400, "The specified pop receipt did not match the pop receipt for a dequeued message.", "PopReceiptMismatch", null));
+        var gone = new Azure.RequestFailedException(404, "The specified message does not exist.", "MessageNotFound", null);
+        var outage = new InvalidOperationException("An error occurred while communicating with Azure Storage", new HttpRequestException("Connection refused"));
+
+        Assert.True(CompletionRetryingService.LostToARedelivery(stale));
+        Assert.True(CompletionRetryingService.LostToARedelivery(gone));
+        Assert.False(CompletionRetryingService.LostToARedelivery(outage));
+        Assert.False(CompletionRetryingService.LostToARedelivery(new Azure.RequestFailedException(503, "Server busy", "ServerBusy", null)));
+    }
+
     /// <summary>Waits for <paramref name="condition"/>, failing after 10 s.</summary>
     private static async Task Until(Func<bool> condition)
     {

@@ -197,6 +197,15 @@ internal sealed class CompletionRetryingService(IOrchestrationService inner, Can
 
                 return;
             }
+            catch (Exception ex) when (LostToARedelivery(ex))
+            {
+                // The message's lock is gone and it was delivered again (its pop receipt no longer matches, or the new
+                // delivery already deleted it): no retry of this call can ever succeed, and retrying would hold one of
+                // the worker's activity slots forever (a 2-minute storage outage left ten of them retrying at attempt 48
+                // and the batch stalled). The redelivery runs the chunk again; jobs already recorded are not re-run.
+                logger.LogInformation("Work item {WorkItem} was delivered again while it could not {What}; its redelivery completes it", workItem.Id, what);
+                return;
+            }
             catch (Exception ex) when (!stopping.IsCancellationRequested)
             {
                 // A stopping worker gives up (the exception reaches Durable Task): its tracking ends with the process,
@@ -216,6 +225,20 @@ internal sealed class CompletionRetryingService(IOrchestrationService inner, Can
 
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
         }
+    }
+
+    /// <summary>True when <paramref name="ex"/> says the queue message now belongs to a later delivery (or is gone).</summary>
+    internal static bool LostToARedelivery(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is Azure.RequestFailedException { ErrorCode: "PopReceiptMismatch" or "MessageNotFound" })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>One running work item's renewal loop, and the gate that keeps its storage calls one at a time.</summary>
