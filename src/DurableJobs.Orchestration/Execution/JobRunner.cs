@@ -134,14 +134,8 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
                 return Stopped(batchId, job, stop, attempts, startedAt, lastError);
             }
 
-            attempts = attempt;
-            startedAt ??= time.GetUtcNow();
-            if (span is { IsAllDataRequested: true })
-            {
-                span.AddEvent(new ActivityEvent("durablejobs.job.attempt", tags: new ActivityTagsCollection { [TelemetryTags.Attempt] = attempt }));
-            }
-
-            // Each attempt holds the job's named limits only while its handler runs: a retry's back-off holds none.
+            // Each attempt holds the job's named limits only while its handler runs: a retry's back-off holds none. Taken
+            // before the job's start time, so start and finish times show exactly when it held them.
             LimitPermits? permits = null;
             if (limits.Count > 0 && limitGates is not null)
             {
@@ -158,6 +152,13 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
                     // A limit neither declared here nor stored: the job cannot run anywhere this is deployed.
                     return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = JobError.FromException(ex) };
                 }
+            }
+
+            attempts = attempt;
+            startedAt ??= time.GetUtcNow();
+            if (span is { IsAllDataRequested: true })
+            {
+                span.AddEvent(new ActivityEvent("durablejobs.job.attempt", tags: new ActivityTagsCollection { [TelemetryTags.Attempt] = attempt }));
             }
 
             TimeSpan? timeout = job.TimeoutSeconds is > 0 and { } seconds ? TimeSpan.FromSeconds(seconds) : null;
