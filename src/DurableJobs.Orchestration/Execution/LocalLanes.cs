@@ -76,7 +76,7 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
             SweepIdleLanes();
             if (!lanes.TryGetValue(key, out Lane? existing))
             {
-                existing = new Lane(key, new LaneSlots(Math.Max(1, chunk.Parallelism)));
+                existing = new Lane(new LaneSlots(Math.Max(1, chunk.Parallelism)));
                 lanes.Add(key, existing);
             }
 
@@ -239,11 +239,8 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter)
     }
 
     /// <summary>A lane with chunks in this process.</summary>
-    internal sealed class Lane((string Batch, string JobsKey, string Lane) key, LaneSlots slots)
+    internal sealed class Lane(LaneSlots slots)
     {
-        /// <summary>The batch, submission and lane id it is registered under.</summary>
-        public (string Batch, string JobsKey, string Lane) Key { get; } = key;
-
         public LaneSlots Slots { get; } = slots;
 
         /// <summary>The highest chunk sequence admitted here (running or finished), -1 for none.</summary>
