@@ -2,6 +2,7 @@ using System.Reflection;
 using DurableJobs.Engine.Hosting;
 using DurableTask.Core;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 
 namespace DurableJobs.Engine.Tests;
 
@@ -63,6 +64,73 @@ public sealed class CompletionRetryingServiceTests
         Assert.False(CompletionRetryingService.LostToARedelivery(new Azure.RequestFailedException(503, "Server busy", "ServerBusy", null)));
     }
 
+    [Fact]
+    public async Task A_completion_failing_in_a_storage_outage_is_tried_again_after_1_2_and_4_s_until_it_succeeds()
+    {
+        RecordingService inner = RecordingService.Create();
+        inner.FinishFailures.Enqueue(Outage());
+        inner.FinishFailures.Enqueue(Outage());
+        inner.FinishFailures.Enqueue(Outage());
+        var time = new FakeTimeProvider();
+        var service = new CompletionRetryingService((IOrchestrationService)(object)inner, CancellationToken.None, NullLogger.Instance, TimeSpan.Zero, time);
+        TaskActivityWorkItem item = await service.LockNextTaskActivityWorkItem(TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        Task completing = service.CompleteTaskActivityWorkItemAsync(item, new TaskMessage());
+        foreach ((int calls, int waitSeconds) in new[] { (1, 1), (2, 2), (3, 4) })
+        {
+            await Until(() => inner.FinishCalls == calls);
+            time.Advance(TimeSpan.FromSeconds(waitSeconds) - TimeSpan.FromMilliseconds(1));
+            await Task.Delay(50);
+            Assert.Equal(calls, inner.FinishCalls);
+            time.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        await completing.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(4, inner.FinishCalls);
+        Assert.Equal(1, inner.Completions);
+    }
+
+    [Fact]
+    public async Task A_completion_whose_message_was_delivered_again_returns_after_its_one_call_and_frees_its_slot()
+    {
+        RecordingService inner = RecordingService.Create();
+        inner.FinishFailures.Enqueue(new InvalidOperationException("An error occurred while communicating with Azure Storage",
+            new Azure.RequestFailedException(400, "The specified pop receipt did not match the pop receipt for a dequeued message.", "PopReceiptMismatch", null)));
+        var time = new FakeTimeProvider();
+        var service = new CompletionRetryingService((IOrchestrationService)(object)inner, CancellationToken.None, NullLogger.Instance, TimeSpan.Zero, time);
+        TaskActivityWorkItem item = await service.LockNextTaskActivityWorkItem(TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        // Returns without the clock moving: no back-off, no second call.
+        await service.CompleteTaskActivityWorkItemAsync(item, new TaskMessage()).WaitAsync(TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromMinutes(1));
+        await Task.Delay(50);
+
+        Assert.Equal(1, inner.FinishCalls);
+        Assert.Equal(0, inner.Completions);
+    }
+
+    [Fact]
+    public async Task A_worker_stopping_during_the_back_off_makes_one_last_call_and_lets_its_failure_through()
+    {
+        RecordingService inner = RecordingService.Create();
+        inner.FinishFailures.Enqueue(Outage());
+        inner.FinishFailures.Enqueue(Outage());
+        var time = new FakeTimeProvider();
+        using var stopping = new CancellationTokenSource();
+        var service = new CompletionRetryingService((IOrchestrationService)(object)inner, stopping.Token, NullLogger.Instance, TimeSpan.Zero, time);
+        TaskActivityWorkItem item = await service.LockNextTaskActivityWorkItem(TimeSpan.FromSeconds(1), CancellationToken.None);
+
+        Task abandoning = service.AbandonTaskActivityWorkItemAsync(item);
+        await Until(() => inner.FinishCalls == 1);
+        await stopping.CancelAsync();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => abandoning.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(2, inner.FinishCalls);
+    }
+
+    private static InvalidOperationException Outage() =>
+        new("An error occurred while communicating with Azure Storage", new HttpRequestException("Connection refused"));
+
     /// <summary>Waits for <paramref name="condition"/>, failing after 10 s.</summary>
     private static async Task Until(Func<bool> condition)
     {
@@ -84,6 +152,13 @@ public sealed class CompletionRetryingServiceTests
         private int maxConcurrentCalls;
         private int renewals;
         private int completions;
+        private int finishCalls;
+
+        /// <summary>Thrown by the next complete or abandon calls, one each, before any succeeds.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<Exception> FinishFailures { get; } = new();
+
+        /// <summary>Complete and abandon calls made, failed ones included.</summary>
+        public int FinishCalls => Volatile.Read(ref finishCalls);
 
         public int Renewals => Volatile.Read(ref renewals);
 
@@ -112,6 +187,12 @@ public sealed class CompletionRetryingServiceTests
         private async Task FinishAsync()
         {
             await CallAsync();
+            Interlocked.Increment(ref finishCalls);
+            if (FinishFailures.TryDequeue(out Exception? failure))
+            {
+                throw failure;
+            }
+
             Interlocked.Increment(ref completions);
         }
 

@@ -24,8 +24,11 @@ namespace DurableJobs.Engine.Hosting;
 /// </para>
 /// Everything else is passed through.
 /// </summary>
-internal sealed class CompletionRetryingService(IOrchestrationService inner, CancellationToken stopping, ILogger logger, TimeSpan renewInterval) : IOrchestrationService
+internal sealed class CompletionRetryingService(IOrchestrationService inner, CancellationToken stopping, ILogger logger, TimeSpan renewInterval, TimeProvider? time = null) : IOrchestrationService
 {
+    /// <summary>The clock of the back-off between attempts (tests pass a fake one).</summary>
+    private readonly TimeProvider clock = time ?? TimeProvider.System;
+
     private static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(5);
 
@@ -215,7 +218,7 @@ internal sealed class CompletionRetryingService(IOrchestrationService inner, Can
 
             try
             {
-                await Task.Delay(delay, stopping).ConfigureAwait(false);
+                await Task.Delay(delay, clock, stopping).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
