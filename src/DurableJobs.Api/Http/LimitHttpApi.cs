@@ -33,7 +33,7 @@ internal sealed class LimitHttpApi(ApiOptions options, ILimitStore store, LimitC
             {
                 Name = name,
                 MaxConcurrent = settings.MaxConcurrent,
-                Effective = settings.MaxConcurrent,
+                Effective = row?.EffectiveConcurrency ?? settings.MaxConcurrent,
                 RatePerSecond = settings.RatePerSecond,
                 Burst = settings.RatePerSecond is null ? null : settings.EffectiveBurst,
                 InUse = row?.InUse(now) ?? 0,
@@ -86,7 +86,7 @@ internal sealed class LimitHttpApi(ApiOptions options, ILimitStore store, LimitC
             created = row is null;
             LimitRow next = row is null
                 ? new LimitRow { Name = name, Settings = settings, Tokens = settings.EffectiveBurst, TokensAt = time.GetUtcNow() }
-                : row with { Settings = settings, Tokens = Math.Min(row.Tokens, settings.EffectiveBurst) };
+                : row with { Settings = settings, Tokens = Math.Min(row.Tokens, settings.EffectiveBurst), Effective = null, CutAt = null, Clean = 0 };
             if (await store.TryWriteAsync(next, cancellationToken).ConfigureAwait(false) is not null)
             {
                 break;

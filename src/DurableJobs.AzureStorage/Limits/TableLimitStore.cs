@@ -62,7 +62,7 @@ internal sealed class TableLimitStore(TableClient table) : ILimitStore
         }
     }
 
-    private static TableEntity ToEntity(LimitRow row)
+    internal static TableEntity ToEntity(LimitRow row)
     {
         var entity = new TableEntity(Partition, row.Name)
         {
@@ -85,10 +85,26 @@ internal sealed class TableLimitStore(TableClient table) : ILimitStore
             entity["Burst"] = burst;
         }
 
+        // The adaptive state only while the limit is cut or counting: an uncut row stays as it was.
+        if (row.Effective is { } effective)
+        {
+            entity["Effective"] = effective;
+        }
+
+        if (row.CutAt is { } cutAt)
+        {
+            entity["CutAt"] = cutAt;
+        }
+
+        if (row.Clean > 0)
+        {
+            entity["Clean"] = row.Clean;
+        }
+
         return entity;
     }
 
-    private static LimitRow FromEntity(TableEntity entity) => new()
+    internal static LimitRow FromEntity(TableEntity entity) => new()
     {
         Name = entity.RowKey,
         Settings = new LimitSettings
@@ -100,6 +116,9 @@ internal sealed class TableLimitStore(TableClient table) : ILimitStore
         Leases = JsonSerializer.Deserialize<Dictionary<string, LimitLease>>(entity.GetString("Leases") ?? "{}", Json) ?? [],
         Tokens = entity.GetDouble("Tokens") ?? 0,
         TokensAt = entity.GetDateTimeOffset("TokensAt") ?? DateTimeOffset.MinValue,
+        Effective = entity.GetInt32("Effective"),
+        CutAt = entity.GetDateTimeOffset("CutAt"),
+        Clean = entity.GetInt32("Clean") ?? 0,
         ETag = entity.ETag.ToString(),
     };
 }

@@ -6,7 +6,9 @@ namespace DurableJobs.Core.Handlers;
 /// <summary>
 /// <c>delay</c>: waits <c>{"ms": N}</c> milliseconds, or less when the token is cancelled, reporting its progress every
 /// second. With <c>"checkpoint": true</c> it saves how long it has waited each second, and a later attempt (a retry, a
-/// redelivery after its worker died) waits only the rest.
+/// redelivery after its worker died) waits only the rest. With <c>"throttleAbove": N</c> it plays a downstream that
+/// allows N such jobs at once in this process: one more is refused with <see cref="JobThrottledException"/> (retry
+/// after <c>"retryAfterMs"</c>, default 100).
 /// </summary>
 internal sealed class DelayJobHandler : IJobHandler
 {
@@ -15,17 +17,43 @@ internal sealed class DelayJobHandler : IJobHandler
 
     private static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(1);
 
+    /// <summary>Jobs with <c>throttleAbove</c> running in this process: the load on the simulated downstream.</summary>
+    private static int downstreamLoad;
+
     /// <inheritdoc />
     public void ValidatePayload(JsonElement payload)
     {
         ReadMilliseconds(payload);
         ReadCheckpointFlag(payload);
+        ReadThrottle(payload);
     }
 
     /// <inheritdoc />
     public async ValueTask<JsonElement?> ExecuteAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
+        if (ReadThrottle(payload) is not (long above, long retryAfterMs))
+        {
+            return await WaitAsync(context, payload, cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            if (Interlocked.Increment(ref downstreamLoad) > above)
+            {
+                throw new JobThrottledException(TimeSpan.FromMilliseconds(retryAfterMs), string.Create(CultureInfo.InvariantCulture, $"More than {above} jobs call the downstream at once."));
+            }
+
+            return await WaitAsync(context, payload, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref downstreamLoad);
+        }
+    }
+
+    private static async ValueTask<JsonElement?> WaitAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
+    {
         long ms = ReadMilliseconds(payload);
         bool checkpoint = ReadCheckpointFlag(payload);
         long resumedAt = context.Checkpoint is { ValueKind: JsonValueKind.Object } saved && saved.TryGetProperty("sleptMs", out JsonElement slept) && slept.TryGetInt64(out long done)
@@ -63,6 +91,11 @@ internal sealed class DelayJobHandler : IJobHandler
     }
 
     private static long ReadMilliseconds(JsonElement payload) => PayloadReader.GetInt64(payload, "ms", MaxMilliseconds) ?? 0;
+
+    private static (long Above, long RetryAfterMs)? ReadThrottle(JsonElement payload) =>
+        PayloadReader.GetInt64(payload, "throttleAbove", 1_000_000) is { } above
+            ? (above, PayloadReader.GetInt64(payload, "retryAfterMs", (long)JobThrottledException.MaxRetryAfter.TotalMilliseconds) ?? 100)
+            : null;
 
     private static bool ReadCheckpointFlag(JsonElement payload) =>
         payload.ValueKind == JsonValueKind.Object && payload.TryGetProperty("checkpoint", out JsonElement flag) && flag.ValueKind != JsonValueKind.Null

@@ -46,4 +46,9 @@ public sealed record JobResult
     [JsonPropertyName("progress")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public JobProgress? Progress { get; init; }
+
+    /// <summary>Times a downstream throttled the job (<c>JobThrottledException</c>): waits that were not attempts. Absent when 0.</summary>
+    [JsonPropertyName("throttled")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int Throttled { get; init; }
 }

@@ -11,17 +11,18 @@ internal static class LimitCommands
 {
     public static Command Create()
     {
-        var limits = new Command("limits", "List the named limits: configured, in use, leases and waiting workers.") { RemoteCommands.Url, RemoteCommands.ApiKey };
+        var limits = new Command("limits", "List the named limits: configured, effective (after downstream throttling), in use, leases and waiting workers.") { RemoteCommands.Url, RemoteCommands.ApiKey };
         limits.SetAction(async (parse, cancellationToken) =>
         {
             using ApiClient api = RemoteCommands.Open(parse);
             JsonElement page = await api.GetAsync("api/limits");
-            var table = new Table().Border(TableBorder.Rounded).AddColumn("Limit").AddColumn("Max concurrent").AddColumn("Rate /s").AddColumn("In use").AddColumn("Waiting workers").AddColumn("Leases");
+            var table = new Table().Border(TableBorder.Rounded).AddColumn("Limit").AddColumn("Max concurrent").AddColumn("Effective").AddColumn("Rate /s").AddColumn("In use").AddColumn("Waiting workers").AddColumn("Leases");
             foreach (JsonElement item in page.GetProperty("items").EnumerateArray())
             {
                 table.AddRow(
                     Markup.Escape(item.GetProperty("name").GetString()!),
                     Text(item, "maxConcurrent"),
+                    Text(item, "effective"),
                     Text(item, "ratePerSecond"),
                     item.GetProperty("inUse").GetInt32().ToString(CultureInfo.InvariantCulture),
                     item.GetProperty("waitingWorkers").GetInt32().ToString(CultureInfo.InvariantCulture),

@@ -33,4 +33,7 @@ internal static partial class JobLog
 
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Batch {BatchId}: writing the progress of {Count} jobs failed; it is written again at the next flush")]
     public static partial void ProgressWriteFailed(ILogger logger, Exception exception, string batchId, int count);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Debug, Message = "Job {BatchId}/{JobId} attempt {Attempt} throttled by its downstream: runs again in {RetryAfterSeconds} s, not counted as an attempt")]
+    public static partial void AttemptThrottled(ILogger logger, string batchId, string jobId, int attempt, double retryAfterSeconds);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Limits;
@@ -112,6 +113,13 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
 
     private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, JobProgressTracker? progress, JsonElement? checkpoint, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits)
     {
+        var throttles = new StrongBox<int>();
+        JobResult result = await RunAttemptsAsync(batchId, job, retry, stop, span, progress, checkpoint, requestLimits, throttles).ConfigureAwait(false);
+        return throttles.Value > 0 ? result with { Throttled = throttles.Value } : result;
+    }
+
+    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, JobProgressTracker? progress, JsonElement? checkpoint, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits, StrongBox<int> throttles)
+    {
         CancellationToken token = stop.Token;
         if (!handlers.Contains(job.Type))
         {
@@ -134,81 +142,123 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
                 return Stopped(batchId, job, stop, attempts, startedAt, lastError);
             }
 
-            // Each attempt holds the job's named limits only while its handler runs: a retry's back-off holds none. Taken
-            // before the job's start time, so start and finish times show exactly when it held them.
+            // Each attempt holds the job's named limits only while its handler runs: a retry's back-off and a throttle's
+            // wait hold none. Taken before the job's start time, so start and finish times show exactly when it held them;
+            // taken and given back as one unit, so nothing between the two can keep them.
             LimitPermits? permits = null;
-            if (limits.Count > 0 && limitGates is not null)
+            bool throttled = false;
+            try
             {
+                if (limits.Count > 0 && limitGates is not null)
+                {
+                    try
+                    {
+                        permits = await limitGates.AcquireAsync(limits, batchId, token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (token.IsCancellationRequested)
+                    {
+                        return Stopped(batchId, job, stop, attempts, startedAt, lastError);
+                    }
+                    catch (InvalidOperationException ex)
+                    {
+                        // A limit neither declared here nor stored: the job cannot run anywhere this is deployed.
+                        return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = JobError.FromException(ex) };
+                    }
+                }
+
+                attempts = attempt;
+                startedAt ??= time.GetUtcNow();
+                if (span is { IsAllDataRequested: true })
+                {
+                    span.AddEvent(new ActivityEvent("durablejobs.job.attempt", tags: new ActivityTagsCollection { [TelemetryTags.Attempt] = attempt }));
+                }
+
+                TimeSpan? timeout = job.TimeoutSeconds is > 0 and { } seconds ? TimeSpan.FromSeconds(seconds) : null;
+                using var reporter = new JobAttemptReporter(batchId, job, timeout, AbandonAfter, time, progress, progressStore);
+                using var attemptStop = CancellationTokenSource.CreateLinkedTokenSource(token, reporter.TimedOut);
+                progress?.Started(job, attempt);
                 try
                 {
-                    permits = await limitGates.AcquireAsync(limits, batchId, token).ConfigureAwait(false);
+                    // One line per attempt, so operators (and the fault suite) can count executions, redeliveries included.
+                    logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} started on {Worker}", batchId, job.Id, attempt, worker.Name);
+                    var context = new JobContext(batchId, job.Id, attempt) { Checkpoint = checkpoint, Reporter = reporter };
+                    JsonElement? output = await InvokeAsync(job, context, payload, attemptStop.Token, reporter).ConfigureAwait(false);
+                    logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} succeeded", batchId, job.Id, attempt);
+                    permits?.Succeeded();
+                    return Final(job, JobStatus.Succeeded, attempts, startedAt) with { Output = output };
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
                     return Stopped(batchId, job, stop, attempts, startedAt, lastError);
                 }
-                catch (InvalidOperationException ex)
+                catch (JobPayloadException ex)
                 {
-                    // A limit neither declared here nor stored: the job cannot run anywhere this is deployed.
+                    // The payload will not get better on a second try.
                     return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = JobError.FromException(ex) };
                 }
-            }
-
-            attempts = attempt;
-            startedAt ??= time.GetUtcNow();
-            if (span is { IsAllDataRequested: true })
-            {
-                span.AddEvent(new ActivityEvent("durablejobs.job.attempt", tags: new ActivityTagsCollection { [TelemetryTags.Attempt] = attempt }));
-            }
-
-            TimeSpan? timeout = job.TimeoutSeconds is > 0 and { } seconds ? TimeSpan.FromSeconds(seconds) : null;
-            using var reporter = new JobAttemptReporter(batchId, job, timeout, AbandonAfter, time, progress, progressStore);
-            using var attemptStop = CancellationTokenSource.CreateLinkedTokenSource(token, reporter.TimedOut);
-            progress?.Started(job, attempt);
-            try
-            {
-                // One line per attempt, so operators (and the fault suite) can count executions, redeliveries included.
-                logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} started on {Worker}", batchId, job.Id, attempt, worker.Name);
-                var context = new JobContext(batchId, job.Id, attempt) { Checkpoint = checkpoint, Reporter = reporter };
-                JsonElement? output = await InvokeAsync(job, context, payload, attemptStop.Token, reporter).ConfigureAwait(false);
-                logger.LogDebug("Job {BatchId}/{JobId} attempt {Attempt} succeeded", batchId, job.Id, attempt);
-                return Final(job, JobStatus.Succeeded, attempts, startedAt) with { Output = output };
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                return Stopped(batchId, job, stop, attempts, startedAt, lastError);
-            }
-            catch (JobPayloadException ex)
-            {
-                // The payload will not get better on a second try.
-                return Final(job, JobStatus.Failed, attempts, startedAt) with { Error = JobError.FromException(ex) };
-            }
-            catch (Exception ex)
-            {
-                // Whatever a handler throws once its timeout fired (its token's exception, mostly) is the timeout.
-                lastError = reporter.TimedOut.IsCancellationRequested
-                    ? new JobError(JobTimeoutError, $"Attempt {attempt} sent no heartbeat for {timeout!.Value.TotalSeconds:0.###} s (jobTimeoutSeconds) and was cancelled.")
-                    : JobError.FromException(ex);
-                if (lastError.Type == JobTimeoutError)
+                catch (JobThrottledException ex) when (!reporter.TimedOut.IsCancellationRequested)
                 {
-                    JobLog.AttemptTimedOut(logger, batchId, job.Id, attempt, timeout!.Value.TotalSeconds);
-                }
-
-                logger.LogDebug(ex, "Job {BatchId}/{JobId} attempt {Attempt} failed", batchId, job.Id, attempt);
-                if (span is { IsAllDataRequested: true })
-                {
-                    span.AddEvent(new ActivityEvent("durablejobs.job.attempt.failed", tags: new ActivityTagsCollection
+                    // The downstream said "too many": not a failed attempt. The permits go back at once (cutting the limits'
+                    // effective concurrency) and the job waits on its stop token, its job timeout still counting.
+                    throttles.Value++;
+                    DurableJobsTelemetry.JobsThrottled.Add(1, new KeyValuePair<string, object?>(TelemetryTags.JobType, job.Type));
+                    JobLog.AttemptThrottled(logger, batchId, job.Id, attempt, ex.RetryAfter.TotalSeconds);
+                    if (span is { IsAllDataRequested: true })
                     {
-                        [TelemetryTags.Attempt] = attempt,
-                        ["exception.type"] = lastError.Type,
-                        ["exception.message"] = lastError.Message,
-                    }));
+                        span.AddEvent(new ActivityEvent("durablejobs.job.throttled", tags: new ActivityTagsCollection { [TelemetryTags.Attempt] = attempt }));
+                    }
+
+                    if (permits is not null)
+                    {
+                        permits.Throttled();
+                        heldUntil = time.GetUtcNow();
+                        permits.Dispose();
+                        permits = null;
+                    }
+
+                    try
+                    {
+                        await Task.Delay(ex.RetryAfter, time, attemptStop.Token).ConfigureAwait(false);
+                        throttled = true;
+                    }
+                    catch (OperationCanceledException) when (token.IsCancellationRequested)
+                    {
+                        return Stopped(batchId, job, stop, attempts, startedAt, lastError);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // Its job timeout fired during the wait: a timed-out attempt like any other.
+                        lastError = TimedOutError(attempt, timeout!.Value);
+                        JobLog.AttemptTimedOut(logger, batchId, job.Id, attempt, timeout.Value.TotalSeconds);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    // Whatever a handler throws once its timeout fired (its token's exception, mostly) is the timeout.
+                    lastError = reporter.TimedOut.IsCancellationRequested ? TimedOutError(attempt, timeout!.Value) : JobError.FromException(ex);
+                    if (lastError.Type == JobTimeoutError)
+                    {
+                        JobLog.AttemptTimedOut(logger, batchId, job.Id, attempt, timeout!.Value.TotalSeconds);
+                    }
+
+                    logger.LogDebug(ex, "Job {BatchId}/{JobId} attempt {Attempt} failed", batchId, job.Id, attempt);
+                    if (span is { IsAllDataRequested: true })
+                    {
+                        span.AddEvent(new ActivityEvent("durablejobs.job.attempt.failed", tags: new ActivityTagsCollection
+                        {
+                            [TelemetryTags.Attempt] = attempt,
+                            ["exception.type"] = lastError.Type,
+                            ["exception.message"] = lastError.Message,
+                        }));
+                    }
+                }
+                finally
+                {
+                    checkpoint = reporter.LastCheckpoint ?? checkpoint;
                 }
             }
             finally
             {
-                checkpoint = reporter.LastCheckpoint ?? checkpoint;
-
                 // A job's finish time is taken while it still holds its permits (a success's result is made before this
                 // runs), so start and finish times never show more jobs holding a limit than it allows.
                 if (permits is not null)
@@ -216,6 +266,13 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
                     heldUntil = time.GetUtcNow();
                     permits.Dispose();
                 }
+            }
+
+            if (throttled)
+            {
+                // The same attempt runs again: the retry budget is untouched.
+                attempt--;
+                continue;
             }
 
             if (attempt < maxAttempts)
@@ -233,6 +290,9 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
 
         return Final(job, JobStatus.Failed, attempts, startedAt, heldUntil) with { Error = lastError };
     }
+
+    private static JobError TimedOutError(int attempt, TimeSpan timeout) =>
+        new(JobTimeoutError, $"Attempt {attempt} sent no heartbeat for {timeout.TotalSeconds:0.###} s (jobTimeoutSeconds) and was cancelled.");
 
     /// <summary>The <see cref="JobError.Type"/> of an attempt cancelled by its job timeout.</summary>
     public const string JobTimeoutError = "JobTimeout";

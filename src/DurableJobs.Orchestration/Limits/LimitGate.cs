@@ -37,6 +37,10 @@ internal sealed partial class LimitGate : IAsyncDisposable
     private int lastWant;
     private int shareCap = int.MaxValue;
     private Exception? fault;
+    private int pendingThrottles;
+    private DateTimeOffset lastThrottledGrant;
+    private int pendingClean;
+    private int? effective;
 
     public LimitGate(string name, string holder, ILimitStore store, LimitSettings? declared, LimitGateOptions options, TimeProvider time, ILogger logger)
     {
@@ -65,6 +69,61 @@ internal sealed partial class LimitGate : IAsyncDisposable
             {
                 return inUse;
             }
+        }
+    }
+
+    /// <summary>The effective concurrency last read from the row (null before the first read, or without <c>maxConcurrent</c>).</summary>
+    public int? Effective
+    {
+        get
+        {
+            lock (sync)
+            {
+                return effective;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A job granted a permit here at <paramref name="grantedAt"/> was throttled by the downstream: the next round with the
+    /// row cuts the effective concurrency (soon: the loop is woken).
+    /// </summary>
+    public void Throttled(DateTimeOffset grantedAt)
+    {
+        lock (sync)
+        {
+            if (settings?.MaxConcurrent is null)
+            {
+                return;
+            }
+
+            pendingThrottles++;
+            lastThrottledGrant = grantedAt > lastThrottledGrant ? grantedAt : lastThrottledGrant;
+        }
+
+        Wake();
+    }
+
+    /// <summary>
+    /// A job holding a permit here ended cleanly: counted in memory towards the next step up while the limit is cut, and
+    /// written with the next round with the row (woken once a window's worth is counted here).
+    /// </summary>
+    public void Succeeded()
+    {
+        bool stepDue;
+        lock (sync)
+        {
+            if (effective is not { } e || settings?.MaxConcurrent is not { } max || e >= max)
+            {
+                return;
+            }
+
+            stepDue = ++pendingClean == e;
+        }
+
+        if (stepDue)
+        {
+            Wake();
         }
     }
 
@@ -307,18 +366,25 @@ internal sealed partial class LimitGate : IAsyncDisposable
             LimitRow? next;
             int target, take, want;
             bool shrinking;
+            int throttlesTaken, cleanTaken;
+            bool adapted;
             lock (sync)
             {
                 settings = row.Settings;
+                (row, throttlesTaken, cleanTaken, adapted) = AdaptLocked(row, now);
                 Dictionary<string, LimitLease> others = row.Leases.Where(p => p.Key != holder && p.Value.ExpiresAt > now).ToDictionary();
                 want = inUse + waiters;
                 target = 0;
-                if (row.Settings.MaxConcurrent is { } max)
+                if (row.EffectiveConcurrency is { } max)
                 {
                     int free = max - others.Values.Sum(l => l.Permits);
                     int othersWaiting = others.Values.Count(l => l.Want > 0);
                     // Rounded up, so the shares cover the whole limit (the row still never lets the leases sum past it).
                     shareCap = othersWaiting > 0 ? Math.Max(1, (max + othersWaiting) / (othersWaiting + 1)) : int.MaxValue;
+
+                    // Over the effective value after a cut: running jobs keep their permits, but none starts here until
+                    // enough have ended (a no-op when uncut: the lease is within the free permits then).
+                    shareCap = Math.Min(shareCap, Math.Max(0, free));
                     if (want > leased)
                     {
                         target = Math.Max(inUse, Math.Min(want, free));
@@ -349,7 +415,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
                 }
 
                 int wantMore = Math.Max(0, want - target);
-                bool unchanged = stored is not null && target == leased && take == 0 && wantMore == lastWant && leaseExpires - now > options.LeaseDuration * 2 / 3;
+                bool unchanged = !adapted && stored is not null && target == leased && take == 0 && wantMore == lastWant && leaseExpires - now > options.LeaseDuration * 2 / 3;
                 if (unchanged || (stored is null && target == 0 && take == 0 && wantMore == 0))
                 {
                     cap = Math.Min(leased, shareCap);
@@ -399,6 +465,14 @@ internal sealed partial class LimitGate : IAsyncDisposable
             Interlocked.Increment(ref writes);
             lock (sync)
             {
+                pendingThrottles -= throttlesTaken;
+                if (pendingThrottles == 0)
+                {
+                    lastThrottledGrant = DateTimeOffset.MinValue;
+                }
+
+                pendingClean -= cleanTaken;
+                SetEffectiveLocked(written);
                 leased = target;
                 cap = Math.Min(target, shareCap);
                 leaseExpires = now + options.LeaseDuration;
@@ -406,6 +480,71 @@ internal sealed partial class LimitGate : IAsyncDisposable
                 GrantLocked();
                 return NextDelayLocked(now, written);
             }
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="row"/> with this worker's throttles and clean completions applied (AIMD): a throttle from a job
+    /// granted after the last cut, past the cool-down, halves the effective concurrency (at least 1); each window of clean
+    /// completions as large as the effective value raises it by 1, up to <c>maxConcurrent</c>. Returns the counts to
+    /// take off once the row is written, and whether the row must be written for them.
+    /// </summary>
+    private (LimitRow Row, int Throttles, int Clean, bool Changed) AdaptLocked(LimitRow row, DateTimeOffset now)
+    {
+        SetEffectiveLocked(row);
+        if (row.EffectiveConcurrency is not { } current || row.Settings.MaxConcurrent is not { } max)
+        {
+            pendingThrottles = 0;
+            pendingClean = 0;
+            return (row, 0, 0, false);
+        }
+
+        if (pendingThrottles > 0)
+        {
+            bool cooling = row.CutAt is { } cutAt && (now - cutAt < options.ThrottleCooldown || lastThrottledGrant < cutAt);
+            if (cooling || current == 1)
+            {
+                // The same overload that cut it already (or nothing left to cut): the throttles are spent.
+                pendingThrottles = 0;
+                lastThrottledGrant = DateTimeOffset.MinValue;
+            }
+            else
+            {
+                // Clean completions counted before the cut do not count towards growing back from it.
+                return (row with { Effective = Math.Max(1, current / 2), CutAt = now, Clean = 0 }, pendingThrottles, pendingClean, true);
+            }
+        }
+
+        if (current >= max)
+        {
+            pendingClean = 0;
+            return (row, 0, 0, false);
+        }
+
+        if (pendingClean == 0)
+        {
+            return (row, 0, 0, false);
+        }
+
+        int clean = row.Clean + pendingClean;
+        int grown = current;
+        while (grown < max && clean >= grown)
+        {
+            clean -= grown;
+            grown++;
+        }
+
+        // A step up is worth a write; counts short of one ride along with the next write that happens anyway.
+        LimitRow counted = grown >= max ? row with { Effective = null, Clean = 0 } : row with { Effective = grown, Clean = clean };
+        return (counted, 0, pendingClean, grown > current);
+    }
+
+    private void SetEffectiveLocked(LimitRow row)
+    {
+        effective = row.EffectiveConcurrency;
+        if (effective is { } value)
+        {
+            DurableJobsTelemetry.LimitEffective.Record(value, new KeyValuePair<string, object?>(TelemetryTags.Limit, name));
         }
     }
 

@@ -11,4 +11,10 @@ internal sealed record LimitGateOptions
 
     /// <summary>How long unused permits stay leased before they go back (no other worker waiting): saves a write per chunk.</summary>
     public TimeSpan Linger { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>
+    /// After a throttle cuts the effective concurrency, further throttles cut again only once this has passed (and only
+    /// from jobs granted after the cut), so one overload's burst of throttles halves it once, not down to 1.
+    /// </summary>
+    public TimeSpan ThrottleCooldown { get; init; } = TimeSpan.FromSeconds(1);
 }

@@ -46,7 +46,7 @@ internal sealed class LimitGates(ILimitStore store, LimitCatalog catalog, Worker
         }
 
         DurableJobsTelemetry.LimitWait.Record(Stopwatch.GetElapsedTime(waitStarted).TotalSeconds);
-        return new LimitPermits(held);
+        return new LimitPermits(held, time.GetUtcNow());
     }
 
     /// <summary>The gate of <paramref name="name"/>.</summary>
@@ -63,9 +63,27 @@ internal sealed class LimitGates(ILimitStore store, LimitCatalog catalog, Worker
 }
 
 /// <summary>The permits one job holds; disposing gives them back.</summary>
-internal sealed class LimitPermits(List<LimitGate> held) : IDisposable
+internal sealed class LimitPermits(List<LimitGate> held, DateTimeOffset grantedAt) : IDisposable
 {
     private List<LimitGate>? held = held;
+
+    /// <summary>The attempt was throttled by its downstream: every limit it holds cuts its effective concurrency.</summary>
+    public void Throttled()
+    {
+        foreach (LimitGate gate in Volatile.Read(ref held) ?? [])
+        {
+            gate.Throttled(grantedAt);
+        }
+    }
+
+    /// <summary>The attempt succeeded: a clean completion for every limit it holds.</summary>
+    public void Succeeded()
+    {
+        foreach (LimitGate gate in Volatile.Read(ref held) ?? [])
+        {
+            gate.Succeeded();
+        }
+    }
 
     public void Dispose()
     {

@@ -25,6 +25,21 @@ internal sealed record LimitRow
     /// <summary>When <see cref="Tokens"/> was computed; the bucket refills at the rate since.</summary>
     public DateTimeOffset TokensAt { get; init; }
 
+    /// <summary>
+    /// The effective concurrency after downstream throttling cut it (at least 1, below the maximum); null when it is not
+    /// cut (rows written before adaptive limits have none). Leases never sum past it for new permits.
+    /// </summary>
+    public int? Effective { get; init; }
+
+    /// <summary>When the effective concurrency was last cut: throttles within the cool-down after it do not cut again.</summary>
+    public DateTimeOffset? CutAt { get; init; }
+
+    /// <summary>Clean completions counted towards the next step up of <see cref="Effective"/>.</summary>
+    public int Clean { get; init; }
+
+    /// <summary>The concurrency new permits are granted under: <see cref="Effective"/> within 1..maxConcurrent; null without <c>maxConcurrent</c>.</summary>
+    public int? EffectiveConcurrency => Settings.MaxConcurrent is { } max ? Math.Clamp(Effective ?? max, 1, max) : null;
+
     /// <summary>The stored version; null for a row not stored yet.</summary>
     public string? ETag { get; init; }
 

@@ -59,6 +59,12 @@ public static class DurableJobsTelemetry
     /// <summary>How long a job waited for the named limits it needs.</summary>
     public const string LimitWaitMetric = "durablejobs.limit.wait";
 
+    /// <summary>A limit's effective concurrency (cut by downstream throttling, regrown by clean completions), by limit.</summary>
+    public const string LimitEffectiveMetric = "durablejobs.limit.effective";
+
+    /// <summary>Times a handler said its downstream throttled it (a wait, not a failed attempt), by job type.</summary>
+    public const string JobsThrottledMetric = "durablejobs.job.throttled";
+
     private static readonly string? Version = typeof(DurableJobsTelemetry).Assembly.GetName().Version?.ToString();
 
     /// <summary>The spans' source.</summary>
@@ -84,6 +90,12 @@ public static class DurableJobsTelemetry
 
     /// <summary>See <see cref="LimitWaitMetric"/>.</summary>
     public static Histogram<double> LimitWait { get; } = Meter.CreateHistogram<double>(LimitWaitMetric, "s", "Time a job waited for its named limits.");
+
+    /// <summary>See <see cref="LimitEffectiveMetric"/>: the value this process last read from the limit's row.</summary>
+    public static Gauge<int> LimitEffective { get; } = Meter.CreateGauge<int>(LimitEffectiveMetric, "{permit}", "A named limit's effective concurrency after downstream throttling.");
+
+    /// <summary>See <see cref="JobsThrottledMetric"/>, tag <see cref="TelemetryTags.JobType"/>.</summary>
+    public static Counter<long> JobsThrottled { get; } = Meter.CreateCounter<long>(JobsThrottledMetric, "{throttle}", "Times a handler reported its downstream throttled it.");
 
     /// <summary>See <see cref="JobsInFlightMetric"/>.</summary>
     public static UpDownCounter<long> JobsInFlight { get; } = Meter.CreateUpDownCounter<long>(JobsInFlightMetric, "{job}", "Jobs running in this process.");
