@@ -32,7 +32,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
 
     private static readonly JsonElement NullPayload = JsonSerializer.SerializeToElement<object?>(null, DurableJobsJson.Options);
 
-    public async ValueTask<JobResult> RunAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, JobProgressTracker? progress = null, JsonElement? checkpoint = null, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits = null)
+    public async ValueTask<JobResult> RunAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, JobProgressTracker? progress = null, JsonElement? checkpoint = null, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits = null, LimitClaim? claim = null)
     {
         long startedAt = Stopwatch.GetTimestamp();
         var typeTag = new KeyValuePair<string, object?>(TelemetryTags.JobType, job.Type);
@@ -45,7 +45,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         JobResult? result = null;
         try
         {
-            result = await RunAttemptsAsync(batchId, job, retry, stop, span, progress, checkpoint, requestLimits).ConfigureAwait(false);
+            result = await RunAttemptsAsync(batchId, job, retry, stop, span, progress, checkpoint, requestLimits, claim ?? new LimitClaim(batchId, null, null)).ConfigureAwait(false);
             return result;
         }
         catch (WorkerShuttingDownException)
@@ -110,7 +110,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         }
     }
 
-    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, JobProgressTracker? progress, JsonElement? checkpoint, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits)
+    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, JobProgressTracker? progress, JsonElement? checkpoint, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits, LimitClaim claim)
     {
         CancellationToken token = stop.Token;
         if (!handlers.Contains(job.Type))
@@ -141,7 +141,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
             {
                 try
                 {
-                    permits = await limitGates.AcquireAsync(limits, batchId, token).ConfigureAwait(false);
+                    permits = await limitGates.AcquireAsync(limits, claim, token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
