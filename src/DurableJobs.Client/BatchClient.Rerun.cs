@@ -79,6 +79,8 @@ public sealed partial class BatchClient
                 Retry = request.Retry ?? original.Retry,
                 AbortWhen = original.AbortWhen,
                 Limits = original.Limits,
+                Priority = original.Priority,
+                Tenant = original.Tenant,
                 Chunking = options.ToChunking(),
                 StopGraceSeconds = options.StopGrace.TotalSeconds,
                 RerunOf = root,

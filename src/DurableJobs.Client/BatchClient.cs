@@ -420,6 +420,8 @@ public sealed partial class BatchClient
             Retry = request.Retry ?? RetrySpec.None,
             AbortWhen = request.AbortWhen,
             Limits = request.Limits,
+            Priority = request.Priority,
+            Tenant = request.Tenant,
             Chunking = options.ToChunking(),
             StopGraceSeconds = options.StopGrace.TotalSeconds,
             Hooks = request.OnComplete is null && request.Next is null ? null : new Orchestration.Hooks.BatchHooks

@@ -38,6 +38,7 @@ internal sealed class LimitHttpApi(ApiOptions options, ILimitStore store, LimitC
                 Burst = settings.RatePerSecond is null ? null : settings.EffectiveBurst,
                 InUse = row?.InUse(now) ?? 0,
                 WaitingWorkers = row?.Waiting(now) ?? 0,
+                WaitingBatches = row?.WaitingBatches(now) ?? 0,
                 Leases = row is null ? [] : row.Leases.Where(l => l.Value.ExpiresAt > now).OrderBy(l => l.Key, StringComparer.Ordinal)
                     .Select(l => new LimitLeaseView(l.Key, l.Value.Permits, l.Value.Want, l.Value.ExpiresAt)).ToArray(),
             };

@@ -41,6 +41,10 @@ internal sealed record LimitView
     [JsonPropertyName("waitingWorkers")]
     public int WaitingWorkers { get; init; }
 
+    /// <summary>Batches with jobs waiting for the limit now, summed over the waiting workers (a batch waiting on two counts twice).</summary>
+    [JsonPropertyName("waitingBatches")]
+    public int WaitingBatches { get; init; }
+
     /// <summary>The live leases: worker, permits, permits wanted on top, expiry.</summary>
     [JsonPropertyName("leases")]
     public required IReadOnlyList<LimitLeaseView> Leases { get; init; }

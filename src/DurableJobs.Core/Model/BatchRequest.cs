@@ -71,4 +71,20 @@ public sealed record BatchRequest
     [JsonPropertyName("limits")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, IReadOnlyList<string>>? Limits { get; init; }
+
+    /// <summary>
+    /// The batch's weight in the turns of the named limits it waits on: 1 (lowest) to 5 (highest); a batch of priority
+    /// p gets p turns for every turn of a batch of priority 1, and none is starved. Omitted: 3.
+    /// </summary>
+    [JsonPropertyName("priority")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] // a schedule's stored template must replay as it was written
+    public int? Priority { get; init; }
+
+    /// <summary>
+    /// Who the batch runs for: on a named limit, tenants take equal turns however many batches each has waiting, and
+    /// a tenant's batches share its turns. Letters, digits, '-', '_' and '.'. Omitted: the batch is a tenant of its own.
+    /// </summary>
+    [JsonPropertyName("tenant")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Tenant { get; init; }
 }

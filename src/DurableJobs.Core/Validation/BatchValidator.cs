@@ -85,6 +85,8 @@ internal sealed class BatchValidator
             ValidateLimits(request.Limits, problems);
         }
 
+        ValidateTurns(request.Priority, request.Tenant, problems);
+
         using IServiceScope? scope = scopes?.CreateScope();
         ValidateJobs(request.Jobs, scope?.ServiceProvider ?? NoServices, problems);
         return new ValidationResult(problems);
@@ -254,6 +256,32 @@ internal sealed class BatchValidator
                     problems.Add(new($"{path}[{i}]", $"'{DisplayText.Quote(names[i] ?? string.Empty)}' is not a declared limit (DurableJobs:NamedLimits or PUT /api/limits/{{name}})."));
                 }
             }
+        }
+    }
+
+    private static void ValidateTurns(int? priority, string? tenant, List<ValidationProblem> problems)
+    {
+        if (priority is { } p && (p < LimitTurns.MinPriority || p > LimitTurns.MaxPriority))
+        {
+            problems.Add(new("priority", $"Must be {LimitTurns.MinPriority} to {LimitTurns.MaxPriority} (got {p})."));
+        }
+
+        if (tenant is null)
+        {
+            return;
+        }
+
+        if (tenant.Length == 0)
+        {
+            problems.Add(new("tenant", "Must not be empty when given."));
+        }
+        else if (tenant.Length > LimitTurns.MaxTenantLength)
+        {
+            problems.Add(new("tenant", $"Must be at most {LimitTurns.MaxTenantLength} characters long (got {tenant.Length})."));
+        }
+        else if (!tenant.All(IsIdCharacter))
+        {
+            problems.Add(new("tenant", "May contain only ASCII letters, digits, '-', '_' and '.'."));
         }
     }
 

@@ -250,7 +250,7 @@ internal sealed class JobChunkExecutor
         Debug.Assert(holding || stop.Token.IsCancellationRequested, "a job may only run in a slot of its lane");
         try
         {
-            return await runner.RunAsync(chunk.BatchId, job, chunk.Retry, stop, progress, checkpoint, chunk.Limits).ConfigureAwait(false);
+            return await runner.RunAsync(chunk.BatchId, job, chunk.Retry, stop, progress, checkpoint, chunk.Limits, new LimitClaim(chunk.BatchId, chunk.Priority, chunk.Tenant)).ConfigureAwait(false);
         }
         finally
         {

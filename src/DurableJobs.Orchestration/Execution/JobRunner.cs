@@ -33,7 +33,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
 
     private static readonly JsonElement NullPayload = JsonSerializer.SerializeToElement<object?>(null, DurableJobsJson.Options);
 
-    public async ValueTask<JobResult> RunAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, JobProgressTracker? progress = null, JsonElement? checkpoint = null, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits = null)
+    public async ValueTask<JobResult> RunAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, JobProgressTracker? progress = null, JsonElement? checkpoint = null, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits = null, LimitClaim? claim = null)
     {
         long startedAt = Stopwatch.GetTimestamp();
         var typeTag = new KeyValuePair<string, object?>(TelemetryTags.JobType, job.Type);
@@ -46,7 +46,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         JobResult? result = null;
         try
         {
-            result = await RunAttemptsAsync(batchId, job, retry, stop, span, progress, checkpoint, requestLimits).ConfigureAwait(false);
+            result = await RunAttemptsAsync(batchId, job, retry, stop, span, progress, checkpoint, requestLimits, claim ?? new LimitClaim(batchId, null, null)).ConfigureAwait(false);
             return result;
         }
         catch (WorkerShuttingDownException)
@@ -111,14 +111,14 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
         }
     }
 
-    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, JobProgressTracker? progress, JsonElement? checkpoint, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits)
+    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, JobProgressTracker? progress, JsonElement? checkpoint, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits, LimitClaim claim)
     {
         var throttles = new StrongBox<int>();
-        JobResult result = await RunAttemptsAsync(batchId, job, retry, stop, span, progress, checkpoint, requestLimits, throttles).ConfigureAwait(false);
+        JobResult result = await RunAttemptsAsync(batchId, job, retry, stop, span, progress, checkpoint, requestLimits, claim, throttles).ConfigureAwait(false);
         return throttles.Value > 0 ? result with { Throttled = throttles.Value } : result;
     }
 
-    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, JobProgressTracker? progress, JsonElement? checkpoint, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits, StrongBox<int> throttles)
+    private async ValueTask<JobResult> RunAttemptsAsync(string batchId, ScheduledJob job, RetrySpec retry, JobStopSignals stop, Activity? span, JobProgressTracker? progress, JsonElement? checkpoint, IReadOnlyDictionary<string, IReadOnlyList<string>>? requestLimits, LimitClaim claim, StrongBox<int> throttles)
     {
         CancellationToken token = stop.Token;
         if (!handlers.Contains(job.Type))
@@ -153,7 +153,7 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
                 {
                     try
                     {
-                        permits = await limitGates.AcquireAsync(limits, batchId, token).ConfigureAwait(false);
+                        permits = await limitGates.AcquireAsync(limits, claim, token).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (token.IsCancellationRequested)
                     {

@@ -22,8 +22,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
     private readonly ILogger logger;
     private readonly SemaphoreSlim wake = new(0);
     private readonly CancellationTokenSource stopping = new();
-    private readonly Dictionary<string, LinkedList<Waiter>> waiting = new(StringComparer.Ordinal);
-    private readonly LinkedList<string> turns = new();
+    private readonly LimitTurnQueue<Waiter> waiting = new();
     private readonly Task loop;
 
     private LimitSettings? settings;
@@ -36,6 +35,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
     private DateTimeOffset idleSince;
     private int lastWant;
     private int shareCap = int.MaxValue;
+    private (int? Batches, int? Weight) lastWaiting;
     private Exception? fault;
     private int pendingThrottles;
     private DateTimeOffset lastThrottledGrant;
@@ -128,7 +128,11 @@ internal sealed partial class LimitGate : IAsyncDisposable
     }
 
     /// <summary>Waits for a permit (and a token, for a rate limit) in <paramref name="batchId"/>'s turn.</summary>
-    public async ValueTask AcquireAsync(string batchId, CancellationToken cancellationToken)
+    public ValueTask AcquireAsync(string batchId, CancellationToken cancellationToken) =>
+        AcquireAsync(new LimitClaim(batchId, null, null), cancellationToken);
+
+    /// <summary>Waits for a permit (and a token, for a rate limit) in the turn of <paramref name="claim"/>'s tenant and batch.</summary>
+    public async ValueTask AcquireAsync(LimitClaim claim, CancellationToken cancellationToken)
     {
         Waiter waiter;
         lock (sync)
@@ -144,15 +148,8 @@ internal sealed partial class LimitGate : IAsyncDisposable
                 return;
             }
 
-            waiter = new Waiter(batchId);
-            if (!waiting.TryGetValue(batchId, out LinkedList<Waiter>? queue))
-            {
-                queue = new LinkedList<Waiter>();
-                waiting[batchId] = queue;
-                turns.AddLast(batchId);
-            }
-
-            waiter.Node = queue.AddLast(waiter);
+            waiter = new Waiter();
+            waiter.Entry = waiting.Enqueue(claim, waiter);
             waiters++;
         }
 
@@ -252,27 +249,13 @@ internal sealed partial class LimitGate : IAsyncDisposable
         }
     }
 
-    /// <summary>Grants waiting jobs while permits last: one per batch in turn.</summary>
+    /// <summary>Grants waiting jobs while permits last, in turns by tenant and batch (<see cref="LimitTurnQueue{T}"/>).</summary>
     private void GrantLocked()
     {
         while (waiters > 0 && CanGrantLocked())
         {
-            string batch = turns.First!.Value;
-            turns.RemoveFirst();
-            LinkedList<Waiter> queue = waiting[batch];
-            Waiter next = queue.First!.Value;
-            queue.RemoveFirst();
-            next.Node = null;
+            Waiter next = waiting.Dequeue();
             waiters--;
-            if (queue.Count > 0)
-            {
-                turns.AddLast(batch);
-            }
-            else
-            {
-                waiting.Remove(batch);
-            }
-
             TakeLocked();
             next.Granted.TrySetResult();
         }
@@ -282,21 +265,13 @@ internal sealed partial class LimitGate : IAsyncDisposable
     {
         lock (sync)
         {
-            if (waiter.Node is null)
+            if (waiter.Entry is null || !waiting.Remove(waiter.Entry))
             {
                 // Granted already: the job holds the permit and gives it back when it ends.
                 return;
             }
 
-            LinkedList<Waiter> queue = waiting[waiter.Batch];
-            queue.Remove(waiter.Node);
-            waiter.Node = null;
             waiters--;
-            if (queue.Count == 0)
-            {
-                waiting.Remove(waiter.Batch);
-                turns.Remove(waiter.Batch);
-            }
         }
 
         waiter.Granted.TrySetCanceled();
@@ -379,8 +354,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
                 {
                     int free = max - others.Values.Sum(l => l.Permits);
                     int othersWaiting = others.Values.Count(l => l.Want > 0);
-                    // Rounded up, so the shares cover the whole limit (the row still never lets the leases sum past it).
-                    shareCap = othersWaiting > 0 ? Math.Max(1, (max + othersWaiting) / (othersWaiting + 1)) : int.MaxValue;
+                    shareCap = ShareOf(max, holder, waiting.Weight, others.Where(p => p.Value.Want > 0).Select(p => KeyValuePair.Create(p.Key, p.Value.WaitingWeight)));
 
                     // Over the effective value after a cut: running jobs keep their permits, but none starts here until
                     // enough have ended (a no-op when uncut: the lease is within the free permits then).
@@ -415,7 +389,9 @@ internal sealed partial class LimitGate : IAsyncDisposable
                 }
 
                 int wantMore = Math.Max(0, want - target);
-                bool unchanged = !adapted && stored is not null && target == leased && take == 0 && wantMore == lastWant && leaseExpires - now > options.LeaseDuration * 2 / 3;
+                (int? waitingBatches, int? waitingWeight) = wantMore > 0 && waiting.Batches > 0 ? (waiting.Batches, waiting.Weight) : ((int?)null, (int?)null);
+                bool unchanged = !adapted && stored is not null && target == leased && take == 0 && wantMore == lastWant && leaseExpires - now > options.LeaseDuration * 2 / 3
+                    && waitingBatches == lastWaiting.Batches && waitingWeight == lastWaiting.Weight;
                 if (unchanged || (stored is null && target == 0 && take == 0 && wantMore == 0))
                 {
                     cap = Math.Min(leased, shareCap);
@@ -425,7 +401,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
 
                 if (target > 0 || wantMore > 0)
                 {
-                    others[holder] = new LimitLease(target, wantMore, now + options.LeaseDuration);
+                    others[holder] = new LimitLease(target, wantMore, now + options.LeaseDuration, waitingBatches, waitingWeight);
                 }
 
                 // While the smaller lease is being written no job may take a permit above it.
@@ -437,6 +413,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
 
                 next = row with { Leases = others, Tokens = bucket, TokensAt = row.Settings.RatePerSecond is null ? row.TokensAt : now };
                 lastWant = wantMore;
+                lastWaiting = (waitingBatches, waitingWeight);
             }
 
             LimitRow? written;
@@ -548,6 +525,40 @@ internal sealed partial class LimitGate : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The permits <paramref name="holder"/>, whose waiting weighs <paramref name="ownWeight"/>, keeps while
+    /// <paramref name="othersWaiting"/> (holder → weight) wait too: one each, and the rest of <paramref name="max"/> in
+    /// proportion to the weights, the permits left by rounding down going to the largest remainders (ties by holder
+    /// name). Every holder computes the same split from the row, so the shares add up to the limit and a holder of the
+    /// lowest weight still keeps a permit. A holder with nothing waiting counts as one batch of the default priority, as
+    /// every holder did before weights. With more holders waiting than the limit, each keeps one (the row decides who holds).
+    /// </summary>
+    internal static int ShareOf(int max, string holder, int ownWeight, IEnumerable<KeyValuePair<string, int>> othersWaiting)
+    {
+        static long Weigh(int weight) => weight > 0 ? weight : LimitTurns.DefaultPriority;
+        var members = othersWaiting.Select(p => (Name: p.Key, Weight: Weigh(p.Value))).ToList();
+        if (members.Count == 0)
+        {
+            return int.MaxValue;
+        }
+
+        members.Add((holder, Weigh(ownWeight)));
+        long rest = max - members.Count;
+        if (rest <= 0)
+        {
+            return 1;
+        }
+
+        long total = members.Sum(m => m.Weight);
+        long own = members[^1].Weight;
+        long share = 1 + (rest * own / total);
+        long left = rest - members.Sum(m => rest * m.Weight / total);
+        long ownRemainder = rest * own % total;
+        int ahead = members.Count(m => m.Name != holder
+            && ((rest * m.Weight % total) > ownRemainder || ((rest * m.Weight % total) == ownRemainder && string.CompareOrdinal(m.Name, holder) < 0)));
+        return (int)(share + (ahead < left ? 1 : 0));
+    }
+
     private void RestoreCap()
     {
         lock (sync)
@@ -584,14 +595,8 @@ internal sealed partial class LimitGate : IAsyncDisposable
         lock (sync)
         {
             fault = ex;
-            failed = waiting.Values.SelectMany(q => q).ToList();
-            waiting.Clear();
-            turns.Clear();
+            failed = waiting.Clear();
             waiters = 0;
-            foreach (Waiter w in failed)
-            {
-                w.Node = null;
-            }
         }
 
         foreach (Waiter w in failed)
@@ -606,12 +611,10 @@ internal sealed partial class LimitGate : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Debug, Message = "Limit {Limit}: the lease could not be handed back at shutdown; it expires")]
     private static partial void LogGiveBackFailed(ILogger logger, Exception ex, string limit);
 
-    private sealed class Waiter(string batch)
+    private sealed class Waiter
     {
-        public string Batch { get; } = batch;
-
         public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        public LinkedListNode<Waiter>? Node { get; set; }
+        public LimitTurnQueue<Waiter>.Entry? Entry { get; set; }
     }
 }

@@ -22,7 +22,11 @@ internal sealed class LimitGates(ILimitStore store, LimitCatalog catalog, Worker
     public IEnumerable<KeyValuePair<string, LimitGate>> Gates => gates.Select(p => KeyValuePair.Create(p.Key, p.Value.Value));
 
     /// <summary>Takes every limit of <paramref name="names"/> (sorted) for a job of <paramref name="batchId"/>.</summary>
-    public async ValueTask<LimitPermits> AcquireAsync(IReadOnlyList<string> names, string batchId, CancellationToken cancellationToken)
+    public ValueTask<LimitPermits> AcquireAsync(IReadOnlyList<string> names, string batchId, CancellationToken cancellationToken) =>
+        AcquireAsync(names, new LimitClaim(batchId, null, null), cancellationToken);
+
+    /// <summary>Takes every limit of <paramref name="names"/> (sorted) for a job of <paramref name="claim"/>'s batch, in its turn.</summary>
+    public async ValueTask<LimitPermits> AcquireAsync(IReadOnlyList<string> names, LimitClaim claim, CancellationToken cancellationToken)
     {
         var held = new List<LimitGate>(names.Count);
         long waitStarted = Stopwatch.GetTimestamp();
@@ -31,7 +35,7 @@ internal sealed class LimitGates(ILimitStore store, LimitCatalog catalog, Worker
             foreach (string name in names)
             {
                 LimitGate gate = Gate(name);
-                await gate.AcquireAsync(batchId, cancellationToken).ConfigureAwait(false);
+                await gate.AcquireAsync(claim, cancellationToken).ConfigureAwait(false);
                 held.Add(gate);
             }
         }

@@ -48,13 +48,32 @@ internal sealed record LimitRow
 
     /// <summary>Holders waiting for more permits than they lease at <paramref name="now"/>.</summary>
     public int Waiting(DateTimeOffset now) => Leases.Values.Count(l => l.ExpiresAt > now && l.Want > 0);
+
+    /// <summary>
+    /// Batches waiting for the limit at <paramref name="now"/>, summed over holders (a batch waiting in two processes
+    /// counts twice).
+    /// </summary>
+    public int WaitingBatches(DateTimeOffset now) => Leases.Values.Where(l => l.ExpiresAt > now && l.Want > 0).Sum(l => l.WaitingBatches);
 }
 
-/// <summary>One holder's lease: the permits it may hand to its jobs until <paramref name="ExpiresAt"/>, and how many more it wants.</summary>
+/// <summary>
+/// One holder's lease: the permits it may hand to its jobs until <paramref name="ExpiresAt"/>, how many more it wants,
+/// and while it wants more, how many batches wait there (<paramref name="Batches"/>) and what their turns weigh
+/// (<paramref name="Weight"/>, <see cref="LimitTurnQueue{T}.Weight"/>): its share of the limit follows the weight.
+/// </summary>
 internal sealed record LimitLease(
     [property: JsonPropertyName("p")] int Permits,
     [property: JsonPropertyName("w")] int Want,
-    [property: JsonPropertyName("x")] DateTimeOffset ExpiresAt);
+    [property: JsonPropertyName("x")] DateTimeOffset ExpiresAt,
+    [property: JsonPropertyName("b"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Batches = null,
+    [property: JsonPropertyName("g"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] int? Weight = null)
+{
+    /// <summary>Batches waiting here; a lease written before they were reported stands for one.</summary>
+    public int WaitingBatches => Batches ?? 1;
+
+    /// <summary>The weight of what waits here; a lease written before weights were reported stands for one batch of the default priority.</summary>
+    public int WaitingWeight => Weight ?? LimitTurns.DefaultPriority;
+}
 
 /// <summary>Where limit rows live: one row per limit, written only when its ETag still matches.</summary>
 internal interface ILimitStore

@@ -104,4 +104,14 @@ internal sealed record BatchOrchestrationInput
     [JsonPropertyName("limits")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, IReadOnlyList<string>>? Limits { get; init; }
+
+    /// <summary>The request's <see cref="BatchRequest.Priority"/> in the turns of its named limits, copied to every chunk. Absent: the default.</summary>
+    [JsonPropertyName("priority")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Priority { get; init; }
+
+    /// <summary>The request's <see cref="BatchRequest.Tenant"/>, copied to every chunk. Absent: the batch is its own tenant.</summary>
+    [JsonPropertyName("tenant")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Tenant { get; init; }
 }

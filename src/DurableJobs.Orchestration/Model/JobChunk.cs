@@ -70,4 +70,14 @@ internal sealed record JobChunk
     [JsonPropertyName("limits")]
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyDictionary<string, IReadOnlyList<string>>? Limits { get; init; }
+
+    /// <summary>The batch's priority in the turns of its named limits (<see cref="BatchOrchestrationInput.Priority"/>). Absent: the default.</summary>
+    [JsonPropertyName("priority")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Priority { get; init; }
+
+    /// <summary>The batch's tenant (<see cref="BatchOrchestrationInput.Tenant"/>). Absent: the batch is its own tenant.</summary>
+    [JsonPropertyName("tenant")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Tenant { get; init; }
 }

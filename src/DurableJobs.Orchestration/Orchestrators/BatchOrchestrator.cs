@@ -120,6 +120,8 @@ internal sealed class BatchOrchestrator : TaskOrchestrator<BatchOrchestrationInp
                         Retry = input.Retry,
                         TraceParent = input.TraceParent,
                         Limits = input.Limits,
+                        Priority = input.Priority,
+                        Tenant = input.Tenant,
                     },
                     InfrastructureRetry.UntilDeadline(context, deadline));
                 inFlight.Add((call, plan));
