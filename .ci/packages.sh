@@ -42,9 +42,9 @@ python3 - "$repo/samples/FunctionsApp/bin/Release/net10.0/functions.metadata" <<
 import json, sys
 names = sorted(f["name"] for f in json.load(open(sys.argv[1])))
 expected = sorted(["BatchHookOrchestrator", "BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteBatch", "DeleteSchedule",
-                   "DeliverBatchHook", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule", "Health",
-                   "ListBatches", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch",
-                   "ResumeBatch", "ResumeSchedule", "RetentionSweep", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch",
+                   "DeliverBatchHook", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetLimitTimeline", "GetSchedule", "Health",
+                   "ListBatches", "ListLimits", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch",
+                   "ResumeBatch", "ResumeSchedule", "RetentionSweep", "ScheduleOrchestrator", "SetLimit", "SetSchedule", "SignalCancel", "StartScheduledBatch",
                    "SubmitBatch", "TriggerSchedule"])
 if names != expected:
     sys.exit(f"functions.metadata lists {names}, expected {expected}")

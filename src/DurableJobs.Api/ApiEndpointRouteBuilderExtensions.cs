@@ -43,6 +43,7 @@ public static class ApiEndpointRouteBuilderExtensions
         // The client is resolved inside the probe: before the engine has started, resolving it fails, and that is a 503.
         api.MapGet("/limits", (LimitHttpApi http, CancellationToken ct) => http.ListAsync(ct));
         api.MapPut("/limits/{name}", (HttpRequest request, string name, LimitHttpApi http, CancellationToken ct) => http.SetAsync(request, name, ct));
+        api.MapGet("/limits/{name}/timeline", (string name, LimitTimelineRecorder timeline, CancellationToken ct) => timeline.GetAsync(name, ct));
         api.MapGet("/healthz", (HttpRequest request, BatchHttpApi http, IServiceProvider services, CancellationToken ct) =>
             http.HealthAsync(request, services.GetRequiredService<BatchClient>, ct));
         return api;

@@ -23,6 +23,7 @@ public static class ApiServiceCollectionExtensions
         services.TryAddSingleton<BatchHttpApi>();
         services.TryAddSingleton<ScheduleHttpApi>();
         services.TryAddSingleton<LimitHttpApi>();
+        services.TryAddSingleton<LimitTimelineRecorder>();
         services.TryAddSingleton<BatchQueueMessageProcessor>();
         services.TryAddSingleton<BatchQueueIntake>();
         return services;

@@ -35,8 +35,8 @@ public sealed class FunctionsMetadataTests
     {
         string[] names = Functions.Value.Select(f => f.GetProperty("name").GetString()!).Order(StringComparer.Ordinal).ToArray();
         Assert.Equal(
-            ["BatchHookOrchestrator", "BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteBatch", "DeleteSchedule", "DeliverBatchHook", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetSchedule",
-             "Health", "ListBatches", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch", "ResumeBatch", "ResumeSchedule", "RetentionSweep", "ScheduleOrchestrator", "SetSchedule", "SignalCancel", "StartScheduledBatch", "SubmitBatch", "TriggerSchedule"],
+            ["BatchHookOrchestrator", "BatchOrchestrator", "BatchPartOrchestrator", "BatchQueueTrigger", "CancelBatch", "DeleteBatch", "DeleteSchedule", "DeliverBatchHook", "ExecuteJobs", "FindRunningBatches", "GetBatch", "GetBatchJobs", "GetBatchTimeline", "GetLimitTimeline", "GetSchedule",
+             "Health", "ListBatches", "ListLimits", "ListSchedules", "PatchBatch", "PauseBatch", "PauseSchedule", "RecordUnstarted", "RerunBatch", "ResumeBatch", "ResumeSchedule", "RetentionSweep", "ScheduleOrchestrator", "SetLimit", "SetSchedule", "SignalCancel", "StartScheduledBatch", "SubmitBatch", "TriggerSchedule"],
             names);
     }
 
@@ -51,6 +51,21 @@ public sealed class FunctionsMetadataTests
         Assert.Equal(methods, trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToLowerInvariant()));
         Assert.Equal("Function", trigger.GetProperty("authLevel").GetString());
         Assert.Single(bindings, b => b.GetProperty("type").GetString() == "durableClient");
+        Assert.Single(bindings, b => b.GetProperty("type").GetString() == "http" && b.GetProperty("direction").GetString() == "Out");
+    }
+
+    [Theory]
+    [InlineData("ListLimits", "limits", "get")]
+    [InlineData("SetLimit", "limits/{name}", "put")]
+    [InlineData("GetLimitTimeline", "limits/{name}/timeline", "get")]
+    public void Limit_functions_have_their_route_method_and_function_auth_without_a_durable_client(string name, string route, string method)
+    {
+        JsonElement[] bindings = BindingsOf(name);
+        JsonElement trigger = Assert.Single(bindings, b => b.GetProperty("type").GetString() == "httpTrigger");
+        Assert.Equal(route, trigger.GetProperty("route").GetString());
+        Assert.Equal([method], trigger.GetProperty("methods").EnumerateArray().Select(m => m.GetString()!.ToLowerInvariant()));
+        Assert.Equal("Function", trigger.GetProperty("authLevel").GetString());
+        Assert.DoesNotContain(bindings, b => b.GetProperty("type").GetString() == "durableClient");
         Assert.Single(bindings, b => b.GetProperty("type").GetString() == "http" && b.GetProperty("direction").GetString() == "Out");
     }
 

@@ -183,6 +183,53 @@ public sealed class FunctionsWrapperTests(EmulatorFixture storage, FunctionsHost
         Assert.Equal((id, "Completed"), (view.RootElement.GetProperty("id").GetString(), view.RootElement.GetProperty("status").GetString()));
     }
 
+    [Fact]
+    public async Task Limit_functions_refuse_a_zero_maximum_declare_list_and_sample_a_limit_that_the_functions_activity_obeys()
+    {
+        var limits = ActivatorUtilities.CreateInstance<LimitFunctions>(services);
+        var functions = ActivatorUtilities.CreateInstance<BatchOrchestrationFunctions>(services);
+        string name = "fn-lim-" + Guid.NewGuid().ToString("N")[..8];
+
+        (int refused, JsonElement problem, HttpContext refusedContext) = await CallAsync(c => limits.SetLimit(c.Request, name, CancellationToken.None), "PUT", $"/api/limits/{name}", """{"maxConcurrent":0}""");
+        Assert.Equal(StatusCodes.Status400BadRequest, refused);
+        Assert.Equal("application/problem+json", refusedContext.Response.ContentType);
+        Assert.True(problem.GetProperty("errors").TryGetProperty("maxConcurrent", out _));
+        JsonElement none = (await CallAsync(c => limits.ListLimits(c.Request, CancellationToken.None), "GET", "/api/limits")).Body;
+        Assert.DoesNotContain(none.GetProperty("items").EnumerateArray(), l => l.GetProperty("name").GetString() == name);
+
+        Assert.Equal(StatusCodes.Status201Created, (await CallAsync(c => limits.SetLimit(c.Request, name, CancellationToken.None), "PUT", $"/api/limits/{name}", """{"maxConcurrent":2}""")).Status);
+        Assert.Equal(StatusCodes.Status200OK, (await CallAsync(c => limits.SetLimit(c.Request, name, CancellationToken.None), "PUT", $"/api/limits/{name}", """{"maxConcurrent":2}""")).Status);
+        JsonElement listed = Assert.Single(
+            (await CallAsync(c => limits.ListLimits(c.Request, CancellationToken.None), "GET", "/api/limits")).Body.GetProperty("items").EnumerateArray(),
+            l => l.GetProperty("name").GetString() == name);
+        Assert.Equal((2, 2, 0, 0), (listed.GetProperty("maxConcurrent").GetInt32(), listed.GetProperty("effective").GetInt32(), listed.GetProperty("inUse").GetInt32(), listed.GetProperty("waitingBatches").GetInt32()));
+
+        // Six 300 ms jobs at parallelism 6 through the Functions activity, their type mapped to the limit of 2.
+        IBatchStore store = services.GetRequiredService<IBatchStore>();
+        string batchId = name + "-batch";
+        using JsonDocument payload = JsonDocument.Parse("""{"ms":300}""");
+        await store.SaveJobsAsync(batchId, "jobs", Enumerable.Range(0, 6).Select(i => new ScheduledJob(i, $"j{i}", "delay", payload.RootElement.Clone())).ToList());
+        ChunkSummary summary = Assert.IsType<ChunkSummary>(await functions.ExecuteJobs(AsSent(new JobChunk
+        {
+            BatchId = batchId,
+            JobsKey = "jobs",
+            Start = 0,
+            Count = 6,
+            Parallelism = 6,
+            DeadlineUtc = DateTime.UtcNow.AddMinutes(2),
+            Limits = new Dictionary<string, IReadOnlyList<string>> { ["delay"] = [name] },
+        })));
+        Assert.Equal(6, summary.Succeeded);
+        var intervals = (await store.QueryAsync(batchId, null, 10, null)).Items.Select(r => (r.StartedAt!.Value, r.FinishedAt!.Value)).ToList();
+        int peak = intervals.Max(i => intervals.Count(o => o.Item1 <= i.Item1 && i.Item1 < o.Item2));
+        Assert.InRange(peak, 1, 2);
+
+        (int timelineStatus, JsonElement timeline, _) = await CallAsync(c => limits.GetLimitTimeline(c.Request, name, CancellationToken.None), "GET", $"/api/limits/{name}/timeline");
+        Assert.Equal(StatusCodes.Status200OK, timelineStatus);
+        Assert.Equal(2, timeline.GetProperty("points").EnumerateArray().First().GetProperty("maxConcurrent").GetInt32());
+        Assert.Equal(StatusCodes.Status404NotFound, (await CallAsync(c => limits.GetLimitTimeline(c.Request, "fn-none", CancellationToken.None), "GET", "/api/limits/fn-none/timeline")).Status);
+    }
+
     private static JsonElement AsSent<T>(T input) =>
         JsonDocument.Parse(Microsoft.DurableTask.Converters.JsonDataConverter.Default.Serialize(input)!).RootElement.Clone();
 

@@ -26,7 +26,7 @@
   const refreshLabel = document.getElementById('refresh');
 
   // What the browser tests (and a curious user in the console) can read: the last data each view drew.
-  const exposed = window.durableJobsDashboard = { batches: null, batch: null, timeline: null, schedules: null };
+  const exposed = window.durableJobsDashboard = { batches: null, batch: null, timeline: null, schedules: null, limits: null, limitTimelines: null };
 
   // Bumped on every navigation, so a poll loop of a page the user left stops instead of drawing over the new one.
   let generation = 0;
@@ -338,7 +338,54 @@
       <td data-role="progress" data-value="${value === null ? '' : value}" title="${esc(reported)}">${value === null ? '' : `<progress max="100" value="${Math.max(0, Math.min(100, value))}"></progress> ${esc(value.toFixed(0))} `}${esc(p.message)}</td></tr>`;
   }
 
-  // ---- the chart: a step line of jobs in flight and the cap as a dashed line, drawn as SVG --------------------
+  // ---- the chart: a filled step series with step lines over it (the cap; a limit's effective value and maximum), as SVG
+
+  // Draws into `host` the series `points` ([{seconds, value}], each value holding until the next point) and `lines`
+  // ([{cls, id, label, labelAt, steps: [{seconds, value}], attrs}]). `attrs` are the svg's data attributes.
+  function stepChart(host, { id, cls, points, lines, aria, attrs, footer }) {
+    const width = Math.max(host.clientWidth || 900, 300);
+    const height = 240;
+    const pad = { left: 40, right: 16, top: 14, bottom: 26 };
+    const plottedMax = Math.max(...points.map((p) => p.value));
+    const top = Math.max(...lines.flatMap((l) => l.steps.map((c) => c.value)), plottedMax, 1) * 1.15;
+    const span = Math.max(points[points.length - 1].seconds, 0.001);
+    const x = (s) => pad.left + (s / span) * (width - pad.left - pad.right);
+    const y = (n) => height - pad.bottom - (n / top) * (height - pad.top - pad.bottom);
+
+    // Each point's value holds until the next point: a step path, closed to the axis for the fill.
+    let d = `M${x(0)},${y(0)}`;
+    points.forEach((p, i) => {
+      d += ` V${y(p.value)}`;
+      const next = i + 1 < points.length ? points[i + 1].seconds : p.seconds;
+      d += ` H${x(next)}`;
+    });
+    d += ` V${y(0)} Z`;
+
+    // A line is a step line too: flat unless its value changed.
+    const linePath = (steps) => {
+      let path = '';
+      steps.forEach((c, i) => {
+        const sx = x(Math.min(c.seconds, span));
+        path += i === 0 ? `M${sx},${y(c.value)}` : ` H${sx} V${y(c.value)}`;
+      });
+      return path + ` H${width - pad.right}`;
+    };
+    const dataAttrs = (a) => Object.entries(a || {}).map(([k, v]) => ` ${k}="${esc(v)}"`).join('');
+
+    const yTicks = [...new Set([0, Math.round(top / 1.15 / 2), ...lines.map((l) => l.labelAt)])].filter((n) => n >= 0);
+    const xTicks = [0, span / 2, span];
+    host.innerHTML = `<svg${id ? ` id="${esc(id)}"` : ''}${cls ? ` class="${esc(cls)}"` : ''} xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img"
+        aria-label="${esc(aria)}"${dataAttrs(attrs)}>
+      ${yTicks.map((n) => `<line class="grid" x1="${pad.left}" x2="${width - pad.right}" y1="${y(n)}" y2="${y(n)}"/><text x="${pad.left - 6}" y="${y(n) + 4}" text-anchor="end">${n}</text>`).join('')}
+      ${xTicks.map((s) => `<text x="${x(s)}" y="${height - 8}" text-anchor="middle">${s.toFixed(s < 10 ? 1 : 0)} s</text>`).join('')}
+      <line class="axis" x1="${pad.left}" x2="${width - pad.right}" y1="${y(0)}" y2="${y(0)}"/>
+      <line class="axis" x1="${pad.left}" x2="${pad.left}" y1="${pad.top}" y2="${y(0)}"/>
+      <path class="series" d="${d}"/>
+      ${lines.map((l) => `<path class="${esc(l.cls)}"${l.id ? ` id="${esc(l.id)}"` : ''} d="${linePath(l.steps)}" fill="none"${dataAttrs(l.attrs)}/>`).join('')}
+      ${lines.filter((l) => l.label).map((l) => `<text class="${esc(l.cls)}label" x="${width - pad.right}" y="${y(l.labelAt) - 5}" text-anchor="end">${esc(l.label)}</text>`).join('')}
+    </svg>
+    <div class="muted" style="font-size:12px">${esc(footer)}</div>`;
+  }
 
   function drawChart(t) {
     const host = document.getElementById('chart');
@@ -346,48 +393,122 @@
       host.innerHTML = '<div class="empty">No finished jobs yet.</div>';
       return;
     }
-    const width = Math.max(host.clientWidth || 900, 300);
-    const height = 240;
-    const pad = { left: 40, right: 16, top: 14, bottom: 26 };
     const series = t.points.map((p) => p.inFlight);
     const plottedMax = Math.max(...series);
     const caps = t.capSteps || [{ seconds: 0, maxParallel: t.maxParallel }];
-    const top = Math.max(...caps.map((c) => c.maxParallel), plottedMax, 1) * 1.15;
-    const span = Math.max(t.points[t.points.length - 1].seconds, 0.001);
-    const x = (s) => pad.left + (s / span) * (width - pad.left - pad.right);
-    const y = (n) => height - pad.bottom - (n / top) * (height - pad.top - pad.bottom);
-
-    // Each point's count holds until the next point: a step path, closed to the axis for the fill.
-    let d = `M${x(0)},${y(0)}`;
-    t.points.forEach((p, i) => {
-      d += ` V${y(p.inFlight)}`;
-      const next = i + 1 < t.points.length ? t.points[i + 1].seconds : p.seconds;
-      d += ` H${x(next)}`;
+    stepChart(host, {
+      id: 'inflight-chart',
+      points: t.points.map((p) => ({ seconds: p.seconds, value: p.inFlight })),
+      lines: [{
+        cls: 'cap', id: 'cap-line', label: `cap ${t.maxParallel}`, labelAt: t.maxParallel,
+        steps: caps.map((c) => ({ seconds: c.seconds, value: c.maxParallel })),
+        attrs: { 'data-cap-steps': JSON.stringify(caps.map((c) => c.maxParallel)) },
+      }],
+      aria: `Jobs in flight over time, at most ${plottedMax}, cap ${t.maxParallel}`,
+      attrs: { 'data-series': JSON.stringify(series), 'data-cap': t.maxParallel, 'data-batch-status': t.status, 'data-max-in-flight': plottedMax },
+      footer: `peak ${t.maxInFlight} of ${t.maxParallel} · ${t.jobsCounted} finished jobs · ${t.points.length} points`,
     });
-    d += ` V${y(0)} Z`;
+  }
 
-    // The cap is a step line too: flat unless it was changed while the batch ran.
-    let capPath = '';
-    caps.forEach((c, i) => {
-      const sx = x(Math.min(c.seconds, span));
-      capPath += i === 0 ? `M${sx},${y(c.maxParallel)}` : ` H${sx} V${y(c.maxParallel)}`;
+  // ---- limits -------------------------------------------------------------------------------------------------
+
+  // Each limit's chart is a request per refresh: at most this many limits get one.
+  const LIMIT_CHARTS = 20;
+
+  async function renderLimits(gen) {
+    view.dataset.view = 'limits';
+    view.innerHTML = `<h1>Limits <span class="muted" id="limit-count"></span></h1>
+      <div class="panel"><table id="limits">
+        <thead><tr><th>Limit</th><th class="num">Max</th><th class="num">Effective</th><th class="num">In use</th><th class="num">Waiting workers</th><th class="num">Waiting batches</th><th class="num">Rate /s</th><th class="num">Burst</th><th>Leases by worker</th></tr></thead>
+        <tbody><tr><td colspan="9" class="empty">Loading…</td></tr></tbody>
+      </table></div>
+      <div id="limit-charts"></div>`;
+    exposed.limitTimelines = {};
+    while (gen === generation) {
+      try {
+        const list = await api('/limits');
+        if (gen !== generation) return;
+        exposed.limits = list.items;
+        drawLimits(list.items);
+        // The host samples every limit once a second while someone asks; each chart shows its last 10 minutes.
+        const charted = list.items.slice(0, LIMIT_CHARTS);
+        const timelines = await Promise.all(charted.map((l) => api(`/limits/${enc(l.name)}/timeline`).catch(() => null)));
+        if (gen !== generation) return;
+        charted.forEach((l, i) => { if (timelines[i]) { exposed.limitTimelines[l.name] = timelines[i]; drawLimitChart(l, timelines[i]); } });
+        showError(null);
+        markRefreshed();
+      } catch (error) {
+        if (gen !== generation) return;
+        showError(error.message);
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
+  const orDash = (n) => (n === null || n === undefined ? '-' : esc(n));
+
+  function drawLimits(items) {
+    document.getElementById('limit-count').textContent = `(${items.length})`;
+    const body = document.querySelector('#limits tbody');
+    body.innerHTML = items.length === 0
+      ? '<tr><td colspan="9" class="empty">No limits yet. Declare one: <span class="mono">durablejobs limits set payments --max 20</span> or PUT /api/limits/{name}.</td></tr>'
+      : items.map((l) => `<tr data-limit="${esc(l.name)}">
+          <td class="mono">${esc(l.name)}</td>
+          <td class="num" data-role="max">${orDash(l.maxConcurrent)}</td>
+          <td class="num" data-role="effective">${orDash(l.effective)}</td>
+          <td class="num" data-role="in-use">${orDash(l.inUse)}</td>
+          <td class="num" data-role="waiting-workers">${orDash(l.waitingWorkers)}</td>
+          <td class="num" data-role="waiting-batches">${orDash(l.waitingBatches)}</td>
+          <td class="num">${orDash(l.ratePerSecond)}</td>
+          <td class="num">${orDash(l.burst)}</td>
+          <td class="mono muted" data-role="leases">${(l.leases || []).map((x) => `${esc(x.worker)}=${x.permits}${x.want > 0 ? ` (+${x.want} wanted)` : ''}`).join(', ') || '-'}</td>
+        </tr>`).join('');
+    // One chart panel per limit, made once and kept (a redraw replaces only its content).
+    const charts = document.getElementById('limit-charts');
+    items.slice(0, LIMIT_CHARTS).forEach((l) => {
+      if (charts.querySelector(`section[data-limit="${CSS.escape(l.name)}"]`)) return;
+      charts.insertAdjacentHTML('beforeend', `<section class="panel chart" data-limit="${esc(l.name)}"><h2>${esc(l.name)}: permits in use over time</h2>
+        <div data-role="chart"><div class="empty">No samples yet.</div></div>
+        <div class="legend"><span><i></i>in use (leased permits)</span><span><i class="effective"></i>effective</span><span><i class="cap"></i>configured maximum</span></div></section>`);
     });
-    capPath += ` H${width - pad.right}`;
+  }
 
-    const yTicks = [...new Set([0, Math.round(top / 1.15 / 2), t.maxParallel])].filter((n) => n >= 0);
-    const xTicks = [0, span / 2, span];
-    host.innerHTML = `<svg id="inflight-chart" xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" role="img"
-        aria-label="Jobs in flight over time, at most ${plottedMax}, cap ${t.maxParallel}"
-        data-series="${esc(JSON.stringify(series))}" data-cap="${t.maxParallel}" data-batch-status="${esc(t.status)}" data-max-in-flight="${plottedMax}">
-      ${yTicks.map((n) => `<line class="grid" x1="${pad.left}" x2="${width - pad.right}" y1="${y(n)}" y2="${y(n)}"/><text x="${pad.left - 6}" y="${y(n) + 4}" text-anchor="end">${n}</text>`).join('')}
-      ${xTicks.map((s) => `<text x="${x(s)}" y="${height - 8}" text-anchor="middle">${s.toFixed(s < 10 ? 1 : 0)} s</text>`).join('')}
-      <line class="axis" x1="${pad.left}" x2="${width - pad.right}" y1="${y(0)}" y2="${y(0)}"/>
-      <line class="axis" x1="${pad.left}" x2="${pad.left}" y1="${pad.top}" y2="${y(0)}"/>
-      <path class="series" d="${d}"/>
-      <path class="cap" id="cap-line" d="${capPath}" fill="none" data-cap-steps="${esc(JSON.stringify(caps.map((c) => c.maxParallel)))}"/>
-      <text class="caplabel" x="${width - pad.right}" y="${y(t.maxParallel) - 5}" text-anchor="end">cap ${t.maxParallel}</text>
-    </svg>
-    <div class="muted" style="font-size:12px">peak ${t.maxInFlight} of ${t.maxParallel} · ${t.jobsCounted} finished jobs · ${t.points.length} points</div>`;
+  // Consecutive samples with the same value are one step.
+  function stepsOf(points, pick) {
+    const steps = [];
+    points.forEach((p) => {
+      const value = pick(p);
+      if (value === null || value === undefined) return;
+      if (steps.length === 0 || steps[steps.length - 1].value !== value) steps.push({ seconds: p.seconds, value });
+    });
+    return steps;
+  }
+
+  function drawLimitChart(limit, t) {
+    const section = document.querySelector(`#limit-charts section[data-limit="${CSS.escape(limit.name)}"]`);
+    if (!section) return;
+    const host = section.querySelector('[data-role=chart]');
+    if (t.points.length === 0) {
+      host.innerHTML = '<div class="empty">No samples yet.</div>';
+      return;
+    }
+    const series = t.points.map((p) => p.inUse);
+    const max = stepsOf(t.points, (p) => p.maxConcurrent);
+    const effective = stepsOf(t.points, (p) => p.effective);
+    const last = t.points[t.points.length - 1];
+    const lines = [];
+    // The effective value is labelled only where it differs from the maximum (the labels would overlap).
+    if (effective.length > 0) lines.push({ cls: 'effective', label: last.effective !== last.maxConcurrent ? `effective ${last.effective}` : '', labelAt: last.effective ?? 0, steps: effective, attrs: { 'data-steps': JSON.stringify(effective.map((s) => s.value)) } });
+    if (max.length > 0) lines.push({ cls: 'cap', label: `max ${last.maxConcurrent}`, labelAt: last.maxConcurrent ?? 0, steps: max, attrs: { 'data-steps': JSON.stringify(max.map((s) => s.value)) } });
+    const peak = Math.max(...series);
+    stepChart(host, {
+      cls: 'limit-chart',
+      points: t.points.map((p) => ({ seconds: p.seconds, value: p.inUse })),
+      lines,
+      aria: `Permits of ${limit.name} in use over time, at most ${peak}`,
+      attrs: { 'data-limit': limit.name, 'data-series': JSON.stringify(series), 'data-max': last.maxConcurrent ?? '', 'data-effective': last.effective ?? '', 'data-peak': peak },
+      footer: `peak ${peak}${last.maxConcurrent ? ` of ${last.maxConcurrent}` : ''} over the last ${Math.round(last.seconds)} s · sampled every ${t.intervalSeconds} s · ${t.points.length} points · waiting now: ${last.waitingWorkers} workers, ${last.waitingBatches} batches`,
+    });
   }
 
   // ---- schedules ----------------------------------------------------------------------------------------------
@@ -466,6 +587,8 @@
     const match = /^#\/batches\/([^/]+)$/.exec(location.hash);
     if (location.hash === '#/schedules') {
       renderSchedules(gen);
+    } else if (location.hash === '#/limits') {
+      renderLimits(gen);
     } else if (match) {
       renderBatch(decodeURIComponent(match[1]), gen);
     } else {

@@ -53,4 +53,7 @@ internal static class ApiErrorCodes
 
     /// <summary>A delete of a re-run while a later re-run of the same batch exists.</summary>
     public const string LaterRerunExists = "later-rerun-exists";
+
+    /// <summary>No named limit has that name.</summary>
+    public const string LimitNotFound = "limit-not-found";
 }

@@ -15,7 +15,11 @@ namespace DurableJobs.Api.Http;
 internal sealed class LimitHttpApi(ApiOptions options, ILimitStore store, LimitCatalog catalog, TimeProvider time, ILogger<LimitHttpApi> logger)
 {
     /// <summary><c>GET /api/limits</c>: configured and stored limits, with what is leased and waiting now.</summary>
-    public async Task<IResult> ListAsync(CancellationToken cancellationToken)
+    public async Task<IResult> ListAsync(CancellationToken cancellationToken) =>
+        new BatchHttpApi.JsonResult(new LimitList { Items = await ReadViewsAsync(cancellationToken).ConfigureAwait(false) }, StatusCodes.Status200OK);
+
+    /// <summary>Every limit as <c>GET /api/limits</c> shows it (the timeline samples the same views).</summary>
+    public async Task<LimitView[]> ReadViewsAsync(CancellationToken cancellationToken)
     {
         IReadOnlyList<LimitRow> rows = await store.ListAsync(cancellationToken).ConfigureAwait(false);
         foreach (LimitRow row in rows)
@@ -43,7 +47,7 @@ internal sealed class LimitHttpApi(ApiOptions options, ILimitStore store, LimitC
                     .Select(l => new LimitLeaseView(l.Key, l.Value.Permits, l.Value.Want, l.Value.ExpiresAt)).ToArray(),
             };
         }).ToArray();
-        return new BatchHttpApi.JsonResult(new LimitList { Items = items }, StatusCodes.Status200OK);
+        return items;
     }
 
     /// <summary><c>PUT /api/limits/{name}</c> with <c>{ maxConcurrent, ratePerSecond, burst }</c>: 201 created, 200 updated, 400 naming the field.</summary>
