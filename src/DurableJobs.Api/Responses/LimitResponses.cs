@@ -56,3 +56,38 @@ internal sealed record LimitLeaseView(
     [property: JsonPropertyName("permits")] int Permits,
     [property: JsonPropertyName("want")] int Want,
     [property: JsonPropertyName("expiresAt")] DateTimeOffset ExpiresAt);
+
+/// <summary>The answer to <c>GET /api/limits/{name}/timeline</c>: the limit sampled once a second, oldest first.</summary>
+internal sealed record LimitTimeline
+{
+    /// <summary>The limit's name.</summary>
+    [JsonPropertyName("name")]
+    public required string Name { get; init; }
+
+    /// <summary>Seconds between samples.</summary>
+    [JsonPropertyName("intervalSeconds")]
+    public double IntervalSeconds { get; init; }
+
+    /// <summary>The first point's time; null when there is none yet.</summary>
+    [JsonPropertyName("from")]
+    public DateTimeOffset? From { get; init; }
+
+    /// <summary>The samples, oldest first; each holds until the next.</summary>
+    [JsonPropertyName("points")]
+    public required IReadOnlyList<LimitTimelinePoint> Points { get; init; }
+}
+
+/// <summary>One sample of a limit.</summary>
+/// <param name="Seconds">Seconds since <see cref="LimitTimeline.From"/>.</param>
+/// <param name="InUse">Permits leased by live workers.</param>
+/// <param name="Effective">The concurrency in force; null without a concurrency limit.</param>
+/// <param name="MaxConcurrent">The configured maximum; null without a concurrency limit.</param>
+/// <param name="WaitingWorkers">Workers with jobs waiting.</param>
+/// <param name="WaitingBatches">Batches with jobs waiting.</param>
+internal sealed record LimitTimelinePoint(
+    [property: JsonPropertyName("seconds")] double Seconds,
+    [property: JsonPropertyName("inUse")] int InUse,
+    [property: JsonPropertyName("effective")] int? Effective,
+    [property: JsonPropertyName("maxConcurrent")] int? MaxConcurrent,
+    [property: JsonPropertyName("waitingWorkers")] int WaitingWorkers,
+    [property: JsonPropertyName("waitingBatches")] int WaitingBatches);
