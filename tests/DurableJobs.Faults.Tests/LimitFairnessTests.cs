@@ -69,6 +69,22 @@ public sealed class LimitFairnessTests(EmulatorFixture storage, ITestOutputHelpe
         }
     }
 
+    [Fact]
+    public async Task A_priority_of_9_and_a_tenant_with_a_space_are_refused_with_400_naming_both_fields_and_start_nothing()
+    {
+        await using var cluster = new Cluster(storage.ConnectionString, "FaultsLimitFairBad", output);
+        HostProcess api = await cluster.StartApiAsync();
+        using var client = new BatchApi(api.BaseAddress!);
+        string json = BatchApi.Batch("fair-bad", 2, 2, "delay", """{"ms":1}""");
+        json = json[..^1] + ""","priority":9,"tenant":"acme corp"}""";
+        (System.Net.HttpStatusCode status, JsonElement body) = await client.PostAsync(json);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, status);
+        JsonElement errors = body.GetProperty("errors");
+        Assert.Equal("Must be 1 to 5 (got 9).", errors.GetProperty("priority")[0].GetString());
+        Assert.Equal("May contain only ASCII letters, digits, '-', '_' and '.'.", errors.GetProperty("tenant")[0].GetString());
+        Assert.Null(await client.GetBatchAsync("fair-bad"));
+    }
+
     /// <summary>The batch with its delay jobs mapped to the limit "shared".</summary>
     private static string Limited(string batchJson, int? priority) =>
         batchJson[..^1] + ""","limits":{"delay":["shared"]}""" + (priority is { } p ? $",\"priority\":{p}" : string.Empty) + "}";
