@@ -27,18 +27,23 @@ internal static class RunCommand
         var file = new Argument<FileInfo>("file") { Description = "A JSON batch request (see samples/)." };
         var verbose = new Option<bool>("--verbose") { Description = "Show the engine's logs (information and above, with times, Durable Task's included) on stderr." };
         var at = new Option<string?>("--at") { Description = "Start the batch at this time (ISO 8601 with an offset, such as 2026-12-01T18:00:00+01:00); it is Scheduled until then." };
-        var command = new Command("run", "Run the batch in FILE on the embedded engine with live progress, then print a summary.") { file, verbose, at };
-        command.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(file)!, parse.GetValue(verbose), StartTime.Parse(parse.GetValue(at))));
+        var priority = new Option<int?>("--priority") { Description = "The batch's priority in the turns of its named limits, 1 (lowest) to 5 (default: the file's, else 3)." };
+        var tenant = new Option<string?>("--tenant") { Description = "Who the batch runs for: tenants take equal turns on a named limit (default: the file's)." };
+        var command = new Command("run", "Run the batch in FILE on the embedded engine with live progress, then print a summary.") { file, verbose, at, priority, tenant };
+        command.SetAction((parse, cancellationToken) => RunAsync(parse.GetValue(file)!, parse.GetValue(verbose), StartTime.Parse(parse.GetValue(at)), parse.GetValue(priority), parse.GetValue(tenant)));
         return command;
     }
 
-    private static async Task<int> RunAsync(FileInfo file, bool verbose, DateTimeOffset? at)
+    private static async Task<int> RunAsync(FileInfo file, bool verbose, DateTimeOffset? at, int? priority, string? tenant)
     {
         BatchRequest request = BatchFile.Load(file.FullName);
         if (at is not null)
         {
             request = request with { StartAt = at, StartAfterSeconds = null };
         }
+
+        // Checked with the rest of the request below, so a bad value is named like a bad field of the file.
+        request = request with { Priority = priority ?? request.Priority, Tenant = tenant ?? request.Tenant };
 
         HostApplicationBuilder builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         HostConfiguration.AddSources(builder.Configuration);
