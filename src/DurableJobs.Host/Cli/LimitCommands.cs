@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Spectre.Console;
@@ -11,22 +10,20 @@ internal static class LimitCommands
 {
     public static Command Create()
     {
-        var limits = new Command("limits", "List the named limits: configured, effective (after downstream throttling), in use, leases and waiting workers.") { RemoteCommands.Url, RemoteCommands.ApiKey };
+        var limits = new Command("limits", "List the named limits: configured, effective, in use, waiting workers and batches, leases.") { RemoteCommands.Url, RemoteCommands.ApiKey };
         limits.SetAction(async (parse, cancellationToken) =>
         {
             using ApiClient api = RemoteCommands.Open(parse);
             JsonElement page = await api.GetAsync("api/limits");
-            var table = new Table().Border(TableBorder.Rounded).AddColumn("Limit").AddColumn("Max concurrent").AddColumn("Effective").AddColumn("Rate /s").AddColumn("In use").AddColumn("Waiting workers").AddColumn("Leases");
-            foreach (JsonElement item in page.GetProperty("items").EnumerateArray())
+            var table = new Table().Border(TableBorder.Rounded);
+            foreach (string column in Columns)
             {
-                table.AddRow(
-                    Markup.Escape(item.GetProperty("name").GetString()!),
-                    Text(item, "maxConcurrent"),
-                    Text(item, "effective"),
-                    Text(item, "ratePerSecond"),
-                    item.GetProperty("inUse").GetInt32().ToString(CultureInfo.InvariantCulture),
-                    item.GetProperty("waitingWorkers").GetInt32().ToString(CultureInfo.InvariantCulture),
-                    Markup.Escape(string.Join(", ", item.GetProperty("leases").EnumerateArray().Select(l => $"{l.GetProperty("worker").GetString()}={l.GetProperty("permits").GetInt32()}"))));
+                table.AddColumn(column);
+            }
+
+            foreach (string[] row in Rows(page))
+            {
+                table.AddRow(row.Select(Markup.Escape).ToArray());
             }
 
             AnsiConsole.Write(table);
@@ -65,6 +62,29 @@ internal static class LimitCommands
         limits.Subcommands.Add(set);
         return limits;
     }
+
+    /// <summary>The columns of <c>durablejobs limits</c>.</summary>
+    internal static readonly string[] Columns = ["Limit", "Max concurrent", "Effective", "In use", "Waiting workers", "Waiting batches", "Rate /s", "Burst", "Leases"];
+
+    /// <summary>
+    /// A row per limit of a <c>GET /api/limits</c> answer, as plain text: a field the host does not send (an older host,
+    /// or a limit without a concurrency or rate part) shows as "-".
+    /// </summary>
+    internal static IEnumerable<string[]> Rows(JsonElement page) =>
+        page.GetProperty("items").EnumerateArray().Select(item => new[]
+        {
+            item.TryGetProperty("name", out JsonElement name) ? name.GetString() ?? "-" : "-",
+            Text(item, "maxConcurrent"),
+            Text(item, "effective"),
+            Text(item, "inUse"),
+            Text(item, "waitingWorkers"),
+            Text(item, "waitingBatches"),
+            Text(item, "ratePerSecond"),
+            Text(item, "burst"),
+            item.TryGetProperty("leases", out JsonElement leases) && leases.ValueKind == JsonValueKind.Array && leases.GetArrayLength() > 0
+                ? string.Join(", ", leases.EnumerateArray().Select(l => $"{l.GetProperty("worker").GetString()}={l.GetProperty("permits").GetInt32()}"))
+                : "-",
+        });
 
     private static string Text(JsonElement item, string property) =>
         item.TryGetProperty(property, out JsonElement value) && value.ValueKind == JsonValueKind.Number ? value.GetRawText() : "-";
