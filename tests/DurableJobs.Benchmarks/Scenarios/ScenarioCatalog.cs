@@ -1,5 +1,6 @@
 using DurableJobs.Benchmarks.Cancel;
 using DurableJobs.Benchmarks.Engine;
+using DurableJobs.Benchmarks.Limits;
 using DurableJobs.Benchmarks.Pool;
 using DurableJobs.Benchmarks.Seed;
 using DurableJobs.Benchmarks.Utilisation;
@@ -16,6 +17,7 @@ public static class ScenarioCatalog
         new SeedLeakScenario(),
         new EngineScenario(),
         new UtilisationScenario(),
+        new LimitsScenario(),
     ];
 
     public static IBenchmarkScenario? Find(string name) =>

@@ -164,6 +164,80 @@ public sealed class LimitGateTests(ITestOutputHelper output)
         Assert.InRange(rate, 190, 210);
     }
 
+    [Fact]
+    public async Task Three_workers_whose_jobs_come_in_chunks_never_hold_a_limit_of_7_more_than_7_times_and_report_its_utilisation()
+    {
+        // Production timings (100 ms polls, 250 ms linger) and a store 5 ms away: how much of the limit the leases
+        // alone leave idle while work moves between workers (each worker's jobs come in chunks with gaps between them).
+        var store = new SlowStore(new InMemoryLimitStore(), TimeSpan.FromMilliseconds(5));
+        var settings = new LimitSettings { MaxConcurrent = 7 };
+        LimitGateOptions options = new();
+        LimitGate[] gates = [Gate(store, "w1", settings, options), Gate(store, "w2", settings, options), Gate(store, "w3", settings, options)];
+        int holding = 0, peak = 0;
+        var spans = new List<(long Start, long End)>();
+        var random = new Random(18);
+        // Per worker, 4 chunk lanes: each takes a chunk of 3-10 jobs that run at once, then a 20-150 ms gap (the round trip to the orchestrator).
+        int[][] chunks = [.. Enumerable.Range(0, 12).Select(_ => Enumerable.Range(0, 12).Select(_ => random.Next(3, 11)).ToArray())];
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(0, 12).Select(lane => Task.Run(async () =>
+            {
+                LimitGate gate = gates[lane % 3];
+                var gaps = new Random(lane);
+                foreach (int size in chunks[lane])
+                {
+                    await Task.WhenAll(Enumerable.Range(0, size).Select(async _ =>
+                    {
+                        await gate.AcquireAsync($"batch-{lane}", CancellationToken.None);
+                        long start = Stopwatch.GetTimestamp();
+                        InterlockedMax(ref peak, Interlocked.Increment(ref holding));
+                        await Task.Delay(50);
+                        Interlocked.Decrement(ref holding);
+                        long end = Stopwatch.GetTimestamp();
+                        gate.Release();
+                        lock (spans)
+                        {
+                            spans.Add((start, end));
+                        }
+                    }));
+                    await Task.Delay(gaps.Next(20, 150));
+                }
+            }))).WaitAsync(TimeSpan.FromSeconds(120));
+        }
+        finally
+        {
+            foreach (LimitGate gate in gates)
+            {
+                await gate.DisposeAsync();
+            }
+        }
+
+        double busy = spans.Sum(s => Stopwatch.GetElapsedTime(s.Start, s.End).TotalSeconds);
+        double span = Stopwatch.GetElapsedTime(spans.Min(s => s.Start), spans.Max(s => s.End)).TotalSeconds;
+        (long reads, long writes, long conflicts) = (gates.Sum(g => g.Operations.Reads), gates.Sum(g => g.Operations.Writes), gates.Sum(g => g.Operations.Conflicts));
+        output.WriteLine($"{spans.Count} jobs of 50 ms on 3 workers, limit 7: utilisation {busy / (7 * span):0.00} over {span:0.0} s; {reads} row reads, {writes} writes, {conflicts} lost compare-and-swaps");
+        Assert.Equal(chunks.Sum(c => c.Sum()), spans.Count);
+        Assert.InRange(peak, 1, 7);
+    }
+
+    /// <summary>A store each call to which takes <paramref name="latency"/>, as a table across a network does.</summary>
+    private sealed class SlowStore(ILimitStore inner, TimeSpan latency) : ILimitStore
+    {
+        public async Task<LimitRow?> ReadAsync(string name, CancellationToken cancellationToken)
+        {
+            await Task.Delay(latency, cancellationToken);
+            return await inner.ReadAsync(name, cancellationToken);
+        }
+
+        public async Task<LimitRow?> TryWriteAsync(LimitRow row, CancellationToken cancellationToken)
+        {
+            await Task.Delay(latency, cancellationToken);
+            return await inner.TryWriteAsync(row, cancellationToken);
+        }
+
+        public Task<IReadOnlyList<LimitRow>> ListAsync(CancellationToken cancellationToken) => inner.ListAsync(cancellationToken);
+    }
+
     private static void InterlockedMax(ref int target, int value)
     {
         int current;

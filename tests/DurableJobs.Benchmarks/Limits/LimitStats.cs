@@ -1,0 +1,69 @@
+using DurableJobs.Benchmarks.Utilisation;
+using DurableJobs.Core.Model;
+
+namespace DurableJobs.Benchmarks.Limits;
+
+/// <summary>
+/// How a run used a concurrency limit, from the jobs' own start and finish times only (a job's times are stamped
+/// while it holds its permit, so the overlap of the times is the limit in use, exactly).
+/// </summary>
+/// <param name="Jobs">Jobs that ran.</param>
+/// <param name="Peak">The most jobs holding the limit at one instant, across every worker process.</param>
+/// <param name="Utilisation">Mean in use ÷ the limit between the first start and the last finish.</param>
+/// <param name="Span">The first start to the last finish.</param>
+/// <param name="Batches">Per batch: its share of the limit-time while every batch still ran, and when it finished.</param>
+/// <param name="Workers">Per worker process: its jobs and its share of the limit-time.</param>
+internal sealed record LimitStats(int Jobs, int Peak, double Utilisation, TimeSpan Span, IReadOnlyList<BatchShare> Batches, IReadOnlyList<WorkerShare> Workers)
+{
+    public static LimitStats From(IReadOnlyList<LimitJob> jobs, int limit)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        if (jobs.Count == 0)
+        {
+            throw new ArgumentException("No jobs ran.", nameof(jobs));
+        }
+
+        DateTimeOffset first = jobs.Min(j => j.StartedAt);
+        DateTimeOffset last = jobs.Max(j => j.FinishedAt);
+        int peak = JobTimeline.InFlightOverTime(jobs.Select(j => new JobSpan(j.StartedAt, j.FinishedAt))).Select(p => p.InFlight).DefaultIfEmpty(0).Max();
+        double busy = jobs.Sum(j => (j.FinishedAt - j.StartedAt).TotalSeconds);
+        double span = (last - first).TotalSeconds;
+        double utilisation = span > 0 ? busy / (limit * span) : 0;
+
+        // Fairness is measured while every batch still had jobs: once one is done, the others share its turns.
+        DateTimeOffset contended = jobs.GroupBy(j => j.Batch).Min(g => g.Max(j => j.FinishedAt));
+        double Clipped(LimitJob j) => Math.Max(0, ((j.FinishedAt < contended ? j.FinishedAt : contended) - j.StartedAt).TotalSeconds);
+        double contendedBusy = jobs.Sum(Clipped);
+        var batches = jobs.GroupBy(j => j.Batch, StringComparer.Ordinal)
+            .Select(g => new BatchShare(g.Key, g.Count(), contendedBusy > 0 ? g.Sum(Clipped) / contendedBusy : 0, g.Max(j => j.FinishedAt) - first))
+            .OrderBy(b => b.Finished)
+            .ToList();
+        var workers = jobs.GroupBy(j => j.Worker, StringComparer.Ordinal)
+            .Select(g => new WorkerShare(g.Key, g.Count(), busy > 0 ? g.Sum(j => (j.FinishedAt - j.StartedAt).TotalSeconds) / busy : 0))
+            .OrderByDescending(w => w.Jobs)
+            .ToList();
+        return new LimitStats(jobs.Count, peak, utilisation, last - first, batches, workers);
+    }
+
+    /// <summary>Mean jobs holding the limit per <paramref name="bucket"/> from the first start: where it sat idle.</summary>
+    public static IReadOnlyList<double> InUseOverTime(IReadOnlyList<LimitJob> jobs, TimeSpan bucket)
+    {
+        var spans = jobs.Select(j => new JobSpan(j.StartedAt, j.FinishedAt)).ToList();
+        DateTimeOffset first = spans.Min(s => s.StartedAt);
+        DateTimeOffset last = spans.Max(s => s.FinishedAt);
+        var means = new List<double>();
+        for (DateTimeOffset at = first; at < last; at += bucket)
+        {
+            DateTimeOffset end = at + bucket < last ? at + bucket : last;
+            means.Add(UtilisationStats.MeanInFlight(spans, at, end));
+        }
+
+        return means;
+    }
+}
+
+/// <summary>A batch's share of the limit-time while every batch ran, and its finish (from the run's first start).</summary>
+internal sealed record BatchShare(string Batch, int Jobs, double ContendedShare, TimeSpan Finished);
+
+/// <summary>A worker process's jobs and share of the limit-time.</summary>
+internal sealed record WorkerShare(string Worker, int Jobs, double Share);
