@@ -210,9 +210,8 @@ internal sealed class JobRunner(JobHandlerRegistry handlers, IServiceScopeFactor
 
                     if (permits is not null)
                     {
-                        permits.Throttled();
                         heldUntil = time.GetUtcNow();
-                        permits.Dispose();
+                        permits.Throttled();
                         permits = null;
                     }
 

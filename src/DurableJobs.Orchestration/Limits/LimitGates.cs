@@ -82,10 +82,20 @@ internal sealed class LimitPermits(List<LimitGate> held, DateTimeOffset grantedA
 {
     private List<LimitGate>? held = held;
 
-    /// <summary>The attempt was throttled by its downstream: every limit it holds cuts its effective concurrency.</summary>
+    /// <summary>
+    /// The attempt was throttled by its downstream: gives the permits back, then has every limit it held cut its effective
+    /// concurrency (in that order, so the round the report wakes already sees the permits idle).
+    /// </summary>
     public void Throttled()
     {
-        foreach (LimitGate gate in Volatile.Read(ref held) ?? [])
+        List<LimitGate>? gates = Interlocked.Exchange(ref held, null);
+        if (gates is null)
+        {
+            return;
+        }
+
+        Release(gates);
+        foreach (LimitGate gate in gates)
         {
             gate.Throttled(grantedAt);
         }
@@ -103,11 +113,14 @@ internal sealed class LimitPermits(List<LimitGate> held, DateTimeOffset grantedA
     public void Dispose()
     {
         List<LimitGate>? gates = Interlocked.Exchange(ref held, null);
-        if (gates is null)
+        if (gates is not null)
         {
-            return;
+            Release(gates);
         }
+    }
 
+    private static void Release(List<LimitGate> gates)
+    {
         for (int i = gates.Count - 1; i >= 0; i--)
         {
             gates[i].Release();

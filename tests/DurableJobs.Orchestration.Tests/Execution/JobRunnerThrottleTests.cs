@@ -83,6 +83,41 @@ public sealed class JobRunnerThrottleTests
     }
 
     [Fact]
+    public async Task Host_shutdown_during_a_throttle_wait_abandons_the_job_for_redelivery()
+    {
+        var time = new FakeTimeProvider(Start);
+        var handler = new ThrottlingHandler(time, throttleTimes: 5, TimeSpan.FromSeconds(60));
+        using var hostStopping = new CancellationTokenSource();
+        using var stop = new JobStopSignals(Start.UtcDateTime.AddHours(1), CancellationToken.None, hostStopping.Token, time);
+        Task<JobResult> run = Runner(handler, time).RunAsync("batch", Job, OneAttempt, stop).AsTask();
+        await handler.NextRunAsync();
+
+        await hostStopping.CancelAsync();
+
+        await Assert.ThrowsAsync<WorkerShuttingDownException>(() => run.WaitAsync(Patience));
+    }
+
+    [Fact]
+    public async Task A_job_timeout_of_5_s_during_a_60_s_throttle_wait_fails_attempt_1_as_timed_out_and_attempt_2_runs_after_its_back_off()
+    {
+        var time = new FakeTimeProvider(Start);
+        var handler = new ThrottlingHandler(time, throttleTimes: 1, TimeSpan.FromSeconds(60));
+        using var stop = new JobStopSignals(Start.UtcDateTime.AddHours(1), CancellationToken.None, CancellationToken.None, time);
+        var retry = new RetrySpec { MaxAttempts = 2, FirstRetryDelaySeconds = 1 };
+        Task<JobResult> run = Runner(handler, time).RunAsync("batch", Job with { TimeoutSeconds = 5 }, retry, stop).AsTask();
+        await handler.NextRunAsync();
+
+        time.Advance(TimeSpan.FromSeconds(5));
+        await Task.Delay(100);
+        time.Advance(TimeSpan.FromSeconds(1));
+        (double at, int attempt) = await handler.NextRunAsync();
+
+        JobResult result = await run.WaitAsync(Patience);
+        Assert.Equal((6.0, 2), (at, attempt));
+        Assert.Equal((JobStatus.Succeeded, 2, 1), (result.Status, result.Attempts, result.Throttled));
+    }
+
+    [Fact]
     public async Task A_throttled_job_gives_its_limit_of_1_back_for_its_wait_so_another_job_runs_meanwhile()
     {
         var time = new FakeTimeProvider(Start);

@@ -36,12 +36,13 @@ public sealed class LimitGateAdaptiveTests
         await using LimitGate one = Gate(store, "w1", time, 8);
         await using LimitGate two = Gate(store, "w2", time, 8);
         await one.AcquireAsync("b", default);
-        one.Throttled(time.GetUtcNow());
         one.Release();
+        one.Throttled(time.GetUtcNow());
 
         LimitRow row = await RowAsync(store, r => r.Effective == 4, "a cut to 4");
         Assert.Equal((4, Start), (row.EffectiveConcurrency!.Value, row.CutAt!.Value));
-        Assert.Equal(4, await GrantedAsync(two, 8, TimeSpan.FromMilliseconds(500)));
+        // The first worker's idle permit moves to the second once it sees it wait: then 4 in all, not 8.
+        Assert.Equal(4, await GrantedAsync(two, 8, TimeSpan.FromSeconds(3)));
         Assert.Equal(4, two.Effective);
     }
 
@@ -60,7 +61,7 @@ public sealed class LimitGateAdaptiveTests
         {
             time.Advance(TimeSpan.FromMilliseconds(150));
             gate.Throttled(time.GetUtcNow());
-            await Task.Delay(100);
+            await RoundsAsync(gate, 1);
         }
 
         Assert.Equal(4, (await store.ReadAsync("payments", default))!.Effective);
@@ -68,7 +69,7 @@ public sealed class LimitGateAdaptiveTests
         // Past the cool-down, a throttle from a job granted before the cut is still that overload's: no cut.
         time.Advance(TimeSpan.FromSeconds(1));
         gate.Throttled(Start - TimeSpan.FromMilliseconds(1));
-        await Task.Delay(300);
+        await RoundsAsync(gate, 1);
         Assert.Equal(4, (await store.ReadAsync("payments", default))!.Effective);
 
         // A job granted after the cool-down and throttled: a new overload, cut again.
@@ -85,8 +86,8 @@ public sealed class LimitGateAdaptiveTests
         var time = new FakeTimeProvider(Start);
         await using LimitGate gate = Gate(store, "w1", time, 8);
         await gate.AcquireAsync("b", default);
-        gate.Throttled(time.GetUtcNow());
         gate.Release();
+        gate.Throttled(time.GetUtcNow());
         await RowAsync(store, r => r.Effective == 4, "the cut");
 
         // +1 per window of clean completions as large as the effective value: 4 at 4, 5 more at 5, 6 at 6, 7 at 7 = 22.
@@ -114,7 +115,7 @@ public sealed class LimitGateAdaptiveTests
         LimitRow end = (await store.ReadAsync("payments", default))!;
         Assert.Equal([5, 6, 7, 8], seen);
         Assert.Equal((8, null, 0), (end.EffectiveConcurrency!.Value, end.Effective, end.Clean));
-        Assert.Equal(8, await GrantedAsync(gate, 9, TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(8, await GrantedAsync(gate, 9, TimeSpan.FromSeconds(3)));
     }
 
     [Fact]
@@ -189,7 +190,7 @@ public sealed class LimitGateAdaptiveTests
 
         await store.TryWriteAsync(read with { ETag = null }, default);
         await using LimitGate gate = Gate(store, "w1", time, 5);
-        Assert.Equal(5, await GrantedAsync(gate, 6, TimeSpan.FromMilliseconds(500)));
+        Assert.Equal(5, await GrantedAsync(gate, 6, TimeSpan.FromSeconds(3)));
         Assert.Equal(5, gate.Effective);
     }
 
@@ -222,6 +223,21 @@ public sealed class LimitGateAdaptiveTests
         }
 
         return granted;
+    }
+
+    /// <summary>
+    /// Waits until the gate has read its row <paramref name="count"/> more times: a round woken by a report counts it (its
+    /// reads are counted before it takes the reports), so one round has seen what was reported before.
+    /// </summary>
+    private static async Task RoundsAsync(LimitGate gate, int count)
+    {
+        long until = gate.Operations.Reads + count;
+        DateTime giveUp = DateTime.UtcNow + Patience;
+        while (gate.Operations.Reads < until)
+        {
+            Assert.True(DateTime.UtcNow < giveUp, $"the gate did not read its row {count} times within {Patience.TotalSeconds:0} s");
+            await Task.Delay(5);
+        }
     }
 
     private static async Task<LimitRow> RowAsync(InMemoryLimitStore store, Func<LimitRow, bool> until, string what)
