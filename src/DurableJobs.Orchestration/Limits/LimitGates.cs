@@ -21,10 +21,6 @@ internal sealed partial class LimitGates(ILimitStore store, LimitCatalog catalog
     /// <summary>The gates made so far, by limit.</summary>
     public IEnumerable<KeyValuePair<string, LimitGate>> Gates => gates.Select(p => KeyValuePair.Create(p.Key, p.Value.Value));
 
-    /// <summary>Takes every limit of <paramref name="names"/> (sorted) for a job of <paramref name="batchId"/>.</summary>
-    public ValueTask<LimitPermits> AcquireAsync(IReadOnlyList<string> names, string batchId, CancellationToken cancellationToken) =>
-        AcquireAsync(names, new LimitClaim(batchId, null, null), cancellationToken);
-
     /// <summary>Takes every limit of <paramref name="names"/> (sorted) for a job of <paramref name="claim"/>'s batch, in its turn.</summary>
     public async ValueTask<LimitPermits> AcquireAsync(IReadOnlyList<string> names, LimitClaim claim, CancellationToken cancellationToken)
     {
