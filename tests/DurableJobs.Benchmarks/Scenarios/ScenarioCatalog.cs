@@ -2,6 +2,7 @@ using DurableJobs.Benchmarks.Cancel;
 using DurableJobs.Benchmarks.Engine;
 using DurableJobs.Benchmarks.Pool;
 using DurableJobs.Benchmarks.Seed;
+using DurableJobs.Benchmarks.Soak;
 using DurableJobs.Benchmarks.Utilisation;
 
 namespace DurableJobs.Benchmarks.Scenarios;
@@ -16,6 +17,7 @@ public static class ScenarioCatalog
         new SeedLeakScenario(),
         new EngineScenario(),
         new UtilisationScenario(),
+        new SoakScenario(),
     ];
 
     public static IBenchmarkScenario? Find(string name) =>
