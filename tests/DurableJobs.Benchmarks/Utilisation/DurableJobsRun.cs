@@ -36,8 +36,13 @@ internal static class DurableJobsRun
         SubmitOutcome outcome = await client.SubmitAsync(request, cancellationToken).ConfigureAwait(false);
         string id = outcome.BatchId ?? throw new InvalidOperationException(outcome.Validation.ToString());
 
+        // Patience counts from the batch's last progress, not from the submit: on a machine loaded far past its cores a
+        // batch can be slow (completions waiting tens of seconds in the control queue) without being stuck, and only a
+        // batch that moves no count for that long is. A slow one still ends at Patience.SlowestFactor times it.
         TimeSpan patience = Patience.For(cell, jobs);
-        var clock = Stopwatch.StartNew();
+        var sinceProgress = Stopwatch.StartNew();
+        var sinceSubmit = Stopwatch.StartNew();
+        (int, int, int, int, int, int) counts = default;
         BatchView view;
         while (true)
         {
@@ -48,9 +53,18 @@ internal static class DurableJobsRun
                 break;
             }
 
-            if (clock.Elapsed > patience)
+            if ((view.Succeeded, view.Failed, view.TimedOut, view.Cancelled, view.Running, view.Pending) is var now && now != counts)
             {
-                throw new TimeoutException($"Batch {id} ({jobs} × {cell.Label}) was not final within {patience.TotalSeconds:0} s: {Counts(view)}; " +
+                counts = now;
+                sinceProgress.Restart();
+            }
+
+            if (sinceProgress.Elapsed > patience || sinceSubmit.Elapsed > patience * Patience.SlowestFactor)
+            {
+                string why = sinceProgress.Elapsed > patience
+                    ? $"made no progress for {patience.TotalSeconds:0} s ({sinceSubmit.Elapsed.TotalSeconds:0} s after its submit)"
+                    : $"was not final within {(patience * Patience.SlowestFactor).TotalSeconds:0} s";
+                throw new TimeoutException($"Batch {id} ({jobs} × {cell.Label}) {why}: {Counts(view)}; " +
                     await DescribeAsync(client, id, JobStatus.Running, "running", cancellationToken).ConfigureAwait(false));
             }
 
