@@ -20,6 +20,17 @@ internal sealed class DelayJobHandler : IJobHandler
     /// <summary>Jobs with <c>throttleAbove</c> running in this process: the load on the simulated downstream.</summary>
     private static int downstreamLoad;
 
+    private readonly TimeProvider time;
+
+    /// <summary>Creates the handler on the system clock.</summary>
+    public DelayJobHandler()
+        : this(TimeProvider.System)
+    {
+    }
+
+    /// <summary>Creates the handler on <paramref name="time"/> (tests script the clock's readings).</summary>
+    internal DelayJobHandler(TimeProvider time) => this.time = time;
+
     /// <inheritdoc />
     public void ValidatePayload(JsonElement payload)
     {
@@ -52,7 +63,7 @@ internal sealed class DelayJobHandler : IJobHandler
         }
     }
 
-    private static async ValueTask<JsonElement?> WaitAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
+    private async ValueTask<JsonElement?> WaitAsync(JobContext context, JsonElement payload, CancellationToken cancellationToken)
     {
         long ms = ReadMilliseconds(payload);
         bool checkpoint = ReadCheckpointFlag(payload);
@@ -66,13 +77,12 @@ internal sealed class DelayJobHandler : IJobHandler
         }
 
         // Waits in steps of a second towards one end time, so the steps add no drift.
-        DateTimeOffset start = DateTimeOffset.UtcNow - TimeSpan.FromMilliseconds(resumedAt);
+        DateTimeOffset start = time.GetUtcNow() - TimeSpan.FromMilliseconds(resumedAt);
         DateTimeOffset end = start + TimeSpan.FromMilliseconds(ms);
-        while (DateTimeOffset.UtcNow < end)
+        while (WaitBefore(end) is { } wait)
         {
-            TimeSpan left = end - DateTimeOffset.UtcNow;
-            await Task.Delay(left < ReportEvery ? left : ReportEvery, cancellationToken).ConfigureAwait(false);
-            long sleptMs = Math.Min(ms, (long)(DateTimeOffset.UtcNow - start).TotalMilliseconds);
+            await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
+            long sleptMs = Math.Min(ms, (long)(time.GetUtcNow() - start).TotalMilliseconds);
             if (sleptMs >= ms)
             {
                 break;
@@ -88,6 +98,24 @@ internal sealed class DelayJobHandler : IJobHandler
         return resumedAt > 0
             ? JsonSerializer.SerializeToElement(new { sleptMs = ms, resumedAtMs = resumedAt })
             : JsonSerializer.SerializeToElement(new { sleptMs = ms });
+    }
+
+    /// <summary>
+    /// The next step towards <paramref name="end"/>, or null once it is reached. The clock is read once: a check
+    /// against one reading and a wait computed from a later one could go negative in between (a thread preempted for a
+    /// millisecond or two on a loaded machine), and Task.Delay throws for a negative wait, except that one between
+    /// -1 and -2 ms truncates to -1, which it takes as "forever": the job never finished and its batch hung.
+    /// Rounded up to a whole millisecond, which is what a timer can wait, so a sub-millisecond rest is not spun on.
+    /// </summary>
+    private TimeSpan? WaitBefore(DateTimeOffset end)
+    {
+        TimeSpan left = end - time.GetUtcNow();
+        if (left <= TimeSpan.Zero)
+        {
+            return null;
+        }
+
+        return left < ReportEvery ? TimeSpan.FromMilliseconds(Math.Ceiling(left.TotalMilliseconds)) : ReportEvery;
     }
 
     private static long ReadMilliseconds(JsonElement payload) => PayloadReader.GetInt64(payload, "ms", MaxMilliseconds) ?? 0;

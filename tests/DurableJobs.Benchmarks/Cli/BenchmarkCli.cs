@@ -48,6 +48,14 @@ public static class BenchmarkCli
                 report.Line("Interrupted.");
                 return 130;
             }
+            catch (Exception ex)
+            {
+                // A batch that never became final, or one that ended short: say which and how (its id and counts are in
+                // the message), and fail the run instead of leaving CI to a stack trace or a hang.
+                report.Line($"**{scenario.Name} failed:** {ex.Message}");
+                await Console.Error.WriteLineAsync($"{scenario.Name} failed: {ex}").ConfigureAwait(false);
+                return 1;
+            }
         }
 
         return 0;

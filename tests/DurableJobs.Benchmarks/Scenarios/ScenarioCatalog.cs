@@ -3,6 +3,7 @@ using DurableJobs.Benchmarks.Engine;
 using DurableJobs.Benchmarks.Limits;
 using DurableJobs.Benchmarks.Pool;
 using DurableJobs.Benchmarks.Seed;
+using DurableJobs.Benchmarks.Soak;
 using DurableJobs.Benchmarks.Utilisation;
 
 namespace DurableJobs.Benchmarks.Scenarios;
@@ -18,6 +19,7 @@ public static class ScenarioCatalog
         new EngineScenario(),
         new UtilisationScenario(),
         new LimitsScenario(),
+        new SoakScenario(),
     ];
 
     public static IBenchmarkScenario? Find(string name) =>

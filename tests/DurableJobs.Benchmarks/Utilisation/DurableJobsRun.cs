@@ -36,8 +36,13 @@ internal static class DurableJobsRun
         SubmitOutcome outcome = await client.SubmitAsync(request, cancellationToken).ConfigureAwait(false);
         string id = outcome.BatchId ?? throw new InvalidOperationException(outcome.Validation.ToString());
 
+        // Patience counts from the batch's last progress, not from the submit: on a machine loaded far past its cores a
+        // batch can be slow (completions waiting tens of seconds in the control queue) without being stuck, and only a
+        // batch that moves no count for that long is. A slow one still ends at Patience.SlowestFactor times it.
         TimeSpan patience = Patience.For(cell, jobs);
-        var clock = Stopwatch.StartNew();
+        var sinceProgress = Stopwatch.StartNew();
+        var sinceSubmit = Stopwatch.StartNew();
+        (int, int, int, int, int, int) counts = default;
         BatchView view;
         while (true)
         {
@@ -48,9 +53,19 @@ internal static class DurableJobsRun
                 break;
             }
 
-            if (clock.Elapsed > patience)
+            if ((view.Succeeded, view.Failed, view.TimedOut, view.Cancelled, view.Running, view.Pending) is var now && now != counts)
             {
-                throw new TimeoutException($"Batch {id} ({jobs} × {cell.Label}) was not final within {patience.TotalSeconds:0} s: {view.Succeeded} succeeded, {view.Running} running.");
+                counts = now;
+                sinceProgress.Restart();
+            }
+
+            if (sinceProgress.Elapsed > patience || sinceSubmit.Elapsed > patience * Patience.SlowestFactor)
+            {
+                string why = sinceProgress.Elapsed > patience
+                    ? $"made no progress for {patience.TotalSeconds:0} s ({sinceSubmit.Elapsed.TotalSeconds:0} s after its submit)"
+                    : $"was not final within {(patience * Patience.SlowestFactor).TotalSeconds:0} s";
+                throw new TimeoutException($"Batch {id} ({jobs} × {cell.Label}) {why}: {Counts(view)}; " +
+                    await DescribeAsync(client, id, JobStatus.Running, "running", cancellationToken).ConfigureAwait(false));
             }
 
             await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
@@ -58,7 +73,8 @@ internal static class DurableJobsRun
 
         if (view.Succeeded != jobs)
         {
-            throw new InvalidOperationException($"Batch {id} ended {view.Status} with {view.Succeeded} of {jobs} jobs succeeded ({view.Failure}).");
+            throw new InvalidOperationException($"Batch {id} ended with {view.Succeeded} of {jobs} jobs succeeded: {Counts(view)}{(view.Failure is null ? string.Empty : $" ({view.Failure})")}; " +
+                await DescribeAsync(client, id, JobStatus.Failed, "failed", cancellationToken).ConfigureAwait(false));
         }
 
         var spans = new List<JobSpan>(jobs);
@@ -84,6 +100,23 @@ internal static class DurableJobsRun
         while (continuation is not null);
 
         return new RunOutcome(spans, submitted, view.CompletedAt, workers);
+    }
+
+    /// <summary>Every count of the batch's status, so a run that fails says what is stuck or missing.</summary>
+    internal static string Counts(BatchView view) =>
+        $"status {view.Status}, {view.Total} total: {view.Succeeded} succeeded, {view.Failed} failed, {view.TimedOut} timed out, {view.Cancelled} cancelled, {view.Running} running, {view.Pending} pending (last updated {view.LastUpdatedAt:HH:mm:ss.fff})";
+
+    /// <summary>A few jobs of <paramref name="status"/>: which ones, since when, on which worker, and why.</summary>
+    private static async Task<string> DescribeAsync(BatchClient client, string id, JobStatus status, string what, CancellationToken cancellationToken)
+    {
+        JobPage? page = await client.GetJobsAsync(id, status, top: 5, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (page is null || page.Items.Count == 0)
+        {
+            return $"no {what} job listed";
+        }
+
+        return $"{what} jobs: " + string.Join("; ", page.Items.Select(j =>
+            $"{j.Id} (attempt {j.Attempts}, started {j.StartedAt:HH:mm:ss.fff} on {j.Worker ?? "?"}{(j.Error is { } e ? $", {e.Type}: {e.Message}" : string.Empty)})"));
     }
 
     /// <summary>

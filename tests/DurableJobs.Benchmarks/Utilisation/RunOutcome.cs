@@ -19,4 +19,7 @@ internal static class Patience
     /// <summary>A minute, or twenty times the run's length at the physical limit, whichever is longer.</summary>
     public static TimeSpan For(UtilisationCell cell, int jobs) =>
         TimeSpan.FromSeconds(Math.Max(60, 20 * jobs / cell.LimitPerSecond));
+
+    /// <summary>A batch that keeps making progress is given up on only after this many times its patience.</summary>
+    public const int SlowestFactor = 5;
 }
