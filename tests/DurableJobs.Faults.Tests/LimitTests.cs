@@ -173,6 +173,48 @@ public sealed class LimitTests(EmulatorFixture storage, ITestOutputHelper output
         }
     }
 
+    [Fact]
+    public async Task A_rate_of_20_per_second_shared_by_two_workers_starts_200_jobs_within_5_percent_of_it()
+    {
+        const int jobs = 200;
+        const double rate = 20, burst = 20;
+        await using var cluster = new Cluster(storage.ConnectionString, "FaultsLimitRate", output, new Dictionary<string, string>
+        {
+            ["DurableJobs__NamedLimits__shared__RatePerSecond"] = $"{rate}",
+            ["DurableJobs__NamedLimits__shared__Burst"] = $"{burst}",
+            ["DurableJobs__MaxConcurrentActivityWorkItems"] = "4",
+        });
+        try
+        {
+            HostProcess one = await cluster.StartWorkerAsync();
+            HostProcess two = await cluster.StartWorkerAsync();
+            HostProcess api = await cluster.StartApiAsync(new Dictionary<string, string> { ["DurableJobs__Client__FixedJobsPerChunk"] = "10" });
+            using var client = new BatchApi(api.BaseAddress!);
+
+            // Far more demand than the rate (cap 40 of 5 ms jobs): only the bucket paces the starts.
+            await client.SubmitAsync(Limited(BatchApi.Batch("limited-rate", 40, jobs, "delay", """{"ms":5}""")));
+            JsonElement view = await client.WaitFinishedAsync("limited-rate", TimeSpan.FromMinutes(4), () => string.Join(Environment.NewLine, cluster.Processes.Select(p => p.Tail())));
+            Assert.Equal(jobs, view.GetProperty("succeeded").GetInt32());
+
+            List<JobRecord> results = await client.GetJobsAsync("limited-rate");
+            var starts = results.Select(r => r.StartedAt!.Value).Order().ToList();
+            double seconds = (starts[^1] - starts[0]).TotalSeconds;
+
+            // The bucket starts full: the first `burst` jobs start at once, the rest at the rate.
+            double measured = (jobs - burst) / seconds;
+            var byWorker = new[] { one, two }.Select(w => results.Count(r => r.Worker == w.WorkerName)).ToArray();
+            Figures.Report(output, "limit-rate", $"rate {rate}/s burst {burst} on 2 workers: {jobs} starts over {seconds:0.00} s, {measured:0.00}/s after the burst ({measured / rate:P1} of the rate), jobs per worker {string.Join("/", byWorker)}");
+            Assert.InRange(measured, rate * 0.95, rate * 1.05);
+            int inAnySecondAfterTheFirst = Enumerable.Range(1, (int)seconds).Max(s => starts.Count(t => t >= starts[0].AddSeconds(s) && t < starts[0].AddSeconds(s + 1)));
+            Assert.True(inAnySecondAfterTheFirst <= rate * 1.25, $"{inAnySecondAfterTheFirst} jobs started within one second after the burst");
+        }
+        catch
+        {
+            cluster.DumpTails();
+            throw;
+        }
+    }
+
     /// <summary>The batch with its delay jobs mapped to the limit "shared".</summary>
     private static string Limited(string batchJson) => batchJson[..^1] + ""","limits":{"delay":["shared"]}}""";
 
