@@ -61,7 +61,10 @@ public sealed partial class TerminalSession : IAsyncDisposable
     public static TerminalSession Start(IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory)
     {
         ProcessStartInfo command = HostProcess.StartInfo(workingDirectory, arguments, environment);
-        string line = $"stty cols 120 rows 40; exec {Quote(command.FileName)} {string.Join(' ', command.ArgumentList.Select(Quote))}";
+        // env --default-signal: a test run started in the background of a non-interactive shell (a CI script's `cmd &`)
+        // inherits SIGINT and SIGQUIT ignored, and an ignored signal stays ignored across exec, so Ctrl+C would never
+        // reach the command as it reaches it in a user's terminal.
+        string line = $"stty cols 120 rows 40; exec env --default-signal=INT,QUIT {Quote(command.FileName)} {string.Join(' ', command.ArgumentList.Select(Quote))}";
         var start = new ProcessStartInfo("script")
         {
             WorkingDirectory = workingDirectory,

@@ -137,7 +137,9 @@ public sealed class LimitGateTests(ITestOutputHelper output)
     public async Task A_rate_of_200_per_second_shared_by_two_workers_grants_within_5_percent_of_it_over_3_seconds()
     {
         var store = new InMemoryLimitStore();
-        var settings = new LimitSettings { RatePerSecond = 200, Burst = 100 };
+        // A bucket of a second's worth: tokens are lost only when both gates miss the row for longer than that (with
+        // half a second, a CI run with other test assemblies beside it lost 11 %: the limit is a ceiling, not a promise).
+        var settings = new LimitSettings { RatePerSecond = 200, Burst = 200 };
         await using LimitGate one = Gate(store, "w1", settings);
         await using LimitGate two = Gate(store, "w2", settings);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
