@@ -105,7 +105,10 @@ public sealed class BatchControlTests(EmulatorFixture fixture, ITestOutputHelper
         output.WriteLine($"pause: Paused after {toPaused.TotalMilliseconds:0} ms, drained after {toDrained.TotalMilliseconds:0} ms with {drained.Succeeded} done; resume: first start after {toFirstStart.TotalMilliseconds:0} ms");
         Assert.Equal(BatchStatus.Paused, stillPaused.Status);
         Assert.Equal(drained.Succeeded, stillPaused.Succeeded);
-        Assert.InRange(paused.Succeeded + paused.Running, 6, 59);
+        // Paused mid-batch: judged once drained, when every job started before the pause is recorded (at the moment of
+        // Paused the view's counts may trail the handlers' own start records: a CI run read 5 with 6 started).
+        Assert.InRange(drained.Succeeded, startedBefore, 59);
+        Assert.True(startedBefore >= 6, $"{startedBefore} jobs started before the drain");
         Assert.DoesNotContain(probe.For(id), r => r.StartedAt >= quietFrom && r.StartedAt < resumedAt);
         Assert.Equal((BatchStatus.Completed, 60), (view.Status, view.Succeeded));
         Assert.Equal(60, probe.For(id).Count);
