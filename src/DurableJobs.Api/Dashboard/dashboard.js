@@ -71,6 +71,23 @@
     refreshLabel.textContent = 'updated ' + new Date().toLocaleTimeString();
   }
 
+  // Refreshes a page every POLL_MS until the user leaves it (its generation changes): an error shows until a round
+  // succeeds. A refresh returns early when the generation changed under one of its awaits.
+  async function poll(gen, refresh, errorText = (error) => error.message) {
+    while (gen === generation) {
+      try {
+        await refresh();
+        if (gen !== generation) return;
+        showError(null);
+        markRefreshed();
+      } catch (error) {
+        if (gen !== generation) return;
+        showError(errorText(error));
+      }
+      await sleep(POLL_MS);
+    }
+  }
+
   function progressBar(b) {
     const part = (n) => (b.total > 0 ? (n * 100) / b.total : 0);
     return `<div class="progress">
@@ -92,20 +109,12 @@
         <thead><tr><th>Batch</th><th>Status</th><th>Progress</th><th class="num">Jobs</th><th class="num">Cap</th><th>Created</th></tr></thead>
         <tbody><tr><td colspan="6" class="empty">Loading…</td></tr></tbody>
       </table></div>`;
-    while (gen === generation) {
-      try {
-        const list = await api('/batches?top=50');
-        if (gen !== generation) return;
-        exposed.batches = list.items;
-        drawList(list.items);
-        showError(null);
-        markRefreshed();
-      } catch (error) {
-        if (gen !== generation) return;
-        showError(error.message);
-      }
-      await sleep(POLL_MS);
-    }
+    await poll(gen, async () => {
+      const list = await api('/batches?top=50');
+      if (gen !== generation) return;
+      exposed.batches = list.items;
+      drawList(list.items);
+    });
   }
 
   function drawList(items) {
@@ -211,36 +220,28 @@
       }
     });
 
-    while (gen === generation) {
-      try {
-        const batch = await api(`/batches/${enc(id)}`);
+    await poll(gen, async () => {
+      const batch = await api(`/batches/${enc(id)}`);
+      if (gen !== generation) return;
+      exposed.batch = batch;
+      drawBatch(batch, cancelRequested);
+      const finished = isFinished(batch);
+      // Reading every result is work for the server on big batches, so the chart refreshes less often than the counts.
+      const every = batch.total > 10000 ? 15000 : 3000;
+      if ((!finished && Date.now() - lastTimelineAt >= every) || (finished && !finalTimelineDrawn)) {
+        lastTimelineAt = Date.now();
+        const timeline = await api(`/batches/${enc(id)}/timeline?points=200`);
         if (gen !== generation) return;
-        exposed.batch = batch;
-        drawBatch(batch, cancelRequested);
-        const finished = isFinished(batch);
-        // Reading every result is work for the server on big batches, so the chart refreshes less often than the counts.
-        const every = batch.total > 10000 ? 15000 : 3000;
-        if ((!finished && Date.now() - lastTimelineAt >= every) || (finished && !finalTimelineDrawn)) {
-          lastTimelineAt = Date.now();
-          const timeline = await api(`/batches/${enc(id)}/timeline?points=200`);
-          if (gen !== generation) return;
-          exposed.timeline = timeline;
-          drawChart(timeline);
-          finalTimelineDrawn = finished;
-        }
-        // The first page follows the batch while it runs; pages the user asked for stay put.
-        if (jobs.pagesLoaded <= 1 && (!finished || !finalJobsDrawn)) {
-          await loadJobs(id, jobs, false, gen);
-          finalJobsDrawn = finished;
-        }
-        showError(null);
-        markRefreshed();
-      } catch (error) {
-        if (gen !== generation) return;
-        showError(error.status === 404 ? `No batch has the id '${id}'.` : error.message);
+        exposed.timeline = timeline;
+        drawChart(timeline);
+        finalTimelineDrawn = finished;
       }
-      await sleep(POLL_MS);
-    }
+      // The first page follows the batch while it runs; pages the user asked for stay put.
+      if (jobs.pagesLoaded <= 1 && (!finished || !finalJobsDrawn)) {
+        await loadJobs(id, jobs, false, gen);
+        finalJobsDrawn = finished;
+      }
+    }, (error) => (error.status === 404 ? `No batch has the id '${id}'.` : error.message));
   }
 
   function drawBatch(b, cancelRequested) {
@@ -424,25 +425,17 @@
       </table></div>
       <div id="limit-charts"></div>`;
     exposed.limitTimelines = {};
-    while (gen === generation) {
-      try {
-        const list = await api('/limits');
-        if (gen !== generation) return;
-        exposed.limits = list.items;
-        drawLimits(list.items);
-        // The host samples every limit once a second while someone asks; each chart shows its last 10 minutes.
-        const charted = list.items.slice(0, LIMIT_CHARTS);
-        const timelines = await Promise.all(charted.map((l) => api(`/limits/${enc(l.name)}/timeline`).catch(() => null)));
-        if (gen !== generation) return;
-        charted.forEach((l, i) => { if (timelines[i]) { exposed.limitTimelines[l.name] = timelines[i]; drawLimitChart(l, timelines[i]); } });
-        showError(null);
-        markRefreshed();
-      } catch (error) {
-        if (gen !== generation) return;
-        showError(error.message);
-      }
-      await sleep(POLL_MS);
-    }
+    await poll(gen, async () => {
+      const list = await api('/limits');
+      if (gen !== generation) return;
+      exposed.limits = list.items;
+      drawLimits(list.items);
+      // The host samples every limit once a second while someone asks; each chart shows its last 10 minutes.
+      const charted = list.items.slice(0, LIMIT_CHARTS);
+      const timelines = await Promise.all(charted.map((l) => api(`/limits/${enc(l.name)}/timeline`).catch(() => null)));
+      if (gen !== generation) return;
+      charted.forEach((l, i) => { if (timelines[i]) { exposed.limitTimelines[l.name] = timelines[i]; drawLimitChart(l, timelines[i]); } });
+    });
   }
 
   const orDash = (n) => (n === null || n === undefined ? '-' : esc(n));
