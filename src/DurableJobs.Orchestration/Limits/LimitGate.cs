@@ -72,6 +72,18 @@ internal sealed partial class LimitGate : IAsyncDisposable
         }
     }
 
+    /// <summary>Rate tokens taken from the row's bucket and not yet spent on a job here.</summary>
+    public double HeldTokens
+    {
+        get
+        {
+            lock (sync)
+            {
+                return tokens;
+            }
+        }
+    }
+
     /// <summary>The effective concurrency last read from the row (null before the first read, or without <c>maxConcurrent</c>).</summary>
     public int? Effective
     {

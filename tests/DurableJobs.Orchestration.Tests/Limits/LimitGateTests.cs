@@ -134,7 +134,7 @@ public sealed class LimitGateTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_rate_of_200_per_second_shared_by_two_workers_grants_within_5_percent_of_it_over_3_seconds()
+    public async Task A_rate_of_200_per_second_shared_by_two_workers_grants_at_most_5_percent_over_it_and_at_least_80_percent_of_it()
     {
         var store = new InMemoryLimitStore();
         // A bucket of a second's worth: tokens are lost only when both gates miss the row for longer than that (with
@@ -142,7 +142,10 @@ public sealed class LimitGateTests(ITestOutputHelper output)
         var settings = new LimitSettings { RatePerSecond = 200, Burst = 200 };
         await using LimitGate one = Gate(store, "w1", settings);
         await using LimitGate two = Gate(store, "w2", settings);
+        var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        long stoppedAt = 0;
+        using CancellationTokenRegistration onStop = stop.Token.Register(() => Interlocked.Exchange(ref stoppedAt, clock.ElapsedTicks));
         int granted = 0;
         async Task Drain(LimitGate gate)
         {
@@ -161,9 +164,19 @@ public sealed class LimitGateTests(ITestOutputHelper output)
         }
 
         await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => Drain(i % 2 == 0 ? one : two))));
-        // Over the 3 s until the stop (not until the drains noticed it, which a loaded machine delays).
-        double rate = (granted - settings.Burst!.Value) / 3.0;
-        Assert.InRange(rate, 190, 210);
+        double ended = clock.Elapsed.TotalSeconds;
+        // The ceiling, over the time until the drains ended (every grant came before it): a CI run beside other test
+        // assemblies, measured over the 3 s asked for, read 232/s — the stop's timer fired late and the bucket kept
+        // granting at its rate until then. Tokens a gate took ahead and had not spent are counted as handed out.
+        double handedOut = granted + Math.Floor(one.HeldTokens) + Math.Floor(two.HeldTokens);
+        double ceiling = (handedOut - settings.Burst!.Value) / ended;
+        Assert.True(ceiling <= 210, $"{handedOut} handed out in {ended:F2} s: {ceiling:F1}/s");
+        // The floor, over the time until the stop fired: tokens are lost only when no gate comes to the row for longer
+        // than the bucket holds (a second's worth), and the last round's tokens are still in the bucket at the stop
+        // (2 cores shared with 6 busy loops read 186-190/s, once 148/s; quiet, 199/s).
+        double stopped = (double)Interlocked.Read(ref stoppedAt) / Stopwatch.Frequency;
+        double floor = (granted - settings.Burst.Value) / stopped;
+        Assert.True(floor >= 160, $"{granted} granted in {stopped:F2} s: {floor:F1}/s");
     }
 
     [Fact]
