@@ -42,6 +42,12 @@ internal sealed partial class LimitGate : IAsyncDisposable
     private int pendingClean;
     private int? effective;
 
+    /// <summary>Whether another holder asked the row for more permits at the last round with it.</summary>
+    private bool othersWant;
+
+    /// <summary>When the loop comes back to the row unless woken.</summary>
+    private DateTimeOffset nextSync = DateTimeOffset.MaxValue;
+
     public LimitGate(string name, string holder, ILimitStore store, LimitSettings? declared, LimitGateOptions options, TimeProvider time, ILogger logger)
     {
         this.name = name;
@@ -186,7 +192,11 @@ internal sealed partial class LimitGate : IAsyncDisposable
                 idleSince = time.GetUtcNow();
             }
 
-            giveBack = leased > inUse && cap < leased;
+            // A permit left idle here goes back to the row soon, not at the lease's renewal: at once when another holder
+            // waits for one (it has been asking since its last round), else after the linger. Jobs of the next chunk
+            // arriving meanwhile take it without a round trip; the wake costs one round per idle spell, not per job.
+            bool idle = leased > inUse && waiters == 0;
+            giveBack = (leased > inUse && cap < leased) || (idle && (othersWant || nextSync > time.GetUtcNow() + options.Linger));
         }
 
         if (giveBack)
@@ -309,6 +319,12 @@ internal sealed partial class LimitGate : IAsyncDisposable
         while (!stop.IsCancellationRequested)
         {
             TimeSpan delay;
+            lock (sync)
+            {
+                // A permit idled during the round is handed back by the round after it (see Release).
+                nextSync = DateTimeOffset.MaxValue;
+            }
+
             try
             {
                 delay = await SyncAsync(stop).ConfigureAwait(false);
@@ -322,6 +338,11 @@ internal sealed partial class LimitGate : IAsyncDisposable
                 // Storage trouble: keep the permits leased (until they expire) and try again soon.
                 LogSyncFailed(logger, ex, name);
                 delay = options.PollInterval * 5;
+            }
+
+            lock (sync)
+            {
+                nextSync = delay == Timeout.InfiniteTimeSpan ? DateTimeOffset.MaxValue : time.GetUtcNow() + delay;
             }
 
             try
@@ -366,6 +387,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
                 {
                     int free = max - others.Values.Sum(l => l.Permits);
                     int othersWaiting = others.Values.Count(l => l.Want > 0);
+                    othersWant = othersWaiting > 0;
                     shareCap = ShareOf(max, holder, waiting.Weight, others.Where(p => p.Value.Want > 0).Select(p => KeyValuePair.Create(p.Key, p.Value.WaitingWeight)));
 
                     // Over the effective value after a cut: running jobs keep their permits, but none starts here until

@@ -45,6 +45,48 @@ internal sealed record LimitStats(int Jobs, int Peak, double Utilisation, TimeSp
         return new LimitStats(jobs.Count, peak, utilisation, last - first, batches, workers);
     }
 
+    /// <summary>
+    /// Splits the limit-time between the first start and the last finish by what the row said at each reading: in use
+    /// (from the jobs' times at the reading), leased but idle, free while some worker asked for more, free and unasked.
+    /// Null without readings in that span.
+    /// </summary>
+    public static LeaseShares? LeaseShares(IReadOnlyList<LimitJob> jobs, IReadOnlyList<LimitRowSample> samples, int limit)
+    {
+        if (jobs.Count == 0)
+        {
+            return null;
+        }
+
+        DateTimeOffset first = jobs.Min(j => j.StartedAt);
+        DateTimeOffset last = jobs.Max(j => j.FinishedAt);
+        var inSpan = samples.Where(s => s.At >= first && s.At <= last).ToList();
+        if (inSpan.Count == 0)
+        {
+            return null;
+        }
+
+        double inUse = 0, leasedIdle = 0, freeWanted = 0, freeUnwanted = 0;
+        foreach (LimitRowSample sample in inSpan)
+        {
+            int running = jobs.Count(j => j.StartedAt <= sample.At && j.FinishedAt > sample.At);
+            int leased = Math.Max(sample.Leased, running);
+            inUse += running;
+            leasedIdle += leased - running;
+            int free = Math.Max(0, limit - leased);
+            if (sample.Wanted > 0)
+            {
+                freeWanted += free;
+            }
+            else
+            {
+                freeUnwanted += free;
+            }
+        }
+
+        double total = (double)inSpan.Count * limit;
+        return new LeaseShares(inSpan.Count, inUse / total, leasedIdle / total, freeWanted / total, freeUnwanted / total, inSpan.Average(s => s.WaitingWorkers));
+    }
+
     /// <summary>Mean jobs holding the limit per <paramref name="bucket"/> from the first start: where it sat idle.</summary>
     public static IReadOnlyList<double> InUseOverTime(IReadOnlyList<LimitJob> jobs, TimeSpan bucket)
     {
@@ -61,6 +103,9 @@ internal sealed record LimitStats(int Jobs, int Peak, double Utilisation, TimeSp
         return means;
     }
 }
+
+/// <summary>Shares of the limit-time: in use, leased but idle, free while wanted, free and unwanted; and the mean of workers asking for more.</summary>
+internal sealed record LeaseShares(int Samples, double InUse, double LeasedIdle, double FreeWhileWanted, double FreeUnwanted, double MeanWaitingWorkers);
 
 /// <summary>A batch's share of the limit-time while every batch ran, and its finish (from the run's first start).</summary>
 internal sealed record BatchShare(string Batch, int Jobs, double ContendedShare, TimeSpan Finished);

@@ -49,6 +49,7 @@ public sealed partial class LimitsScenario : IBenchmarkScenario
         JsonElement empty = JsonSerializer.SerializeToElement(new { });
 
         LimitRunOutcome? limited = null;
+        IReadOnlyList<LimitRowSample> rowSamples = [];
         var without = new List<LimitRunOutcome>();
         var with = new List<LimitRunOutcome>();
         var operations = new Dictionary<string, (long Reads, long Writes, long Conflicts)>(StringComparer.Ordinal);
@@ -86,7 +87,12 @@ public sealed partial class LimitsScenario : IBenchmarkScenario
                     }
 
                     Report.Progress($"limits: {Batches} batches × {jobs} jobs of {JobLength.TotalMilliseconds:0} ms, limit {Limit}");
-                    limited = await LimitBatches.RunAsync(client, "limited", Batches, jobs, Cap, "delay", delay, Tight, patience, Alive, cancellationToken).ConfigureAwait(false);
+                    await using (LimitRowSampler sampler = LimitRowSampler.Start(azurite.ConnectionString, Hub, Tight))
+                    {
+                        limited = await LimitBatches.RunAsync(client, "limited", Batches, jobs, Cap, "delay", delay, Tight, patience, Alive, cancellationToken).ConfigureAwait(false);
+                        rowSamples = await sampler.StopAsync().ConfigureAwait(false);
+                    }
+
                     Report.Progress($"limits: in use per 500 ms: {string.Join(" ", LimitStats.InUseOverTime(limited.Jobs, TimeSpan.FromMilliseconds(500)).Select(m => m.ToString("0.0", CultureInfo.InvariantCulture)))}");
                 }
                 catch (TimeoutException)
@@ -132,10 +138,10 @@ public sealed partial class LimitsScenario : IBenchmarkScenario
             TryDelete(data);
         }
 
-        Write(context, jobs, limited!, without, with, operations);
+        Write(context, jobs, limited!, without, with, operations, rowSamples);
     }
 
-    private static void Write(ScenarioContext context, int jobs, LimitRunOutcome limited, List<LimitRunOutcome> without, List<LimitRunOutcome> with, Dictionary<string, (long Reads, long Writes, long Conflicts)> operations)
+    private static void Write(ScenarioContext context, int jobs, LimitRunOutcome limited, List<LimitRunOutcome> without, List<LimitRunOutcome> with, Dictionary<string, (long Reads, long Writes, long Conflicts)> operations, IReadOnlyList<LimitRowSample> rowSamples)
     {
         Report report = context.Report;
         LimitStats stats = LimitStats.From(limited.Jobs, Limit);
@@ -155,6 +161,14 @@ public sealed partial class LimitsScenario : IBenchmarkScenario
         main.Row(Fmt.Int(stats.Jobs), Fmt.Int(stats.Peak), Fmt.Decimal(stats.Utilisation, "0.00"), $"{Fmt.Decimal(stats.Span.TotalSeconds, "0.0")} s", $"{Fmt.Decimal(floor, "0.0")} s",
             $"{Fmt.Decimal((limited.FinalAt - limited.SubmittedAt).TotalSeconds, "0.0")} s", PerJob(reads), PerJob(writes), PerJob(conflicts));
         report.Table(main);
+
+        if (LimitStats.LeaseShares(limited.Jobs, rowSamples, Limit) is { } leases)
+        {
+            report.Line($"Where the limit-time went (the row read every {LimitRowSampler.Interval.TotalMilliseconds:0} ms, {Fmt.Int(leases.Samples)} readings from the first start to the last finish, " +
+                $"beside the jobs' own times): permits in use {Fmt.Decimal(100 * leases.InUse, "0.0")} %, leased to a worker but not in use {Fmt.Decimal(100 * leases.LeasedIdle, "0.0")} %, " +
+                $"not leased while a worker asked for more {Fmt.Decimal(100 * leases.FreeWhileWanted, "0.0")} %, not leased and not asked for {Fmt.Decimal(100 * leases.FreeUnwanted, "0.0")} %; " +
+                $"workers asking for more: {Fmt.Decimal(leases.MeanWaitingWorkers, "0.00")} on average.");
+        }
 
         report.Line($"Fairness: each batch's share of the limit-time while all {Batches} still ran (an equal share is {Fmt.Decimal(100.0 / Batches, "0.0")} %), and its finish from the first start.");
         var fair = new MarkdownTable("Batch", "Share while all ran", "Finished after");

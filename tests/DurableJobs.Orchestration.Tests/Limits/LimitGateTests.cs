@@ -101,6 +101,53 @@ public sealed class LimitGateTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Permits_left_idle_when_a_workers_jobs_run_out_go_back_to_the_row_within_a_second_not_at_the_leases_renewal()
+    {
+        // Production timings but a 30 s lease (renewed every 10 s): the fully used lease is not looked at again until
+        // then, unless a freed permit wakes the gate. A full-size benchmark run had 41 % of the limit-time leased to
+        // workers whose jobs had run out, while others asked for permits.
+        var store = new InMemoryLimitStore();
+        LimitGateOptions options = new() { LeaseDuration = TimeSpan.FromSeconds(30) };
+        await using LimitGate gate = Gate(store, "w1", new LimitSettings { MaxConcurrent = 7 }, options);
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => gate.AcquireAsync("b", default).AsTask())).WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(500); // the gate's round after the grants: all in use, nothing waiting, back at the renewal
+        for (int i = 0; i < 3; i++)
+        {
+            gate.Release();
+        }
+
+        var clock = Stopwatch.StartNew();
+        while ((await store.ReadAsync("payments", default))!.Leases.GetValueOrDefault("w1") is { Permits: > 0 } && clock.Elapsed < TimeSpan.FromSeconds(8))
+        {
+            await Task.Delay(20);
+        }
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the idle lease went back after {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public async Task A_permit_freed_on_a_worker_with_nothing_waiting_reaches_a_worker_waiting_for_it_within_a_second()
+    {
+        var store = new InMemoryLimitStore();
+        LimitGateOptions options = new() { LeaseDuration = TimeSpan.FromSeconds(30) };
+        var settings = new LimitSettings { MaxConcurrent = 2 };
+        await using LimitGate one = Gate(store, "w1", settings, options);
+        await using LimitGate two = Gate(store, "w2", settings, options);
+        await Task.WhenAll(one.AcquireAsync("a", default).AsTask(), one.AcquireAsync("a", default).AsTask()).WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(500);
+        Task waiting = two.AcquireAsync("b", default).AsTask();
+        await Task.Delay(500); // w2 has asked the row for a permit; w1's lease is full and not looked at until its renewal
+        Assert.False(waiting.IsCompleted);
+        one.Release();
+        var clock = Stopwatch.StartNew();
+        await waiting.WaitAsync(TimeSpan.FromSeconds(8));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the waiting worker got the permit {clock.Elapsed.TotalSeconds:F1} s after it was freed");
+        Assert.Equal(1, one.InUse);
+        two.Release();
+        one.Release();
+    }
+
+    [Fact]
     public async Task A_small_batch_arriving_behind_200_waiting_jobs_of_a_large_one_gets_every_other_permit()
     {
         var store = new InMemoryLimitStore();
