@@ -205,8 +205,15 @@ public sealed class LimitTests(EmulatorFixture storage, ITestOutputHelper output
             var byWorker = new[] { one, two }.Select(w => results.Count(r => r.Worker == w.WorkerName)).ToArray();
             Figures.Report(output, "limit-rate", $"rate {rate}/s burst {burst} on 2 workers: {jobs} starts over {seconds:0.00} s, {measured:0.00}/s after the burst ({measured / rate:P1} of the rate), jobs per worker {string.Join("/", byWorker)}");
             Assert.InRange(measured, rate * 0.95, rate * 1.05);
-            int inAnySecondAfterTheFirst = Enumerable.Range(1, (int)seconds).Max(s => starts.Count(t => t >= starts[0].AddSeconds(s) && t < starts[0].AddSeconds(s + 1)));
-            Assert.True(inAnySecondAfterTheFirst <= rate * 1.25, $"{inAnySecondAfterTheFirst} jobs started within one second after the burst");
+            // The bucket's ceiling, over every window that begins at a start: no more than a full bucket plus the rate times
+            // the window (+2 for the jitter between a grant and its stamped start). Not "at most the rate in any second
+            // after the first": when the jobs stop asking for a while (a CI run on a loaded machine had chunk round trips of
+            // seconds), the bucket fills again and lets a burst through, as a token bucket should (32 in one second there).
+            foreach (double window in new[] { 1.0, 3.0, 5.0 })
+            {
+                int most = starts.Max(from => starts.Count(t => t >= from && t < from.AddSeconds(window)));
+                Assert.True(most <= burst + (rate * window) + 2, $"{most} jobs started within {window} s (ceiling {burst + (rate * window)})");
+            }
         }
         catch
         {

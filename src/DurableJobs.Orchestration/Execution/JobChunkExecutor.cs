@@ -181,6 +181,8 @@ internal sealed class JobChunkExecutor
             return new ChunkSummary { Deferred = true };
         }
 
+        logger.LogDebug("Batch {BatchId}: chunk {Start}+{Length} (lane {Lane}, #{Sequence}, ready {Ready}) admitted", chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence, chunk.Ready);
+
         JobProgressTracker? progress = progressStore is null
             ? null
             : new JobProgressTracker(progressStore, chunk.BatchId, worker.Name, options.TimeProvider, options.ProgressFlushInterval, logger);
@@ -215,6 +217,7 @@ internal sealed class JobChunkExecutor
             await recorder.CompleteAsync().ConfigureAwait(false);
         }
 
+        logger.LogDebug("Batch {BatchId}: chunk {Start}+{Length} (lane {Lane}, #{Sequence}) finished", chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence);
         return tally.ToSummary();
     }
 

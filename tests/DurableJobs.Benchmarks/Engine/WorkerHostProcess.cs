@@ -198,6 +198,15 @@ public sealed class WorkerHostProcess : IAsyncDisposable
         }
 
         lines.Enqueue(line);
+        if (Environment.GetEnvironmentVariable("DURABLEJOBS_BENCH_WORKER_LOGS") is { Length: > 0 } logs)
+        {
+            // Every line of every worker, for a look at a run afterwards (the benchmark keeps only the last lines).
+            lock (lines)
+            {
+                File.AppendAllText(Path.Combine(logs, $"worker-{process.Id}.log"), line + Environment.NewLine);
+            }
+        }
+
         while (lines.Count > KeptLines && lines.TryDequeue(out _))
         {
             // Keep the tail only: the output is for failure messages.

@@ -211,7 +211,24 @@ public sealed partial class LimitsScenario : IBenchmarkScenario
         report.Line($"- **No-op throughput with the limit at most 10 % lower: {(slower <= 0.10 ? "met" : "missed")}** ({Fmt.Decimal(100 * slower, "0.0")} % {(slower >= 0 ? "lower" : "higher")}).");
     }
 
-    private static Dictionary<string, string> WorkerEnvironment(string connection) => new(StringComparer.OrdinalIgnoreCase)
+    private static Dictionary<string, string> WorkerEnvironment(string connection)
+    {
+        Dictionary<string, string> environment = BaseWorkerEnvironment(connection);
+        if (Environment.GetEnvironmentVariable("DURABLEJOBS_BENCH_WORKER_LOGS") is { Length: > 0 })
+        {
+            // For a look at a run afterwards: each chunk's admission and finish, timed.
+            environment["Logging__LogLevel__DurableJobs.Orchestration.Execution.JobChunkExecutor"] = "Debug";
+            environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
+            if (Environment.GetEnvironmentVariable("DURABLEJOBS_BENCH_ENGINE_LOGS") is { Length: > 0 } engineLevel)
+            {
+                environment["Logging__LogLevel__DurableTask.AzureStorage"] = engineLevel;
+            }
+        }
+
+        return environment;
+    }
+
+    private static Dictionary<string, string> BaseWorkerEnvironment(string connection) => new(StringComparer.OrdinalIgnoreCase)
     {
         ["AzureWebJobsStorage"] = connection,
         ["DurableJobs__HubName"] = Hub,
