@@ -45,6 +45,9 @@ internal sealed partial class LimitGate : IAsyncDisposable
     /// <summary>Whether another holder asked the row for more permits at the last round with it.</summary>
     private bool othersWant;
 
+    /// <summary>Whether the leases held the whole (effective) limit after the last round: one more job anywhere must wait.</summary>
+    private bool rowFull;
+
     /// <summary>When the loop comes back to the row unless woken.</summary>
     private DateTimeOffset nextSync = DateTimeOffset.MaxValue;
 
@@ -192,11 +195,12 @@ internal sealed partial class LimitGate : IAsyncDisposable
                 idleSince = time.GetUtcNow();
             }
 
-            // A permit left idle here goes back to the row soon, not at the lease's renewal: at once when another holder
-            // waits for one (it has been asking since its last round), else after the linger. Jobs of the next chunk
-            // arriving meanwhile take it without a round trip; the wake costs one round per idle spell, not per job.
+            // A permit left idle here goes back to the row soon, not at the lease's renewal, when someone may need it: at
+            // once when another holder asked for one at the last round, after the linger when the leases held the whole
+            // limit (a holder may have started asking since). Jobs of the next chunk arriving meanwhile take it without a
+            // round trip; the wake costs one round per idle spell, not per job, and none while the limit has room.
             bool idle = leased > inUse && waiters == 0;
-            giveBack = (leased > inUse && cap < leased) || (idle && (othersWant || nextSync > time.GetUtcNow() + options.Linger));
+            giveBack = (leased > inUse && cap < leased) || (idle && (othersWant || (rowFull && nextSync > time.GetUtcNow() + options.Linger)));
         }
 
         if (giveBack)
@@ -408,6 +412,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
                     target = Math.Min(target, Math.Max(shareCap, inUse));
 
                     target = Math.Min(target, Math.Max(inUse, free));
+                    rowFull = free - target <= 0;
                 }
 
                 take = 0;

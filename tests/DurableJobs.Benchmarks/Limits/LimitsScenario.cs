@@ -50,6 +50,7 @@ public sealed partial class LimitsScenario : IBenchmarkScenario
 
         LimitRunOutcome? limited = null;
         IReadOnlyList<LimitRowSample> rowSamples = [];
+        ProcessCpu? emulatorCpu = null;
         var without = new List<LimitRunOutcome>();
         var with = new List<LimitRunOutcome>();
         var operations = new Dictionary<string, (long Reads, long Writes, long Conflicts)>(StringComparer.Ordinal);
@@ -60,6 +61,7 @@ public sealed partial class LimitsScenario : IBenchmarkScenario
                 new AzuriteOptions { BlobPort = AzuriteProcess.FindFreePortRange(), DataDirectory = data, StartTimeout = TimeSpan.FromSeconds(90) },
                 NullLogger.Instance,
                 cancellationToken).ConfigureAwait(false);
+            ProcessCpu cpu = emulatorCpu = new ProcessCpu(azurite.ProcessId);
             var workers = new List<WorkerHostProcess>();
             try
             {
@@ -81,13 +83,22 @@ public sealed partial class LimitsScenario : IBenchmarkScenario
                     for (int pair = 1; pair <= pairs; pair++)
                     {
                         Report.Progress($"limits: no-op batches without a limit ({pair} of {pairs})");
-                        without.Add(await LimitBatches.RunAsync(client, $"free-{pair}", Batches, jobs, Cap, "echo", empty, null, patience, Alive, cancellationToken).ConfigureAwait(false));
+                        using (cpu.Measure("free"))
+                        {
+                            without.Add(await LimitBatches.RunAsync(client, $"free-{pair}", Batches, jobs, Cap, "echo", empty, null, patience, Alive, cancellationToken).ConfigureAwait(false));
+                        }
+
                         Report.Progress($"limits: no-op batches with a limit of {WideLimit} ({pair} of {pairs})");
-                        with.Add(await LimitBatches.RunAsync(client, $"wide-{pair}", Batches, jobs, Cap, "echo", empty, Wide, patience, Alive, cancellationToken).ConfigureAwait(false));
+                        using (cpu.Measure("wide"))
+                        {
+                            with.Add(await LimitBatches.RunAsync(client, $"wide-{pair}", Batches, jobs, Cap, "echo", empty, Wide, patience, Alive, cancellationToken).ConfigureAwait(false));
+                        }
+
                     }
 
                     Report.Progress($"limits: {Batches} batches × {jobs} jobs of {JobLength.TotalMilliseconds:0} ms, limit {Limit}");
                     await using (LimitRowSampler sampler = LimitRowSampler.Start(azurite.ConnectionString, Hub, Tight))
+                    using (cpu.Measure("limited"))
                     {
                         limited = await LimitBatches.RunAsync(client, "limited", Batches, jobs, Cap, "delay", delay, Tight, patience, Alive, cancellationToken).ConfigureAwait(false);
                         rowSamples = await sampler.StopAsync().ConfigureAwait(false);
@@ -138,10 +149,10 @@ public sealed partial class LimitsScenario : IBenchmarkScenario
             TryDelete(data);
         }
 
-        Write(context, jobs, limited!, without, with, operations, rowSamples);
+        Write(context, jobs, limited!, without, with, operations, rowSamples, emulatorCpu);
     }
 
-    private static void Write(ScenarioContext context, int jobs, LimitRunOutcome limited, List<LimitRunOutcome> without, List<LimitRunOutcome> with, Dictionary<string, (long Reads, long Writes, long Conflicts)> operations, IReadOnlyList<LimitRowSample> rowSamples)
+    private static void Write(ScenarioContext context, int jobs, LimitRunOutcome limited, List<LimitRunOutcome> without, List<LimitRunOutcome> with, Dictionary<string, (long Reads, long Writes, long Conflicts)> operations, IReadOnlyList<LimitRowSample> rowSamples, ProcessCpu? emulatorCpu)
     {
         Report report = context.Report;
         LimitStats stats = LimitStats.From(limited.Jobs, Limit);
@@ -168,6 +179,14 @@ public sealed partial class LimitsScenario : IBenchmarkScenario
                 $"beside the jobs' own times): permits in use {Fmt.Decimal(100 * leases.InUse, "0.0")} %, leased to a worker but not in use {Fmt.Decimal(100 * leases.LeasedIdle, "0.0")} %, " +
                 $"not leased while a worker asked for more {Fmt.Decimal(100 * leases.FreeWhileWanted, "0.0")} %, not leased and not asked for {Fmt.Decimal(100 * leases.FreeUnwanted, "0.0")} %; " +
                 $"workers asking for more: {Fmt.Decimal(leases.MeanWaitingWorkers, "0.00")} on average.");
+        }
+
+        if (emulatorCpu is not null)
+        {
+            // Azurite is one Node.js thread: where it is near a whole core, every queue and table call of every process waits
+            // on it, and the orchestration round trips between chunks grow with it.
+            report.Line($"Azurite's CPU (one Node.js thread) over the runs, in cores: the limited run {Fmt.Decimal(emulatorCpu.Share("limited"), "0.00")}, " +
+                $"the no-op runs without a limit {Fmt.Decimal(emulatorCpu.Share("free"), "0.00")} and with one {Fmt.Decimal(emulatorCpu.Share("wide"), "0.00")}.");
         }
 
         report.Line($"Fairness: each batch's share of the limit-time while all {Batches} still ran (an equal share is {Fmt.Decimal(100.0 / Batches, "0.0")} %), and its finish from the first start.");

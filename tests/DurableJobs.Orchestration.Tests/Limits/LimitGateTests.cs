@@ -101,14 +101,14 @@ public sealed class LimitGateTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Permits_left_idle_when_a_workers_jobs_run_out_go_back_to_the_row_within_a_second_not_at_the_leases_renewal()
+    public async Task Permits_of_a_full_limit_left_idle_when_a_workers_jobs_run_out_go_back_to_the_row_within_a_second_not_at_the_leases_renewal()
     {
         // Production timings but a 30 s lease (renewed every 10 s): the fully used lease is not looked at again until
         // then, unless a freed permit wakes the gate. A full-size benchmark run had 41 % of the limit-time leased to
         // workers whose jobs had run out, while others asked for permits.
         var store = new InMemoryLimitStore();
         LimitGateOptions options = new() { LeaseDuration = TimeSpan.FromSeconds(30) };
-        await using LimitGate gate = Gate(store, "w1", new LimitSettings { MaxConcurrent = 7 }, options);
+        await using LimitGate gate = Gate(store, "w1", new LimitSettings { MaxConcurrent = 3 }, options);
         await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => gate.AcquireAsync("b", default).AsTask())).WaitAsync(TimeSpan.FromSeconds(10));
         await Task.Delay(500); // the gate's round after the grants: all in use, nothing waiting, back at the renewal
         for (int i = 0; i < 3; i++)
@@ -123,6 +123,25 @@ public sealed class LimitGateTests(ITestOutputHelper output)
         }
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the idle lease went back after {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    [Fact]
+    public async Task Permits_of_a_limit_with_room_left_idle_cost_no_round_with_the_row_until_the_renewal()
+    {
+        // A limit that does not bind (1,000 for no-op jobs): an idle spell at every chunk's end must not cost a read.
+        var store = new InMemoryLimitStore();
+        LimitGateOptions options = new() { LeaseDuration = TimeSpan.FromSeconds(30) };
+        await using LimitGate gate = Gate(store, "w1", new LimitSettings { MaxConcurrent = 1_000 }, options);
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => gate.AcquireAsync("b", default).AsTask())).WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(500);
+        long readsBefore = gate.Operations.Reads;
+        for (int i = 0; i < 3; i++)
+        {
+            gate.Release();
+        }
+
+        await Task.Delay(1_000);
+        Assert.Equal(readsBefore, gate.Operations.Reads);
     }
 
     [Fact]
