@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -78,6 +79,10 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
         Task<JobResult> run = Runner(handler, clock).RunAsync("batch", Job, retry, stop).AsTask();
 
         var startedAt = new List<double> { (await handler.NextAttemptAsync() - Start).TotalSeconds };
+        // The clock moves only once the failed attempt's back-off is armed: the handler reports an attempt as it starts,
+        // and the runner arms the back-off after the failure, on its own thread. A CI run advanced past 17 s before the
+        // third back-off existed, so it was armed after the last advance and the job never ended.
+        await clock.WaitArmedAsync(1);
         for (int second = 1; second <= 20; second++)
         {
             // Second by second: a back-off that ends now starts the next attempt at this second.
@@ -86,6 +91,10 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
             if (clock.Fired > fired)
             {
                 startedAt.Add((await handler.NextAttemptAsync() - Start).TotalSeconds);
+                if (startedAt.Count < retry.MaxAttempts)
+                {
+                    await clock.WaitArmedAsync(startedAt.Count);
+                }
             }
         }
 
@@ -172,8 +181,27 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
     {
         private readonly FakeTimeProvider fake = new(start);
         private int fired;
+        private int armed;
 
         public int Fired => Volatile.Read(ref fired);
+
+        /// <summary>
+        /// Waits (real time, at most <see cref="Patience"/>) until <paramref name="count"/> back-offs have been armed: timers
+        /// due within a minute (the stop signal's deadline timer is an hour away).
+        /// </summary>
+        public async Task WaitArmedAsync(int count)
+        {
+            var waited = Stopwatch.StartNew();
+            while (Volatile.Read(ref armed) < count)
+            {
+                if (waited.Elapsed > Patience)
+                {
+                    throw new Xunit.Sdk.XunitException($"Back-off {count} was not armed within {Patience.TotalSeconds:0} s (real time); {armed} were.");
+                }
+
+                await Task.Delay(1);
+            }
+        }
 
         public override long TimestampFrequency => fake.TimestampFrequency;
 
@@ -183,8 +211,15 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
 
         public override long GetTimestamp() => fake.GetTimestamp();
 
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period) =>
-            fake.CreateTimer(s => { Interlocked.Increment(ref fired); callback(s); }, state, dueTime, period);
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            if (dueTime > TimeSpan.Zero && dueTime <= TimeSpan.FromMinutes(1))
+            {
+                Interlocked.Increment(ref armed);
+            }
+
+            return fake.CreateTimer(s => { Interlocked.Increment(ref fired); callback(s); }, state, dueTime, period);
+        }
     }
 
     private sealed record RetryCase(RetrySpec Retry, int FailTimes)
