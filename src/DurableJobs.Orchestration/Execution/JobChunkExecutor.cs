@@ -176,12 +176,11 @@ internal sealed class JobChunkExecutor
         using LocalLanes.LaneTurn turn = await lanes.EnterAsync(chunk, toRun.Length, stop.Token).ConfigureAwait(false);
         if (turn.Deferred)
         {
-            logger.LogDebug("Batch {BatchId}: chunk {Start}+{Length} (lane {Lane}, #{Sequence}) deferred: the chunk before it is not running here",
-                chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence);
+            JobLog.ChunkDeferred(logger, chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence);
             return new ChunkSummary { Deferred = true };
         }
 
-        logger.LogDebug("Batch {BatchId}: chunk {Start}+{Length} (lane {Lane}, #{Sequence}, ready {Ready}) admitted", chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence, chunk.Ready);
+        JobLog.ChunkAdmitted(logger, chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence, chunk.Ready);
 
         JobProgressTracker? progress = progressStore is null
             ? null
@@ -217,7 +216,7 @@ internal sealed class JobChunkExecutor
             await recorder.CompleteAsync().ConfigureAwait(false);
         }
 
-        logger.LogDebug("Batch {BatchId}: chunk {Start}+{Length} (lane {Lane}, #{Sequence}) finished", chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence);
+        JobLog.ChunkFinished(logger, chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence);
         return tally.ToSummary();
     }
 

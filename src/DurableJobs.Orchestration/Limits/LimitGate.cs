@@ -199,8 +199,7 @@ internal sealed partial class LimitGate : IAsyncDisposable
             // once when another holder asked for one at the last round, after the linger when the leases held the whole
             // limit (a holder may have started asking since). Jobs of the next chunk arriving meanwhile take it without a
             // round trip; the wake costs one round per idle spell, not per job, and none while the limit has room.
-            bool idle = leased > inUse && waiters == 0;
-            giveBack = (leased > inUse && cap < leased) || (idle && (othersWant || (rowFull && nextSync > time.GetUtcNow() + options.Linger)));
+            giveBack = leased > inUse && (cap < leased || (waiters == 0 && (othersWant || (rowFull && nextSync > time.GetUtcNow() + options.Linger))));
         }
 
         if (giveBack)

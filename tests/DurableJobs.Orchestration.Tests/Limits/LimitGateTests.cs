@@ -15,6 +15,9 @@ public sealed class LimitGateTests(ITestOutputHelper output)
         Linger = TimeSpan.FromMilliseconds(20),
     };
 
+    /// <summary>Production timings but a 30 s lease, renewed every 10 s: a full lease is not looked at again until then unless something wakes its gate.</summary>
+    private static readonly LimitGateOptions LongLease = new() { LeaseDuration = TimeSpan.FromSeconds(30) };
+
     private static LimitGate Gate(ILimitStore store, string holder, LimitSettings settings, LimitGateOptions? options = null) =>
         new("payments", holder, store, settings, options ?? Fast, TimeProvider.System, NullLogger.Instance);
 
@@ -103,18 +106,12 @@ public sealed class LimitGateTests(ITestOutputHelper output)
     [Fact]
     public async Task Permits_of_a_full_limit_left_idle_when_a_workers_jobs_run_out_go_back_to_the_row_within_a_second_not_at_the_leases_renewal()
     {
-        // Production timings but a 30 s lease (renewed every 10 s): the fully used lease is not looked at again until
-        // then, unless a freed permit wakes the gate. A full-size benchmark run had 41 % of the limit-time leased to
-        // workers whose jobs had run out, while others asked for permits.
+        // A full-size benchmark run had 41 % of the limit-time leased to workers whose jobs had run out, while others
+        // asked for permits: the fully used lease was not looked at again until its renewal.
         var store = new InMemoryLimitStore();
-        LimitGateOptions options = new() { LeaseDuration = TimeSpan.FromSeconds(30) };
-        await using LimitGate gate = Gate(store, "w1", new LimitSettings { MaxConcurrent = 3 }, options);
-        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => gate.AcquireAsync("b", default).AsTask())).WaitAsync(TimeSpan.FromSeconds(10));
-        await Task.Delay(500); // the gate's round after the grants: all in use, nothing waiting, back at the renewal
-        for (int i = 0; i < 3; i++)
-        {
-            gate.Release();
-        }
+        await using LimitGate gate = Gate(store, "w1", new LimitSettings { MaxConcurrent = 3 }, LongLease);
+        await HoldUntilTheGateSettlesAsync(gate, 3);
+        ReleaseAll(gate, 3);
 
         var clock = Stopwatch.StartNew();
         while ((await store.ReadAsync("payments", default))!.Leases.GetValueOrDefault("w1") is { Permits: > 0 } && clock.Elapsed < TimeSpan.FromSeconds(8))
@@ -129,16 +126,10 @@ public sealed class LimitGateTests(ITestOutputHelper output)
     public async Task Permits_of_a_limit_with_room_left_idle_cost_no_round_with_the_row_until_the_renewal()
     {
         // A limit that does not bind (1,000 for no-op jobs): an idle spell at every chunk's end must not cost a read.
-        var store = new InMemoryLimitStore();
-        LimitGateOptions options = new() { LeaseDuration = TimeSpan.FromSeconds(30) };
-        await using LimitGate gate = Gate(store, "w1", new LimitSettings { MaxConcurrent = 1_000 }, options);
-        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => gate.AcquireAsync("b", default).AsTask())).WaitAsync(TimeSpan.FromSeconds(10));
-        await Task.Delay(500);
+        await using LimitGate gate = Gate(new InMemoryLimitStore(), "w1", new LimitSettings { MaxConcurrent = 1_000 }, LongLease);
+        await HoldUntilTheGateSettlesAsync(gate, 3);
         long readsBefore = gate.Operations.Reads;
-        for (int i = 0; i < 3; i++)
-        {
-            gate.Release();
-        }
+        ReleaseAll(gate, 3);
 
         await Task.Delay(1_000);
         Assert.Equal(readsBefore, gate.Operations.Reads);
@@ -148,12 +139,10 @@ public sealed class LimitGateTests(ITestOutputHelper output)
     public async Task A_permit_freed_on_a_worker_with_nothing_waiting_reaches_a_worker_waiting_for_it_within_a_second()
     {
         var store = new InMemoryLimitStore();
-        LimitGateOptions options = new() { LeaseDuration = TimeSpan.FromSeconds(30) };
         var settings = new LimitSettings { MaxConcurrent = 2 };
-        await using LimitGate one = Gate(store, "w1", settings, options);
-        await using LimitGate two = Gate(store, "w2", settings, options);
-        await Task.WhenAll(one.AcquireAsync("a", default).AsTask(), one.AcquireAsync("a", default).AsTask()).WaitAsync(TimeSpan.FromSeconds(10));
-        await Task.Delay(500);
+        await using LimitGate one = Gate(store, "w1", settings, LongLease);
+        await using LimitGate two = Gate(store, "w2", settings, LongLease);
+        await HoldUntilTheGateSettlesAsync(one, 2);
         Task waiting = two.AcquireAsync("b", default).AsTask();
         await Task.Delay(500); // w2 has asked the row for a permit; w1's lease is full and not looked at until its renewal
         Assert.False(waiting.IsCompleted);
@@ -317,6 +306,24 @@ public sealed class LimitGateTests(ITestOutputHelper output)
         }
 
         public Task<IReadOnlyList<LimitRow>> ListAsync(CancellationToken cancellationToken) => inner.ListAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes <paramref name="permits"/> at once and waits out the gate's round after the grants: all in use, nothing
+    /// waiting, so its next round is the lease's renewal.
+    /// </summary>
+    private static async Task HoldUntilTheGateSettlesAsync(LimitGate gate, int permits)
+    {
+        await Task.WhenAll(Enumerable.Range(0, permits).Select(_ => gate.AcquireAsync("b", default).AsTask())).WaitAsync(TimeSpan.FromSeconds(10));
+        await Task.Delay(500);
+    }
+
+    private static void ReleaseAll(LimitGate gate, int permits)
+    {
+        for (int i = 0; i < permits; i++)
+        {
+            gate.Release();
+        }
     }
 
     private static void InterlockedMax(ref int target, int value)
