@@ -6,6 +6,7 @@ using DurableJobs.Api.Queue;
 using DurableJobs.Core.Model;
 using DurableJobs.Functions;
 using DurableJobs.Functions.Functions;
+using DurableJobs.Orchestration.Limits;
 using DurableJobs.Orchestration.Model;
 using DurableJobs.Orchestration.Storage;
 using DurableJobs.Testing;
@@ -228,6 +229,33 @@ public sealed class FunctionsWrapperTests(EmulatorFixture storage, FunctionsHost
         Assert.Equal(StatusCodes.Status200OK, timelineStatus);
         Assert.Equal(2, timeline.GetProperty("points").EnumerateArray().First().GetProperty("maxConcurrent").GetInt32());
         Assert.Equal(StatusCodes.Status404NotFound, (await CallAsync(c => limits.GetLimitTimeline(c.Request, "fn-none", CancellationToken.None), "GET", "/api/limits/fn-none/timeline")).Status);
+    }
+
+    [Fact]
+    public async Task A_limit_put_again_after_throttling_cut_it_starts_over_at_its_new_maximum_with_the_bucket_within_the_new_burst()
+    {
+        var limits = ActivatorUtilities.CreateInstance<LimitFunctions>(services);
+        ILimitStore store = services.GetRequiredService<ILimitStore>();
+        string name = "fn-cut-" + Guid.NewGuid().ToString("N")[..8];
+        Assert.Equal(StatusCodes.Status201Created, (await CallAsync(c => limits.SetLimit(c.Request, name, CancellationToken.None), "PUT", $"/api/limits/{name}", """{"maxConcurrent":8,"ratePerSecond":50,"burst":40}""")).Status);
+
+        // What the workers write when a downstream throttled: the effective concurrency cut to 2, a cut time, clean completions counted.
+        LimitRow stored = (await store.ReadAsync(name, CancellationToken.None))!;
+        Assert.NotNull(await store.TryWriteAsync(stored with { Effective = 2, CutAt = DateTimeOffset.UtcNow, Clean = 1 }, CancellationToken.None));
+        JsonElement cut = Assert.Single(
+            (await CallAsync(c => limits.ListLimits(c.Request, CancellationToken.None), "GET", "/api/limits")).Body.GetProperty("items").EnumerateArray(),
+            l => l.GetProperty("name").GetString() == name);
+        Assert.Equal(2, cut.GetProperty("effective").GetInt32());
+
+        Assert.Equal(StatusCodes.Status200OK, (await CallAsync(c => limits.SetLimit(c.Request, name, CancellationToken.None), "PUT", $"/api/limits/{name}", """{"maxConcurrent":12,"ratePerSecond":50,"burst":10}""")).Status);
+
+        LimitRow row = (await store.ReadAsync(name, CancellationToken.None))!;
+        Assert.Equal((12, (int?)null, (DateTimeOffset?)null, 0), (row.Settings.MaxConcurrent!.Value, row.Effective, row.CutAt, row.Clean));
+        Assert.InRange(row.Tokens, 0, 10);
+        JsonElement listed = Assert.Single(
+            (await CallAsync(c => limits.ListLimits(c.Request, CancellationToken.None), "GET", "/api/limits")).Body.GetProperty("items").EnumerateArray(),
+            l => l.GetProperty("name").GetString() == name);
+        Assert.Equal((12, 12, 10), (listed.GetProperty("maxConcurrent").GetInt32(), listed.GetProperty("effective").GetInt32(), listed.GetProperty("burst").GetInt32()));
     }
 
     private static JsonElement AsSent<T>(T input) =>

@@ -190,8 +190,11 @@ internal sealed partial class LimitGate : IAsyncDisposable
             inUse--;
             DurableJobsTelemetry.LimitPermitsInUse.Add(-1, new KeyValuePair<string, object?>(TelemetryTags.Limit, name));
             GrantLocked();
-            if (inUse == 0 && waiters == 0)
+            if (waiters == 0)
             {
+                // Not granted on: a permit of the lease goes idle now. The lease shrinks to what is in use only once no
+                // permit has gone idle for the linger (a round between two releases of a chunk's tail must not count the
+                // first idle permit's wait as the whole lease's, shrink it while the row is full, and then sleep).
                 idleSince = time.GetUtcNow();
             }
 
@@ -618,8 +621,15 @@ internal sealed partial class LimitGate : IAsyncDisposable
             return options.PollInterval;
         }
 
-        // Unused permits, or a wish for more in the row that no job here has any more: clear them soon.
-        if (leased > inUse || lastWant > 0)
+        // Unused permits, or a wish for more in the row that no job here has any more: clear them soon (idle permits once
+        // the last one to go idle has lingered).
+        if (leased > inUse)
+        {
+            TimeSpan lingered = now - idleSince;
+            return lingered >= options.Linger ? options.Linger : options.Linger - lingered + TimeSpan.FromMilliseconds(1);
+        }
+
+        if (lastWant > 0)
         {
             return options.Linger;
         }
