@@ -14,6 +14,9 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
 {
     private const string CancelRowKey = "cancel";
 
+    /// <summary>Batches polled with one query: a table filter allows at most 15 comparisons, one of them the row key.</summary>
+    internal const int BatchesPerQuery = 14;
+
     /// <summary>The longest wait between poll rounds while storage fails: a cancel still lands within it once storage is back.</summary>
     private static readonly TimeSpan MaxPollBackoff = TimeSpan.FromSeconds(5);
 
@@ -188,15 +191,34 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
             snapshot = watched.Where(kv => !kv.Value.IsCancelled).ToArray();
         }
 
-        foreach ((string batchId, WatchedBatch batch) in snapshot)
+        if (snapshot.Length == 0)
         {
-            if (await IsSignalledAsync(batchId, cancellationToken).ConfigureAwait(false))
+            return;
+        }
+
+        // One query per group of batches, not a point read per batch: a process running ten batches polled ten rows
+        // every interval, and on the emulator (one thread for the whole hub) every request counts. A table filter allows
+        // at most 15 comparisons: 14 batches and the row key.
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var byId = snapshot.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        foreach (KeyValuePair<string, WatchedBatch>[] group in snapshot.Chunk(BatchesPerQuery))
+        {
+            string filter = SignalFilter(group.Select(kv => kv.Key));
+            await foreach (TableEntity row in table.QueryAsync<TableEntity>(filter, select: ["PartitionKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                logger.LogInformation("Batch {BatchId} was cancelled: stopping its running jobs", batchId);
-                batch.Cancel();
+                if (byId.Remove(row.PartitionKey, out WatchedBatch? batch))
+                {
+                    logger.LogInformation("Batch {BatchId} was cancelled: stopping its running jobs", row.PartitionKey);
+                    batch.Cancel();
+                }
             }
         }
     }
+
+    /// <summary>The filter for the cancel rows of <paramref name="batchIds"/> (at most <see cref="BatchesPerQuery"/>).</summary>
+    internal static string SignalFilter(IEnumerable<string> batchIds) =>
+        "(" + string.Join(" or ", batchIds.Select(id => TableClient.CreateQueryFilter($"PartitionKey eq {id}"))) + ") and "
+        + TableClient.CreateQueryFilter($"RowKey eq {CancelRowKey}");
 
     private async Task<bool> IsSignalledAsync(string batchId, CancellationToken cancellationToken)
     {
