@@ -64,6 +64,7 @@ internal static class EngineServiceCollectionExtensions
         {
             TimeProvider = sp.GetRequiredService<TimeProvider>(),
             MaxConcurrentBatches = sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxConcurrentBatches,
+            MaxLaneHandoverWaits = sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxConcurrentActivityWorkItems / 4,
         });
 
         services.TryAddSingleton<IBatchCancellationSignals>(sp =>

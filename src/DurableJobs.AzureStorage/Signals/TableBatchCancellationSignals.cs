@@ -6,16 +6,23 @@ using Microsoft.Extensions.Logging;
 namespace DurableJobs.Engine.Signals;
 
 /// <summary>
-/// Batch cancel signals in an Azure Storage table shared by every process of the task hub: the client writes
-/// a row, each worker polls the rows of the batches it is running. One poll loop per process, started on the
-/// first watch and stopped on dispose, so nothing outlives its owner.
+/// Batch signals in an Azure Storage table shared by every process of the task hub, one partition per batch: the
+/// client writes the cancel row, a worker writes a lane's row when the lane's chunks have finished there, and each
+/// worker polls the partitions of the batches it is running. One poll loop per process, started on the first watch and
+/// stopped on dispose, so nothing outlives its owner.
 /// </summary>
 internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals, IAsyncDisposable
 {
     private const string CancelRowKey = "cancel";
 
-    /// <summary>Batches polled with one query: a table filter allows at most 15 comparisons, one of them the row key.</summary>
-    internal const int BatchesPerQuery = 14;
+    /// <summary>A lane's row: this prefix and the lane id (digits and a dot), with the submission and the sequence finished through.</summary>
+    private const string LaneRowPrefix = "lane-";
+
+    /// <summary>How often the partitions are polled while a chunk here waits for a lane's row (a handover is a slot idle meanwhile).</summary>
+    private static readonly TimeSpan HandoverPollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Batches polled with one query: a table filter allows at most 15 comparisons.</summary>
+    internal const int BatchesPerQuery = 15;
 
     /// <summary>The longest wait between poll rounds while storage fails: a cancel still lands within it once storage is back.</summary>
     private static readonly TimeSpan MaxPollBackoff = TimeSpan.FromSeconds(5);
@@ -27,6 +34,9 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
     private readonly Lock watchedLock = new();
     private readonly CancellationTokenSource stopping = new();
     private readonly Lock startLock = new();
+
+    /// <summary>Released to cut the poll loop's wait short (a chunk started waiting for a lane's row).</summary>
+    private readonly SemaphoreSlim pollNow = new(0);
     private Task? pollLoop;
     private volatile bool tableReady;
 
@@ -53,6 +63,22 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
             if (watched.TryGetValue(batchId, out WatchedBatch? local))
             {
                 local.Cancel();
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task LaneFinishedAsync(string batchId, string jobsKey, string lane, int sequence, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(batchId);
+        await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
+        var row = new TableEntity(batchId, LaneRowPrefix + lane) { ["JobsKey"] = jobsKey, ["Through"] = sequence };
+        await table.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        lock (watchedLock)
+        {
+            if (watched.TryGetValue(batchId, out WatchedBatch? local))
+            {
+                local.Lanes.Record(jobsKey, lane, sequence);
             }
         }
     }
@@ -116,6 +142,7 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
         }
 
         stopping.Dispose();
+        pollNow.Dispose();
     }
 
     private void Release(string batchId, WatchedBatch batch)
@@ -174,12 +201,34 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
                     delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, Math.Max(pollInterval.Ticks, MaxPollBackoff.Ticks)));
                 }
 
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                await pollNow.WaitAsync(failedRounds == 0 && AnyLaneWaiter() ? HandoverPollInterval : delay, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Disposed.
+        }
+    }
+
+    private bool AnyLaneWaiter()
+    {
+        lock (watchedLock)
+        {
+            return watched.Values.Any(b => b.Lanes.HasWaiters);
+        }
+    }
+
+    private void PollSoon()
+    {
+        try
+        {
+            if (pollNow.CurrentCount == 0)
+            {
+                pollNow.Release();
+            }
+        }
+        catch (ObjectDisposedException)
+        {
         }
     }
 
@@ -198,27 +247,35 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
 
         // One query per group of batches, not a point read per batch: a process running ten batches polled ten rows
         // every interval, and on the emulator (one thread for the whole hub) every request counts. A table filter allows
-        // at most 15 comparisons: 14 batches and the row key.
+        // at most 15 comparisons. A batch's partition holds its cancel row and a row per lane (a few), nothing else.
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var byId = snapshot.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         foreach (KeyValuePair<string, WatchedBatch>[] group in snapshot.Chunk(BatchesPerQuery))
         {
             string filter = SignalFilter(group.Select(kv => kv.Key));
-            await foreach (TableEntity row in table.QueryAsync<TableEntity>(filter, select: ["PartitionKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (TableEntity row in table.QueryAsync<TableEntity>(filter, select: ["PartitionKey", "RowKey", "JobsKey", "Through"], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
-                if (byId.Remove(row.PartitionKey, out WatchedBatch? batch))
+                if (!byId.TryGetValue(row.PartitionKey, out WatchedBatch? batch))
+                {
+                    continue;
+                }
+
+                if (row.RowKey == CancelRowKey)
                 {
                     logger.LogInformation("Batch {BatchId} was cancelled: stopping its running jobs", row.PartitionKey);
                     batch.Cancel();
+                }
+                else if (row.RowKey.StartsWith(LaneRowPrefix, StringComparison.Ordinal) && row.GetString("JobsKey") is { } jobsKey && row.GetInt32("Through") is { } through)
+                {
+                    batch.Lanes.Record(jobsKey, row.RowKey[LaneRowPrefix.Length..], through);
                 }
             }
         }
     }
 
-    /// <summary>The filter for the cancel rows of <paramref name="batchIds"/> (at most <see cref="BatchesPerQuery"/>).</summary>
+    /// <summary>The filter for the partitions of <paramref name="batchIds"/> (at most <see cref="BatchesPerQuery"/>).</summary>
     internal static string SignalFilter(IEnumerable<string> batchIds) =>
-        "(" + string.Join(" or ", batchIds.Select(id => TableClient.CreateQueryFilter($"PartitionKey eq {id}"))) + ") and "
-        + TableClient.CreateQueryFilter($"RowKey eq {CancelRowKey}");
+        string.Join(" or ", batchIds.Select(id => TableClient.CreateQueryFilter($"PartitionKey eq {id}")));
 
     private async Task<bool> IsSignalledAsync(string batchId, CancellationToken cancellationToken)
     {
@@ -242,6 +299,9 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
         private int references = 1;
 
         public CancellationToken Token => source.Token;
+
+        /// <summary>The batch's lanes as last read here.</summary>
+        public LaneMarks Lanes { get; } = new();
 
         public bool IsCancelled => source.IsCancellationRequested;
 
@@ -274,6 +334,17 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
         private int disposed;
 
         public CancellationToken Token { get; } = batch.Token;
+
+        public Task WhenLaneFinishedAsync(string jobsKey, string lane, int sequence, CancellationToken cancellationToken)
+        {
+            Task finished = batch.Lanes.WhenFinishedAsync(jobsKey, lane, sequence, cancellationToken);
+            if (!finished.IsCompleted)
+            {
+                owner.PollSoon();
+            }
+
+            return finished;
+        }
 
         public void Dispose()
         {

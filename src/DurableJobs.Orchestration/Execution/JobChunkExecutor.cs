@@ -68,7 +68,7 @@ internal sealed class JobChunkExecutor
         };
         admission = new BatchAdmission(options.MaxConcurrentBatches);
         this.shutdown = shutdown;
-        lanes = new LocalLanes(options.TimeProvider, options.LaneDeferAfter);
+        lanes = new LocalLanes(options.TimeProvider, options.LaneDeferAfter, options.LaneHandoverWait, options.MaxLaneHandoverWaits);
     }
 
     /// <summary>Runs every job of <paramref name="chunk"/> to a recorded final result and returns the counts.</summary>
@@ -173,14 +173,14 @@ internal sealed class JobChunkExecutor
         }
 
         // The jobs are read while the chunk before this one in the lane still runs; now wait for its slots.
-        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(chunk, toRun.Length, stop.Token).ConfigureAwait(false);
+        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(chunk, toRun.Length, stop.Token, (through, wait) => watch.WhenLaneFinishedAsync(chunk.JobsKey, chunk.Lane!, through, wait)).ConfigureAwait(false);
         if (turn.Deferred)
         {
             JobLog.ChunkDeferred(logger, chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence);
             return new ChunkSummary { Deferred = true };
         }
 
-        JobLog.ChunkAdmitted(logger, chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence, chunk.Ready);
+        JobLog.ChunkAdmitted(logger, chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence, chunk.Ready, turn.HandedOver);
 
         JobProgressTracker? progress = progressStore is null
             ? null
@@ -217,6 +217,20 @@ internal sealed class JobChunkExecutor
         }
 
         JobLog.ChunkFinished(logger, chunk.BatchId, chunk.Start, chunk.Count, chunk.Lane, chunk.Sequence);
+        if (turn.Leave() is { } through && chunk.Lane is { } lane)
+        {
+            // The last of the lane's chunks here ended: a chunk granted after it may be waiting in another process.
+            try
+            {
+                await signals.LaneFinishedAsync(chunk.BatchId, chunk.JobsKey, lane, through, hostStopping).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // The successor elsewhere then goes back to the orchestrator, as without handovers.
+                JobLog.LaneRecordFailed(logger, ex, chunk.BatchId, lane);
+            }
+        }
+
         return tally.ToSummary();
     }
 

@@ -22,6 +22,20 @@ internal sealed class JobExecutionOptions
     /// </summary>
     public TimeSpan LaneDeferAfter { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>
+    /// How long a chunk granted ahead, whose predecessor runs in another process, waits for that process to record the
+    /// lane finished (it then takes the lane's slots here) before it hands itself back. A handover saves what a deferral
+    /// costs: two orchestration round trips with the lane's slots idle (seconds on a busy emulator).
+    /// </summary>
+    public TimeSpan LaneHandoverWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Most chunks of this process waiting for a handover at once; more are deferred after <see cref="LaneDeferAfter"/>.
+    /// Each holds one of the process's activity slots while it waits, so keep it well below them (the embedded engine
+    /// uses a quarter of <c>MaxConcurrentActivityWorkItems</c>). 0: no handovers.
+    /// </summary>
+    public int MaxLaneHandoverWaits { get; set; } = 8;
+
     /// <summary>How often a chunk writes its running jobs' progress (coalesced: one write per chunk per interval at most).</summary>
     public TimeSpan ProgressFlushInterval { get; set; } = JobProgressTracker.DefaultFlushInterval;
 

@@ -37,12 +37,15 @@ internal static partial class JobLog
     [LoggerMessage(EventId = 1005, Level = LogLevel.Debug, Message = "Job {BatchId}/{JobId} attempt {Attempt} throttled by its downstream: runs again in {RetryAfterSeconds} s, not counted as an attempt")]
     public static partial void AttemptThrottled(ILogger logger, string batchId, string jobId, int attempt, double retryAfterSeconds);
 
-    [LoggerMessage(EventId = 1006, Level = LogLevel.Debug, Message = "Batch {BatchId}: chunk {Start}+{Length} (lane {Lane}, #{Sequence}) deferred: the chunk before it is not running here")]
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Debug, Message = "Batch {BatchId}: chunk {Start}+{Length} (lane {Lane}, #{Sequence}) deferred: the chunk before it is not running here nor recorded finished elsewhere")]
     public static partial void ChunkDeferred(ILogger logger, string batchId, int start, int length, string? lane, int sequence);
 
-    [LoggerMessage(EventId = 1007, Level = LogLevel.Debug, Message = "Batch {BatchId}: chunk {Start}+{Length} (lane {Lane}, #{Sequence}, ready {Ready}) admitted")]
-    public static partial void ChunkAdmitted(ILogger logger, string batchId, int start, int length, string? lane, int sequence, bool ready);
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Debug, Message = "Batch {BatchId}: chunk {Start}+{Length} (lane {Lane}, #{Sequence}, ready {Ready}, handed over {HandedOver}) admitted")]
+    public static partial void ChunkAdmitted(ILogger logger, string batchId, int start, int length, string? lane, int sequence, bool ready, bool handedOver);
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Debug, Message = "Batch {BatchId}: chunk {Start}+{Length} (lane {Lane}, #{Sequence}) finished")]
     public static partial void ChunkFinished(ILogger logger, string batchId, int start, int length, string? lane, int sequence);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Batch {BatchId}: lane {Lane} could not be recorded finished; its next chunk, if elsewhere, goes back to the orchestrator")]
+    public static partial void LaneRecordFailed(ILogger logger, Exception exception, string batchId, string lane);
 }

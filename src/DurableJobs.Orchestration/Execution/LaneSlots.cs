@@ -32,6 +32,18 @@ internal sealed class LaneSlots
     /// <summary>The lane's share of the cap.</summary>
     public int Slots { get; }
 
+    /// <summary>True when no job holds a slot of the lane here.</summary>
+    public bool IsIdle
+    {
+        get
+        {
+            lock (gate)
+            {
+                return free == Slots;
+            }
+        }
+    }
+
     /// <summary>Takes a slot for a job of chunk <paramref name="sequence"/>; release it with <see cref="Release"/>.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired first; no slot is held.</exception>
     public Task AcquireAsync(int sequence, CancellationToken cancellationToken)

@@ -16,6 +16,15 @@ internal interface IBatchCancellationSignals
     /// </summary>
     Task<IBatchCancellationWatch> WatchAsync(string batchId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Records that every chunk of <paramref name="lane"/> (of the submission <paramref name="jobsKey"/>) through
+    /// <paramref name="sequence"/> has finished: the lane's next chunk, granted ahead onto another process, may take
+    /// the lane's slots there (<see cref="IBatchCancellationWatch.WhenLaneFinishedAsync"/>) instead of going back to
+    /// the orchestrator for a round trip. A later, lower record (two writes crossing) only makes a successor wait longer
+    /// or go back; it never admits one early.
+    /// </summary>
+    Task LaneFinishedAsync(string batchId, string jobsKey, string lane, int sequence, CancellationToken cancellationToken = default);
+
     /// <summary>Forgets the signal of a batch that is being deleted. Idempotent.</summary>
     Task ForgetAsync(string batchId, CancellationToken cancellationToken = default);
 }

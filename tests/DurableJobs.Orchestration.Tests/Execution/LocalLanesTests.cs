@@ -134,6 +134,92 @@ public sealed class LocalLanesTests
         Assert.Equal(4, turn.Slots.Slots);
     }
 
+    [Fact]
+    public async Task AChunkWhosePredecessorRunsInAnotherProcess_IsHandedTheLaneWhenThatProcessRecordsItFinished_NotBefore_AndNotDeferred()
+    {
+        // Before: deferred after the grace, then granted again by the orchestrator once the predecessor's completion
+        // reached it — two round trips with the lane's slots idle (a median 6.7 s on the 3-worker limits benchmark).
+        var signals = new Signals.InMemoryBatchCancellationSignals();
+        using Signals.IBatchCancellationWatch watch = await signals.WatchAsync("b");
+        var lanes = new LocalLanes(TimeProvider.System, DeferAfter, Patience, maxHandoverWaits: 4);
+        Task<LocalLanes.LaneTurn> waiting = lanes.EnterAsync(Chunk("0.0", 3), 10, CancellationToken.None, (through, wait) => watch.WhenLaneFinishedAsync("k", "0.0", through, wait));
+
+        await signals.LaneFinishedAsync("b", "k", "0.0", 1); // an older record: chunk 2 still runs elsewhere
+        await signals.LaneFinishedAsync("b", "other-submission", "0.0", 7);
+        await Task.Delay(DeferAfter * 2);
+        Assert.False(waiting.IsCompleted, "chunk 3 started (or gave up) while chunk 2 ran in another process");
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await signals.LaneFinishedAsync("b", "k", "0.0", 2);
+        using LocalLanes.LaneTurn turn = await waiting.WaitAsync(Patience);
+
+        Assert.True(turn.Admitted && turn.HandedOver && !turn.Deferred);
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        Assert.Equal(4, turn.Slots.Slots);
+    }
+
+    [Fact]
+    public async Task AChunkWhosePredecessorFinishedElsewhereBeforeItArrived_StartsAtOnce()
+    {
+        var signals = new Signals.InMemoryBatchCancellationSignals();
+        using Signals.IBatchCancellationWatch watch = await signals.WatchAsync("b");
+        await signals.LaneFinishedAsync("b", "k", "0.0", 4);
+        var lanes = new LocalLanes(TimeProvider.System, Patience, Patience, maxHandoverWaits: 4);
+
+        using LocalLanes.LaneTurn turn = await lanes.EnterAsync(Chunk("0.0", 5), 10, CancellationToken.None, (through, wait) => watch.WhenLaneFinishedAsync("k", "0.0", through, wait))
+            .WaitAsync(TimeSpan.FromSeconds(2));
+
+        Assert.True(turn.HandedOver);
+    }
+
+    [Fact]
+    public async Task AChunkWaitingForAHandover_IsDeferredAfterTheGraceAndTheWait_AndChunksBeyondTheWaitBudgetAfterTheGraceAlone()
+    {
+        var lanes = new LocalLanes(TimeProvider.System, DeferAfter, TimeSpan.FromSeconds(1), maxHandoverWaits: 1);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Func<int, CancellationToken, Task> never = (_, wait) => Task.Delay(Timeout.Infinite, wait);
+
+        Task<LocalLanes.LaneTurn> first = lanes.EnterAsync(Chunk("0.0", 3), 10, CancellationToken.None, never);
+        Task<LocalLanes.LaneTurn> second = lanes.EnterAsync(Chunk("0.1", 3), 10, CancellationToken.None, never);
+        using LocalLanes.LaneTurn overBudget = await second.WaitAsync(Patience);
+        TimeSpan secondAfter = clock.Elapsed;
+        using LocalLanes.LaneTurn waited = await first.WaitAsync(Patience);
+
+        Assert.True(overBudget.Deferred && waited.Deferred);
+        Assert.InRange(secondAfter, DeferAfter - TimeSpan.FromMilliseconds(20), DeferAfter + TimeSpan.FromMilliseconds(700));
+        Assert.InRange(clock.Elapsed, DeferAfter + TimeSpan.FromSeconds(1) - TimeSpan.FromMilliseconds(20), Patience);
+    }
+
+    [Fact]
+    public async Task TheLastChunkOfALaneToLeaveAProcess_ReportsTheSequenceTheLaneFinishedThrough_UnlessAChunkThereEndedAbnormally()
+    {
+        var lanes = new LocalLanes(TimeProvider.System, DeferAfter);
+        LocalLanes.LaneTurn first = await lanes.EnterAsync(Chunk("0.0", 0), 1, CancellationToken.None);
+        lanes.Started(first);
+        LocalLanes.LaneTurn second = await lanes.EnterAsync(Chunk("0.0", 1), 1, CancellationToken.None).WaitAsync(Patience);
+        lanes.Started(second);
+
+        Assert.Null(first.Leave()); // chunk 1 of the lane is still here
+        Assert.Equal(1, second.Leave());
+        Assert.Null(second.Leave()); // once
+
+        // A chunk that left with a job it had not started (it runs again): the lane is not reported from here any more.
+        LocalLanes.LaneTurn broken = await lanes.EnterAsync(Chunk("0.0", 2), 2, CancellationToken.None).WaitAsync(Patience);
+        lanes.Started(broken);
+        Assert.Null(broken.Leave());
+        LocalLanes.LaneTurn after = await lanes.EnterAsync(Chunk("0.0", 3) with { Ready = true }, 1, CancellationToken.None).WaitAsync(Patience);
+        lanes.Started(after);
+        Assert.Null(after.Leave());
+
+        // An admitted chunk that ends by an exception (disposed without Leave: it is retried) breaks its lane here too.
+        LocalLanes.LaneTurn other = await lanes.EnterAsync(Chunk("0.1", 0), 1, CancellationToken.None).WaitAsync(Patience);
+        lanes.Started(other);
+        other.Dispose();
+        LocalLanes.LaneTurn next = await lanes.EnterAsync(Chunk("0.1", 1), 1, CancellationToken.None).WaitAsync(Patience);
+        lanes.Started(next);
+        Assert.Null(next.Leave());
+    }
+
     private static JobChunk Chunk(string? lane, int sequence) => new()
     {
         BatchId = "b",
