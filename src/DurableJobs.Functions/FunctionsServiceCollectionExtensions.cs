@@ -46,6 +46,10 @@ public static class FunctionsServiceCollectionExtensions
         {
             TimeProvider = sp.GetService<TimeProvider>() ?? TimeProvider.System,
             MaxConcurrentBatches = configuration.GetValue("DurableJobs:MaxConcurrentBatches", JobExecutionOptions.DefaultMaxConcurrentBatches),
+
+            // Chunks waiting for a lane handed over from another instance hold one of the host's activity slots each
+            // (maxConcurrentActivityFunctions in host.json): keep it well below them.
+            MaxLaneHandoverWaits = configuration.GetValue("DurableJobs:MaxLaneHandoverWaits", JobExecutionOptions.DefaultMaxLaneHandoverWaits),
         });
 
         services.TryAddSingleton<BatchClientFactory>();

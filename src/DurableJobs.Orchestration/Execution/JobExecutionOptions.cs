@@ -34,7 +34,10 @@ internal sealed class JobExecutionOptions
     /// Each holds one of the process's activity slots while it waits, so keep it well below them (the embedded engine
     /// uses a quarter of <c>MaxConcurrentActivityWorkItems</c>). 0: no handovers.
     /// </summary>
-    public int MaxLaneHandoverWaits { get; set; } = 8;
+    public int MaxLaneHandoverWaits { get; set; } = DefaultMaxLaneHandoverWaits;
+
+    /// <summary>The default of <see cref="MaxLaneHandoverWaits"/> where the host's activity slots are not known (Azure Functions).</summary>
+    public const int DefaultMaxLaneHandoverWaits = 8;
 
     /// <summary>How often a chunk writes its running jobs' progress (coalesced: one write per chunk per interval at most).</summary>
     public TimeSpan ProgressFlushInterval { get; set; } = JobProgressTracker.DefaultFlushInterval;
