@@ -174,11 +174,11 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter, TimeSpa
                         return Turn.Admitted;
                     }
 
-                    if (!predecessorHere && elsewhere is { IsCompletedSuccessfully: true })
+                    if (!predecessorHere && elsewhere is { IsCompletedSuccessfully: true } && lane.Unstarted.Count == 0 && lane.Slots.IsIdle)
                     {
                         // Every chunk before this one has finished, the last of them in another process: all the lane's slots
-                        // are free, wherever they were used (a chunk of the lane before this one that ran here ended too).
-                        Debug.Assert(lane.Unstarted.Count == 0 && lane.Slots.IsIdle, "a lane handed over while a job of it runs here");
+                        // are free, wherever they were used (a chunk of the lane before this one that ran here ended too, so
+                        // the check of this process's slots only guards against a delivery that outlived its redelivery).
                         Admit(lane, sequence, jobs);
                         return Turn.HandedOver;
                     }
