@@ -60,11 +60,15 @@ internal static class EngineServiceCollectionExtensions
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<HookOptions>>().Value);
         services.TryAddSingleton<WebhookSender>();
         services.TryAddSingleton<IHookQueue, StorageHookQueue>();
-        services.TryAddSingleton(sp => new JobExecutionOptions
+        services.TryAddSingleton(sp =>
         {
-            TimeProvider = sp.GetRequiredService<TimeProvider>(),
-            MaxConcurrentBatches = sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxConcurrentBatches,
-            MaxLaneHandoverWaits = sp.GetRequiredService<IOptions<EngineOptions>>().Value.MaxConcurrentActivityWorkItems / 4,
+            EngineOptions engine = sp.GetRequiredService<IOptions<EngineOptions>>().Value;
+            return new JobExecutionOptions
+            {
+                TimeProvider = sp.GetRequiredService<TimeProvider>(),
+                MaxConcurrentBatches = engine.MaxConcurrentBatches,
+                MaxLaneHandoverWaits = engine.MaxConcurrentActivityWorkItems / 4,
+            };
         });
 
         services.TryAddSingleton<IBatchCancellationSignals>(sp =>

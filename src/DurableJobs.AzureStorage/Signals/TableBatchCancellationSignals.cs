@@ -58,13 +58,7 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
         await table.UpsertEntityAsync(new TableEntity(batchId, CancelRowKey), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
 
         // A watcher in this very process need not wait for its next poll.
-        lock (watchedLock)
-        {
-            if (watched.TryGetValue(batchId, out WatchedBatch? local))
-            {
-                local.Cancel();
-            }
-        }
+        ApplyLocally(batchId, local => local.Cancel());
     }
 
     /// <inheritdoc />
@@ -74,13 +68,7 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
         var row = new TableEntity(batchId, LaneRowPrefix + lane) { ["JobsKey"] = jobsKey, ["Through"] = sequence };
         await table.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-        lock (watchedLock)
-        {
-            if (watched.TryGetValue(batchId, out WatchedBatch? local))
-            {
-                local.Lanes.Record(jobsKey, lane, sequence);
-            }
-        }
+        ApplyLocally(batchId, local => local.Lanes.Record(jobsKey, lane, sequence));
     }
 
     /// <inheritdoc />
@@ -207,6 +195,18 @@ internal sealed class TableBatchCancellationSignals : IBatchCancellationSignals,
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Disposed.
+        }
+    }
+
+    /// <summary>Applies a signal just written to this process's watch of <paramref name="batchId"/>, if any, without waiting for the poll.</summary>
+    private void ApplyLocally(string batchId, Action<WatchedBatch> apply)
+    {
+        lock (watchedLock)
+        {
+            if (watched.TryGetValue(batchId, out WatchedBatch? local))
+            {
+                apply(local);
+            }
         }
     }
 

@@ -141,26 +141,14 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter, TimeSpa
         long waitingSince = time.GetTimestamp();
         bool handovers = finishedElsewhere is not null && handoverWait > TimeSpan.Zero && maxHandoverWaits > 0;
         TimeSpan giveUpAfter = deferAfter;
-        bool reserved = false;
 
-        // Ends the wait for a record from elsewhere once this chunk's turn is decided.
+        // The wait for the lane to be recorded finished elsewhere (one of this process's handover waits), once started.
+        Task? elsewhere = null;
+
+        // Ends that wait once this chunk's turn is decided.
         using var decided = CancellationTokenSource.CreateLinkedTokenSource(stop);
         try
         {
-            return await WaitAsync().ConfigureAwait(false);
-        }
-        finally
-        {
-            await decided.CancelAsync().ConfigureAwait(false);
-            if (reserved)
-            {
-                Interlocked.Decrement(ref handoverWaits);
-            }
-        }
-
-        async Task<Turn> WaitAsync()
-        {
-            Task? elsewhere = null;
             while (true)
             {
                 Task changed;
@@ -202,7 +190,6 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter, TimeSpa
 
                 if (handovers && !predecessorHere && elsewhere is null && TryReserveHandoverWait())
                 {
-                    reserved = true;
                     giveUpAfter = deferAfter + handoverWait;
                     elsewhere = finishedElsewhere!(sequence - 1, decided.Token);
                     if (elsewhere.IsCompleted)
@@ -222,6 +209,14 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter, TimeSpa
                 {
                     return Turn.Stopped;
                 }
+            }
+        }
+        finally
+        {
+            await decided.CancelAsync().ConfigureAwait(false);
+            if (elsewhere is not null)
+            {
+                Interlocked.Decrement(ref handoverWaits);
             }
         }
     }
