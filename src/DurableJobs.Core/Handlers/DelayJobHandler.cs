@@ -81,7 +81,10 @@ internal sealed class DelayJobHandler : IJobHandler
         DateTimeOffset end = start + TimeSpan.FromMilliseconds(ms);
         while (WaitBefore(end) is { } wait)
         {
-            await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
+            // On the system clock a precise wait: Task.Delay ends on a 4 ms tick on Linux (10 ms took 12; see PreciseDelay).
+            await (time == TimeProvider.System
+                ? PreciseDelay.Shared.WaitAsync(wait, cancellationToken)
+                : Task.Delay(wait, time, cancellationToken)).ConfigureAwait(false);
             long sleptMs = Math.Min(ms, (long)(time.GetUtcNow() - start).TotalMilliseconds);
             if (sleptMs >= ms)
             {

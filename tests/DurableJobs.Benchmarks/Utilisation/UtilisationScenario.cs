@@ -1,4 +1,5 @@
 using System.Globalization;
+using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Model;
 using DurableJobs.Benchmarks.Engine;
 using DurableJobs.Benchmarks.Reporting;
@@ -180,7 +181,8 @@ public sealed class UtilisationScenario : IBenchmarkScenario
         await Parallel.ForEachAsync(Enumerable.Range(0, cell.Jobs), new ParallelOptions { MaxDegreeOfParallelism = cell.Cap, CancellationToken = cancellationToken }, async (_, ct) =>
         {
             DateTimeOffset started = DateTimeOffset.UtcNow;
-            await Task.Delay(cell.Duration, ct).ConfigureAwait(false);
+            // The delay job's own wait, so the ceiling waits as precisely as the jobs it is the ceiling of.
+            await PreciseDelay.Shared.WaitAsync(cell.Duration, ct).ConfigureAwait(false);
             InProcessSpans.Record(started, DateTimeOffset.UtcNow);
         }).ConfigureAwait(false);
         return new RunOutcome(InProcessSpans.Take(), submitted, DateTimeOffset.UtcNow, Workers: null);
@@ -192,7 +194,7 @@ public sealed class UtilisationScenario : IBenchmarkScenario
         report.Line($"`delay` jobs (`{{\"ms\": d}}`) at each cap, the engine's default settings, Azurite 3.37.0 in a fresh folder; every system's jobs record their own start and finish. " +
             "Limit = cap ÷ duration, the most jobs/s any system can run. Jobs/s = jobs ÷ (last finish − first start); share = jobs/s ÷ limit. " +
             $"Mean in flight ÷ cap: time-weighted over the steady part, the span without its first and last {UtilisationStats.TrimmedShare:P0}. " +
-            "Peak above the cap would mean the cap was broken. Mean job: finish − start, against the nominal duration (timers oversleep short waits, which lowers every share). Submit → first start: from the submit call (Hangfire: from its server's start, its jobs enqueued before; " +
+            "Peak above the cap would mean the cap was broken. Mean job: finish − start, against the nominal duration (every system waits precisely: DurableJobs' `delay`, the sliding window and Parallel.ForEachAsync on one thread's monitor wait, Hangfire with Thread.Sleep; what is above d is each system's own per-job cost and wake-up). Submit → first start: from the submit call (Hangfire: from its server's start, its jobs enqueued before; " +
             "Parallel.ForEachAsync: from the call) to the earliest job start. Last finish → final: to the batch's recorded completion (none for Hangfire).");
         if (context.Quick)
         {
