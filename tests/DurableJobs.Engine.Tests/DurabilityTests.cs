@@ -103,6 +103,34 @@ public sealed class DurabilityTests(EmulatorFixture fixture, ITestOutputHelper o
     }
 
     /// <summary>
+    /// A chunk's reads before its first job (cancel watch, jobs, recorded results, checkpoints) go out together: the store
+    /// holds each jobs read until the same chunk's results read has started, which before took 2 s per chunk (the results
+    /// were read only after the jobs) and now is at once.
+    /// </summary>
+    [Fact]
+    public async Task A_chunks_jobs_and_recorded_results_are_read_at_the_same_time_not_one_after_the_other()
+    {
+        string hub = "rdbs" + Guid.NewGuid().ToString("N")[..12];
+        TroubledBatchStore? store = null;
+        var request = new BatchRequest
+        {
+            Jobs = Enumerable.Range(0, 12).Select(i => new JobSpec { Id = $"job-{i}", Type = "echo" }).ToList(),
+            MaxParallel = 4,
+            DeadlineSeconds = 600,
+        };
+
+        await using EngineHost host = await EngineHost.StartAsync(
+            fixture.Emulator.ConnectionString, hub, new ProbeJobHandler(), configure: s => TroubledBatchStore.Wrap(s, inner => store = new TroubledBatchStore(inner) { JobsReadWaitsForResultsRead = true }));
+        string id = (await host.Client.SubmitAsync(request)).BatchId!;
+        BatchView view = await Eventually.MatchAsync(async () => (await host.Client.GetAsync(id))!, v => v.IsFinished, TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(250), "batch finished");
+        output.WriteLine($"{view.Status}: jobs reads beside their results read {store!.JobsReadsBesideResultsRead}, alone {store.JobsReadsAlone}");
+
+        Assert.Equal(BatchStatus.Completed, view.Status);
+        Assert.True(store.JobsReadsBesideResultsRead > 0, "no chunk read its jobs: the test proves nothing");
+        Assert.Equal(0, store.JobsReadsAlone);
+    }
+
+    /// <summary>
     /// Throttled past the batch's deadline: the chunks could not run before it, so their jobs end TimedOut like every
     /// other job the deadline stops, not Failed as if they had run and failed.
     /// </summary>

@@ -31,6 +31,22 @@ internal sealed class TroubledBatchStore(IBatchStore inner) : IBatchStore
     /// <summary>Calls that hung so far.</summary>
     public int Hung => Volatile.Read(ref hanging);
 
+    /// <summary>
+    /// While true, a chunk's jobs read waits up to 2 s for the same chunk's read of its recorded results to have
+    /// started, and counts whether it had (<see cref="JobsReadsBesideResultsRead"/>) or not (<see cref="JobsReadsAlone"/>).
+    /// </summary>
+    public bool JobsReadWaitsForResultsRead { get; init; }
+
+    /// <summary>Jobs reads whose chunk's results read had started before they finished.</summary>
+    public int JobsReadsBesideResultsRead => Volatile.Read(ref jobsReadsBeside);
+
+    /// <summary>Jobs reads that finished without their chunk's results read having started.</summary>
+    public int JobsReadsAlone => Volatile.Read(ref jobsReadsAlone);
+
+    private readonly ConcurrentDictionary<(string BatchId, int Start), TaskCompletionSource> resultsReads = new();
+    private int jobsReadsBeside;
+    private int jobsReadsAlone;
+
     /// <summary>Replaces the engine's store in <paramref name="services"/> with <paramref name="troubled"/> wrapped around it.</summary>
     public static void Wrap(IServiceCollection services, Func<IBatchStore, TroubledBatchStore> troubled)
     {
@@ -62,14 +78,25 @@ internal sealed class TroubledBatchStore(IBatchStore inner) : IBatchStore
     public Task<BatchIdPage> ListBatchesAsync(int count, string? continuationToken, CancellationToken cancellationToken = default) =>
         inner.ListBatchesAsync(count, continuationToken, cancellationToken);
 
-    public Task<IReadOnlyList<ScheduledJob>> ReadJobsAsync(string batchId, string jobsKey, int start, int count, CancellationToken cancellationToken = default) =>
-        inner.ReadJobsAsync(batchId, jobsKey, start, count, cancellationToken);
+    public async Task<IReadOnlyList<ScheduledJob>> ReadJobsAsync(string batchId, string jobsKey, int start, int count, CancellationToken cancellationToken = default)
+    {
+        IReadOnlyList<ScheduledJob> jobs = await inner.ReadJobsAsync(batchId, jobsKey, start, count, cancellationToken);
+        if (JobsReadWaitsForResultsRead)
+        {
+            Task resultsRead = ResultsRead(batchId, start).Task;
+            bool beside = await Task.WhenAny(resultsRead, Task.Delay(TimeSpan.FromSeconds(2), cancellationToken)) == resultsRead;
+            Interlocked.Increment(ref beside ? ref jobsReadsBeside : ref jobsReadsAlone);
+        }
+
+        return jobs;
+    }
 
     public Task DeleteJobsAsync(string batchId, string jobsKey, CancellationToken cancellationToken = default) =>
         inner.DeleteJobsAsync(batchId, jobsKey, cancellationToken);
 
     public async Task<IReadOnlyDictionary<int, JobResult>> GetRecordedAsync(string batchId, int start, int count, CancellationToken cancellationToken = default)
     {
+        ResultsRead(batchId, start).TrySetResult();
         if (Hang)
         {
             Interlocked.Increment(ref hanging);
@@ -88,6 +115,9 @@ internal sealed class TroubledBatchStore(IBatchStore inner) : IBatchStore
 
     public Task<ResultPage> QueryAsync(string batchId, JobStatus? status, int top, string? continuationToken, CancellationToken cancellationToken = default) =>
         inner.QueryAsync(batchId, status, top, continuationToken, cancellationToken);
+
+    private TaskCompletionSource ResultsRead(string batchId, int start) =>
+        resultsReads.GetOrAdd((batchId, start), _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     private void RefuseWhileThrottled()
     {

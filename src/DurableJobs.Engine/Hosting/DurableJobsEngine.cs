@@ -5,6 +5,8 @@ using DurableJobs.Orchestration.Execution;
 using DurableTask.AzureStorage;
 using DurableJobs.Orchestration;
 using DurableJobs.Orchestration.Model;
+using DurableJobs.Orchestration.Signals;
+using DurableJobs.Orchestration.Storage;
 using DurableTask.Core;
 using DurableTask.Core.Command;
 using DurableTask.Core.History;
@@ -135,7 +137,13 @@ internal sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
         configuration?.BeforeStart?.Invoke(worker);
         // Beside the start's storage round trips, not before them: a process that takes a batch at once runs its first
         // episode on code that is already compiled (see WarmUp).
-        _ = Task.Run(() => WarmUp(registry, services, logger), CancellationToken.None);
+        _ = Task.Run(
+            async () =>
+            {
+                WarmUp(registry, services, logger);
+                await WarmUpReadsAsync(services, logger, shutdown.Token).ConfigureAwait(false);
+            },
+            CancellationToken.None);
         await worker.StartAsync().ConfigureAwait(false);
         configuration?.AfterStart?.Invoke(worker);
         logger.LogInformation(
@@ -264,6 +272,56 @@ internal sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
         TaskOrchestration orchestration = new ShimOrchestrationCreator(name, factory, CreateShims(NullLoggerFactory.Instance), services).Create();
         OrchestratorExecutionResult result = new TaskOrchestrationExecutor(state, orchestration, BehaviorOnContinueAsNew.Carryover, ErrorPropagationMode.SerializeExceptions).Execute();
         return result.Actions.OfType<ScheduleTaskOrchestratorAction>().Any(a => a.Name == BatchNames.ExecuteJobsActivity);
+    }
+
+    /// <summary>
+    /// The reads a chunk makes before its first job starts, for a batch that does not exist: the cancel signal's row,
+    /// the job layout's blob (missing: the failure is the point), the recorded results and the checkpoints. On a fresh
+    /// process they took 0.37 s of the first chunk's start (activity fetched → first job), against tens of
+    /// milliseconds warm: each storage client's first request compiles its pipeline. Beside the worker's start, like
+    /// <see cref="WarmUp"/>; four requests per process start, none of them a write.
+    /// </summary>
+    /// <returns>How many of the four reads answered (a missing layout counts: the request was made and answered).</returns>
+    internal static async Task<int> WarmUpReadsAsync(IServiceProvider services, ILogger logger, CancellationToken cancellationToken)
+    {
+        const string none = "warm-up";
+        int answered = 0;
+        async Task ReadAsync(Func<Task> read, bool failureIsTheAnswer = false)
+        {
+            try
+            {
+                await read().ConfigureAwait(false);
+                answered++;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                if (failureIsTheAnswer && ex is Azure.RequestFailedException { Status: 404 })
+                {
+                    answered++;
+                    return;
+                }
+
+                logger.LogDebug(ex, "A warm-up read failed ({Error}); the first chunk pays for its start instead", ex.Message);
+            }
+        }
+
+        if (services.GetService<IBatchCancellationSignals>() is { } signals)
+        {
+            await ReadAsync(async () => (await signals.WatchAsync(none, cancellationToken).ConfigureAwait(false)).Dispose()).ConfigureAwait(false);
+        }
+
+        if (services.GetService<IBatchStore>() is { } store)
+        {
+            await ReadAsync(() => store.ReadJobsAsync(none, none, 0, 1, cancellationToken), failureIsTheAnswer: true).ConfigureAwait(false);
+            await ReadAsync(() => store.GetRecordedAsync(none, 0, 1, cancellationToken)).ConfigureAwait(false);
+        }
+
+        if (services.GetService<IJobProgressStore>() is { } progress)
+        {
+            await ReadAsync(() => progress.ReadCheckpointsAsync(none, 0, 1, cancellationToken)).ConfigureAwait(false);
+        }
+
+        return answered;
     }
 
     private async Task EnsureEmulatorAsync(CancellationToken cancellationToken)

@@ -141,16 +141,21 @@ internal sealed class JobChunkExecutor
 
     private async Task<ChunkSummary> RunAdmittedAsync(JobChunk chunk, CancellationToken hostStopping)
     {
-        using IBatchCancellationWatch watch = await signals.WatchAsync(chunk.BatchId, hostStopping).ConfigureAwait(false);
-        using var stop = new JobStopSignals(chunk.DeadlineUtc, watch.Token, hostStopping, options.TimeProvider);
-
-        IReadOnlyList<ScheduledJob> jobs = await store.ReadJobsAsync(chunk.BatchId, chunk.JobsKey, chunk.Start, chunk.Count, hostStopping).ConfigureAwait(false);
-        // Read beside the recorded results, while the chunk before this one in the lane still runs: checkpoints (and rows)
-        // that earlier deliveries of this chunk's jobs left, so a redelivered job resumes from its own.
+        // The chunk's four reads go out together, while the chunk before this one in the lane still runs: one round trip
+        // before its jobs can start instead of three (on a fresh process the three took 0.2 s of its first chunk's start).
+        // Besides the cancel watch and the jobs: the results recorded and the checkpoints (and rows) that earlier
+        // deliveries of this chunk's jobs left, so a redelivered job is not run again or resumes from its own.
+        Task<IBatchCancellationWatch> watchRead = signals.WatchAsync(chunk.BatchId, hostStopping);
+        Task<IReadOnlyList<ScheduledJob>> jobsRead = store.ReadJobsAsync(chunk.BatchId, chunk.JobsKey, chunk.Start, chunk.Count, hostStopping);
+        Task<IReadOnlyDictionary<int, Core.Model.JobResult>> recordedRead = store.GetRecordedAsync(chunk.BatchId, chunk.Start, chunk.Count, hostStopping);
         Task<IReadOnlyDictionary<int, string?>> leftBehindRead = progressStore is null
             ? Task.FromResult<IReadOnlyDictionary<int, string?>>(new Dictionary<int, string?>())
             : progressStore.ReadCheckpointsAsync(chunk.BatchId, chunk.Start, chunk.Count, hostStopping);
-        IReadOnlyDictionary<int, Core.Model.JobResult> recorded = await store.GetRecordedAsync(chunk.BatchId, chunk.Start, chunk.Count, hostStopping).ConfigureAwait(false);
+        using IBatchCancellationWatch watch = await FirstOfAsync(watchRead, jobsRead, recordedRead, leftBehindRead).ConfigureAwait(false);
+        using var stop = new JobStopSignals(chunk.DeadlineUtc, watch.Token, hostStopping, options.TimeProvider);
+
+        IReadOnlyList<ScheduledJob> jobs = await FirstOfAsync(jobsRead, recordedRead, leftBehindRead).ConfigureAwait(false);
+        IReadOnlyDictionary<int, Core.Model.JobResult> recorded = await FirstOfAsync(recordedRead, leftBehindRead).ConfigureAwait(false);
         IReadOnlyDictionary<int, string?> leftBehind = await leftBehindRead.ConfigureAwait(false);
         var tally = new ChunkTally();
         foreach (Core.Model.JobResult earlier in recorded.Values)
@@ -232,6 +237,27 @@ internal sealed class JobChunkExecutor
         }
 
         return tally.ToSummary();
+    }
+
+    /// <summary>
+    /// Awaits <paramref name="first"/>; if it fails, the reads started beside it are no longer awaited, so their own
+    /// failures are observed here instead of surfacing as unobserved task exceptions.
+    /// </summary>
+    private static async Task<T> FirstOfAsync<T>(Task<T> first, params Task[] startedBeside)
+    {
+        try
+        {
+            return await first.ConfigureAwait(false);
+        }
+        catch
+        {
+            foreach (Task other in startedBeside)
+            {
+                _ = other.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
+
+            throw;
+        }
     }
 
     private static JsonElement? CheckpointOf(IReadOnlyDictionary<int, string?> leftBehind, int index)
