@@ -130,8 +130,13 @@ internal static class DurableJobsRun
         DateTimeOffset submitted = DateTimeOffset.UtcNow;
         string id = await durable.ScheduleNewOrchestrationInstanceAsync(
             SlidingWindowOrchestrator.Name, new WindowInput(jobs, cell.Cap, (int)cell.Duration.TotalMilliseconds), cancellationToken).ConfigureAwait(false);
+        // As for a batch: patience counts from the last activity that recorded a run (at cap 1,000 the window's
+        // first 1,000 activities and the replays of its growing history take longer than a minute before it ends, while
+        // it keeps finishing jobs), and a window still moving ends at Patience.SlowestFactor times it.
         TimeSpan patience = Patience.For(cell, jobs);
         var clock = Stopwatch.StartNew();
+        var sinceProgress = Stopwatch.StartNew();
+        int ran = 0;
         while (true)
         {
             OrchestrationMetadata? metadata = await durable.GetInstanceAsync(id, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
@@ -151,9 +156,16 @@ internal static class DurableJobsRun
                 return new RunOutcome(spans, submitted, metadata.LastUpdatedAt, Workers: null);
             }
 
-            if (clock.Elapsed > patience)
+            if (InProcessSpans.Count is var now && now != ran)
             {
-                throw new TimeoutException($"Sliding window {id} ({jobs} × {cell.Label}) did not complete within {patience.TotalSeconds:0} s.");
+                ran = now;
+                sinceProgress.Restart();
+            }
+
+            if (sinceProgress.Elapsed > patience || clock.Elapsed > patience * Patience.SlowestFactor)
+            {
+                throw new TimeoutException($"Sliding window {id} ({jobs} × {cell.Label}) did not complete: {ran} jobs ran in {clock.Elapsed.TotalSeconds:0} s, " +
+                    (sinceProgress.Elapsed > patience ? $"none in the last {patience.TotalSeconds:0} s." : $"the most it is given is {(patience * Patience.SlowestFactor).TotalSeconds:0} s."));
             }
 
             await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
