@@ -12,7 +12,7 @@ namespace DurableJobs.Core.Handlers;
 /// timer (4 ms at 250 Hz). A wait therefore ends on a tick after its time: measured on the 2-core VM, Task.Delay(10)
 /// takes 12.0 ms, Task.Delay(5) 8.0 ms, Task.Delay(1) 4.2 ms, where a monitor wait takes 10.2, 5.2 and 1.2 ms. A
 /// delay job of 10 ms that holds its slot for 12 wastes a sixth of the cap, whatever the engine does. So all but the
-/// last <see cref="CoarseShare"/> of a wait goes to Task.Delay (cheap at any count), and the rest to one dedicated
+/// last <see cref="DefaultCoarseShare"/> of a wait goes to Task.Delay (cheap at any count), and the rest to one dedicated
 /// thread that keeps the waits due in a heap and sleeps on a monitor until the earliest, against
 /// <see cref="Stopwatch"/>. The thread exits after <see cref="IdleExit"/> with nothing to wait for and starts again
 /// on the next wait, so a process that runs no short delays keeps no thread for it.
@@ -20,7 +20,7 @@ namespace DurableJobs.Core.Handlers;
 internal sealed class PreciseDelay
 {
     /// <summary>How far short of its end a wait leaves Task.Delay: two coarse ticks, so its late end is still early.</summary>
-    internal static readonly TimeSpan CoarseShare = TimeSpan.FromMilliseconds(8);
+    internal static readonly TimeSpan DefaultCoarseShare = TimeSpan.FromMilliseconds(8);
 
     /// <summary>How long the thread stays with no wait due before it exits.</summary>
     internal static readonly TimeSpan IdleExit = TimeSpan.FromSeconds(1);
@@ -31,8 +31,14 @@ internal sealed class PreciseDelay
     /// <summary>The waits handed to the thread, by their end (a <see cref="Stopwatch"/> timestamp); cancelled ones stay until due.</summary>
     private readonly PriorityQueue<Waiter, long> due = new();
 
+    /// <summary>How far short of its end a wait leaves Task.Delay; a wait up to twice this is the thread's alone.</summary>
+    private readonly TimeSpan coarseShare;
+
     /// <summary>The thread that ends the waits, or null while none runs.</summary>
     private Thread? thread;
+
+    /// <summary>Creates a delay with its own thread; <paramref name="coarseShare"/> is for tests (default: two coarse ticks).</summary>
+    internal PreciseDelay(TimeSpan? coarseShare = null) => this.coarseShare = coarseShare ?? DefaultCoarseShare;
 
     /// <summary>The process's instance: one thread for every delay.</summary>
     public static PreciseDelay Shared { get; } = new();
@@ -54,9 +60,9 @@ internal sealed class PreciseDelay
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(wait, TimeSpan.Zero);
         long end = Stopwatch.GetTimestamp() + (long)(wait.TotalSeconds * Stopwatch.Frequency);
-        if (wait > CoarseShare * 2)
+        if (wait > coarseShare * 2)
         {
-            await Task.Delay(wait - CoarseShare, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(wait - coarseShare, cancellationToken).ConfigureAwait(false);
         }
 
         await WaitUntilAsync(end, cancellationToken).ConfigureAwait(false);

@@ -48,18 +48,26 @@ public sealed class PreciseDelayTests
     }
 
     [Theory]
-    [InlineData(5)] // the whole wait on the precise thread
-    [InlineData(2_000)] // still in Task.Delay's share
-    public async Task AWaitCancelledMidway_EndsCancelledAtOnce(int waitMs)
+    // 20 s, the whole of it the thread's (a delay whose coarse share is 10 s): a 5 ms wait raced the cancel and ended
+    // first on a loaded CI machine.
+    [InlineData(true)]
+    // 20 s, still in Task.Delay's share.
+    [InlineData(false)]
+    public async Task AWaitCancelledMidway_EndsCancelledAtOnce(bool onTheThread)
     {
+        var delay = onTheThread ? new PreciseDelay(coarseShare: TimeSpan.FromSeconds(10)) : PreciseDelay.Shared;
         using var cancel = new CancellationTokenSource();
         long start = Stopwatch.GetTimestamp();
-        Task wait = PreciseDelay.Shared.WaitAsync(TimeSpan.FromMilliseconds(waitMs), cancel.Token);
+        Task wait = delay.WaitAsync(TimeSpan.FromSeconds(20), cancel.Token);
+        if (onTheThread)
+        {
+            Assert.True(delay.IsThreadRunning);
+        }
 
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wait.WaitAsync(TimeSpan.FromSeconds(10)));
-        Assert.True(Stopwatch.GetElapsedTime(start) < TimeSpan.FromMilliseconds(Math.Max(waitMs, 1_000)));
+        Assert.True(Stopwatch.GetElapsedTime(start) < TimeSpan.FromSeconds(10));
     }
 
     [Fact]
