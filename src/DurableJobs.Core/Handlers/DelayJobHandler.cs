@@ -22,14 +22,24 @@ internal sealed class DelayJobHandler : IJobHandler
 
     private readonly TimeProvider time;
 
+    /// <summary>What a wait on the system clock goes through.</summary>
+    private readonly PreciseDelay precise;
+
     /// <summary>Creates the handler on the system clock.</summary>
     public DelayJobHandler()
         : this(TimeProvider.System)
     {
     }
 
-    /// <summary>Creates the handler on <paramref name="time"/> (tests script the clock's readings).</summary>
-    internal DelayJobHandler(TimeProvider time) => this.time = time;
+    /// <summary>
+    /// Creates the handler on <paramref name="time"/> (tests script the clock's readings); on the system clock it waits
+    /// through <paramref name="precise"/> (default: the process's <see cref="PreciseDelay.Shared"/>).
+    /// </summary>
+    internal DelayJobHandler(TimeProvider time, PreciseDelay? precise = null)
+    {
+        this.time = time;
+        this.precise = precise ?? PreciseDelay.Shared;
+    }
 
     /// <inheritdoc />
     public void ValidatePayload(JsonElement payload)
@@ -83,7 +93,7 @@ internal sealed class DelayJobHandler : IJobHandler
         {
             // On the system clock a precise wait: Task.Delay ends on a 4 ms tick on Linux (10 ms took 12; see PreciseDelay).
             await (time == TimeProvider.System
-                ? PreciseDelay.Shared.WaitAsync(wait, cancellationToken)
+                ? precise.WaitAsync(wait, cancellationToken)
                 : Task.Delay(wait, time, cancellationToken)).ConfigureAwait(false);
             long sleptMs = Math.Min(ms, (long)(time.GetUtcNow() - start).TotalMilliseconds);
             if (sleptMs >= ms)

@@ -14,7 +14,7 @@ namespace DurableJobs.Core.Handlers;
 /// delay job of 10 ms that holds its slot for 12 wastes a sixth of the cap, whatever the engine does. So all but the
 /// last <see cref="DefaultCoarseShare"/> of a wait goes to Task.Delay (cheap at any count), and the rest to one dedicated
 /// thread that keeps the waits due in a heap and sleeps on a monitor until the earliest, against
-/// <see cref="Stopwatch"/>. The thread exits after <see cref="IdleExit"/> with nothing to wait for and starts again
+/// <see cref="Stopwatch"/>. The thread exits after <see cref="DefaultIdleExit"/> with nothing to wait for and starts again
 /// on the next wait, so a process that runs no short delays keeps no thread for it.
 /// </remarks>
 internal sealed class PreciseDelay
@@ -22,8 +22,8 @@ internal sealed class PreciseDelay
     /// <summary>How far short of its end a wait leaves Task.Delay: two coarse ticks, so its late end is still early.</summary>
     internal static readonly TimeSpan DefaultCoarseShare = TimeSpan.FromMilliseconds(8);
 
-    /// <summary>How long the thread stays with no wait due before it exits.</summary>
-    internal static readonly TimeSpan IdleExit = TimeSpan.FromSeconds(1);
+    /// <summary>How long the thread stays, by default, with no wait due before it exits.</summary>
+    internal static readonly TimeSpan DefaultIdleExit = TimeSpan.FromSeconds(1);
 
     /// <summary>Guards <see cref="due"/> and <see cref="thread"/>; the thread sleeps on it and is pulsed for an earlier wait.</summary>
     private readonly object gate = new();
@@ -34,11 +34,18 @@ internal sealed class PreciseDelay
     /// <summary>How far short of its end a wait leaves Task.Delay; a wait up to twice this is the thread's alone.</summary>
     private readonly TimeSpan coarseShare;
 
+    /// <summary>How long the thread stays with no wait due before it exits.</summary>
+    private readonly TimeSpan idleExit;
+
     /// <summary>The thread that ends the waits, or null while none runs.</summary>
     private Thread? thread;
 
-    /// <summary>Creates a delay with its own thread; <paramref name="coarseShare"/> is for tests (default: two coarse ticks).</summary>
-    internal PreciseDelay(TimeSpan? coarseShare = null) => this.coarseShare = coarseShare ?? DefaultCoarseShare;
+    /// <summary>Creates a delay with its own thread; the parameters are for tests (defaults: two coarse ticks, a second).</summary>
+    internal PreciseDelay(TimeSpan? coarseShare = null, TimeSpan? idleExit = null)
+    {
+        this.coarseShare = coarseShare ?? DefaultCoarseShare;
+        this.idleExit = idleExit ?? DefaultIdleExit;
+    }
 
     /// <summary>The process's instance: one thread for every delay.</summary>
     public static PreciseDelay Shared { get; } = new();
@@ -122,7 +129,7 @@ internal sealed class PreciseDelay
 
                     if (!due.TryPeek(out _, out long earliest))
                     {
-                        if (!Monitor.Wait(gate, IdleExit) && due.Count == 0)
+                        if (!Monitor.Wait(gate, idleExit) && due.Count == 0)
                         {
                             thread = null;
                             return;
