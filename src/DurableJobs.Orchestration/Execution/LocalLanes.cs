@@ -142,8 +142,12 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter, TimeSpa
         bool handovers = finishedElsewhere is not null && handoverWait > TimeSpan.Zero && maxHandoverWaits > 0;
         TimeSpan giveUpAfter = deferAfter;
 
-        // The wait for the lane to be recorded finished elsewhere (one of this process's handover waits), once started.
+        // The wait for the lane to be recorded finished elsewhere, once started.
         Task? elsewhere = null;
+
+        // Whether this chunk holds one of the process's handover waits: set before the wait starts, not derived from it,
+        // so a wait that throws as it starts still gives its reservation back.
+        bool reserved = false;
 
         // Ends that wait once this chunk's turn is decided.
         using var decided = CancellationTokenSource.CreateLinkedTokenSource(stop);
@@ -190,6 +194,7 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter, TimeSpa
 
                 if (handovers && !predecessorHere && elsewhere is null && TryReserveHandoverWait())
                 {
+                    reserved = true;
                     giveUpAfter = deferAfter + handoverWait;
                     elsewhere = finishedElsewhere!(sequence - 1, decided.Token);
                     if (elsewhere.IsCompleted)
@@ -214,7 +219,7 @@ internal sealed class LocalLanes(TimeProvider time, TimeSpan deferAfter, TimeSpa
         finally
         {
             await decided.CancelAsync().ConfigureAwait(false);
-            if (elsewhere is not null)
+            if (reserved)
             {
                 Interlocked.Decrement(ref handoverWaits);
             }

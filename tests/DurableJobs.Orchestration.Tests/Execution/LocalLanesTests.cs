@@ -191,6 +191,27 @@ public sealed class LocalLanesTests
     }
 
     [Fact]
+    public async Task AHandoverWaitThatThrowsAsItStarts_GivesItsReservationBack_SoTheNextChunkMayWait()
+    {
+        // The review of b4f6844 found its derived reservation (a wait started) missed this: a throw from starting the
+        // wait left the only reservation taken for good, and every later chunk was deferred after the grace alone.
+        var lanes = new LocalLanes(TimeProvider.System, DeferAfter, Patience, maxHandoverWaits: 1);
+        Func<int, CancellationToken, Task> broken = (_, _) => throw new ObjectDisposedException("watch");
+        int asked = 0;
+        Func<int, CancellationToken, Task> finished = (_, _) =>
+        {
+            Interlocked.Increment(ref asked);
+            return Task.CompletedTask;
+        };
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => lanes.EnterAsync(Chunk("0.0", 3), 10, CancellationToken.None, broken).WaitAsync(Patience));
+        using LocalLanes.LaneTurn next = await lanes.EnterAsync(Chunk("0.1", 3), 10, CancellationToken.None, finished).WaitAsync(Patience);
+
+        Assert.Equal(1, asked);
+        Assert.True(next.HandedOver);
+    }
+
+    [Fact]
     public async Task TheLastChunkOfALaneToLeaveAProcess_ReportsTheSequenceTheLaneFinishedThrough_UnlessAChunkThereEndedAbnormally()
     {
         var lanes = new LocalLanes(TimeProvider.System, DeferAfter);
