@@ -75,7 +75,9 @@ public sealed class ScheduleTests(EmulatorFixture fixture, ITestOutputHelper out
         ScheduleView view = (await Schedules.GetAsync("slow"))!;
         await Schedules.DeleteAsync("slow");
 
-        IReadOnlyList<BatchView> batches = (await BatchesOfAsync("slow")).OrderBy(b => b.CreatedAt).ToList();
+        // A run started just before the delete may not have begun its job yet: wait until every run's job has.
+        IReadOnlyList<BatchView> batches = await Eventually.MatchAsync(
+            async () => (IReadOnlyList<BatchView>)(await BatchesOfAsync("slow")).OrderBy(b => b.CreatedAt).ToList(), b => b.All(x => probe.For(x.Id).Count > 0), Patience, TimeSpan.FromMilliseconds(200), "every run's job started");
         output.WriteLine(string.Join(Environment.NewLine, view.Runs.Select(r => $"{r.Occurrence:HH:mm:ss} {r.Disposition} {r.BatchId} {r.Outcome} {r.Detail}")));
         Assert.InRange(batches.Count, 2, 3);
         Assert.Contains(view.Runs, r => r.Disposition == OccurrenceDisposition.Skipped);
@@ -138,8 +140,11 @@ public sealed class ScheduleTests(EmulatorFixture fixture, ITestOutputHelper out
         Assert.Equal(ScheduleCalendar.BatchIdOf("queued", second.Occurrence.UtcDateTime), second.BatchId);
         Assert.Contains(view.Runs, r => r.Disposition == OccurrenceDisposition.Skipped && r.Detail == "An occurrence was already queued.");
 
-        // The queued run starts after the first one ended, and within the 2 s check interval plus a start.
-        ProbeRecord[] runs = (await BatchesOfAsync("queued")).OrderBy(b => b.CreatedAt).Take(2).Select(b => Assert.Single(probe.For(b.Id))).ToArray();
+        // The queued run starts after the first one ended, and within the 2 s check interval plus a start. The view shows
+        // the queued run once its batch is started, which may be before its job is: wait for both jobs to have begun.
+        BatchView[] firstTwo = await Eventually.MatchAsync(
+            async () => (await BatchesOfAsync("queued")).OrderBy(b => b.CreatedAt).Take(2).ToArray(), b => b.Length == 2 && b.All(x => probe.For(x.Id).Count > 0), Patience, TimeSpan.FromMilliseconds(200), "both runs' jobs started");
+        ProbeRecord[] runs = firstTwo.Select(b => Assert.Single(probe.For(b.Id))).ToArray();
         TimeSpan gap = runs[1].StartedAt - runs[0].EndedAt!.Value;
         output.WriteLine($"queued run started {gap.TotalMilliseconds:0} ms after the first ended");
         Assert.InRange(gap, TimeSpan.Zero, TimeSpan.FromSeconds(4));
