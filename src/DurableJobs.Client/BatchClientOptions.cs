@@ -53,5 +53,6 @@ public sealed class BatchClientOptions
         FixedJobsPerChunk = Math.Max(0, FixedJobsPerChunk),
         MaxJobsPerOrchestration = Math.Max(1, MaxJobsPerOrchestration),
         UnmeasuredAheadJobsPerSlot = ChunkingOptions.DefaultUnmeasuredAheadJobsPerSlot,
+        TailChunkSeconds = Math.Min(ChunkingOptions.DefaultTailChunkSeconds, TargetChunkSeconds),
     };
 }

@@ -121,7 +121,7 @@ internal sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
 
         DurableTaskShimFactory shims = CreateShims(loggerFactory);
         worker = new TaskHubWorker(
-            new CompletionRetryingService(service, shutdown.Token, loggerFactory.CreateLogger<CompletionRetryingService>(), options.WorkItemQueueVisibilityTimeout / 4),
+            new CompletionRetryingService(service, shutdown.Token, loggerFactory.CreateLogger<CompletionRetryingService>(), options.WorkItemQueueVisibilityTimeout / 4) { ActivityDispatchers = options.ActivityDispatchers },
             loggerFactory);
         foreach ((TaskName name, Func<IServiceProvider, ITaskOrchestrator> factory) in registry.GetOrchestrators())
         {
@@ -204,7 +204,7 @@ internal sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
                 JobCount = 1_000,
                 MaxParallel = 100,
                 DeadlineSeconds = 3_600,
-                Chunking = new ChunkingOptions { UnmeasuredAheadJobsPerSlot = ChunkingOptions.DefaultUnmeasuredAheadJobsPerSlot },
+                Chunking = new ChunkingOptions { UnmeasuredAheadJobsPerSlot = ChunkingOptions.DefaultUnmeasuredAheadJobsPerSlot, TailChunkSeconds = ChunkingOptions.DefaultTailChunkSeconds },
             };
             var state = new OrchestrationRuntimeState();
             state.AddEvent(new OrchestratorStartedEvent(-1));

@@ -69,6 +69,24 @@ internal sealed record ChunkingOptions
     /// <summary>What new batches get for <see cref="UnmeasuredAheadJobsPerSlot"/>.</summary>
     public const int DefaultUnmeasuredAheadJobsPerSlot = 3;
 
+    /// <summary>
+    /// Near the end of a batch each chunk takes its lane's share of what is left (guided self-scheduling, so the lanes
+    /// run out of work together), but never less than this many seconds of measured work per slot. Without the floor
+    /// the last chunks shrank to one job per slot, and a lane of 10 ms jobs ran two jobs per orchestration round trip
+    /// (~100 ms on a loaded 2-core machine): the last second or more of a batch ran about one job at a time whatever
+    /// the cap (10 ms × cap 10: the last 1 s at 0.1 of the cap). A chunk granted ahead that carries at least a round trip
+    /// of work keeps the lane busy until the next grant; the lanes then finish within about this much of each other.
+    /// The share is also in proportion to the lane's slots, so a lane of two slots and one of one finish together.
+    /// Null in the inputs of batches started before it existed, which replay as they ran (shares by job count, down to
+    /// one job per slot).
+    /// </summary>
+    [JsonPropertyName("tailChunkSeconds")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? TailChunkSeconds { get; init; }
+
+    /// <summary>What new batches get for <see cref="TailChunkSeconds"/>: more than the round trip between a chunk's end and the grant after it.</summary>
+    public const double DefaultTailChunkSeconds = 0.25;
+
     /// <summary>When above 0, every chunk carries exactly this many jobs (no adaptation).</summary>
     [JsonPropertyName("fixedJobsPerChunk")]
     public int FixedJobsPerChunk { get; init; }

@@ -187,6 +187,7 @@ internal sealed class ChunkPlanner
         }
 
         int size;
+        double averageMs = 0;
         if (measuredJobs == 0)
         {
             // Nothing measured yet: a lane's first chunk carries one job per slot (the smallest useful chunk, and
@@ -201,9 +202,19 @@ internal sealed class ChunkPlanner
         }
         else
         {
-            double averageMs = Math.Max(0.01, measuredMilliseconds / measuredJobs);
+            averageMs = Math.Max(0.01, measuredMilliseconds / measuredJobs);
             double wanted = options.TargetChunkSeconds * 1_000 * parallelism / averageMs;
             size = (int)Math.Clamp(Math.Round(wanted), parallelism, Math.Max(parallelism, options.MaxJobsPerChunk));
+        }
+
+        if (options.TailChunkSeconds is { } tailSeconds && averageMs > 0)
+        {
+            // Near the end, the lane's share of what is left by its slots, but at least a round trip's worth of work per
+            // slot (see ChunkingOptions.TailChunkSeconds).
+            int openSlots = Math.Max(1, laneParallelism.Where((_, i) => !laneRetired[i]).Sum());
+            long share = (long)Math.Ceiling((double)remaining * parallelism / ((double)openSlots * perLane));
+            long floor = (long)parallelism * (long)Math.Ceiling(tailSeconds * 1_000 / averageMs);
+            return (int)Math.Min(size, Math.Max(parallelism, Math.Max(share, floor)));
         }
 
         // Near the end, share what is left among every place in flight so the lanes finish together instead of one

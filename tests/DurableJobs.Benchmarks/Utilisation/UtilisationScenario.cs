@@ -322,14 +322,19 @@ public sealed class UtilisationScenario : IBenchmarkScenario
             return new(system, cell, outcome, UtilisationStats.From(outcome.Spans, cell.Cap, cell.Duration), null);
         }
 
-        /// <summary>Mean jobs in flight per 100 ms over the first 2 s and the last 1 s of a run: where the slots idled.</summary>
+        /// <summary>
+        /// Mean jobs in flight per 100 ms over the first 2 s and the last 1 and 3 s of a run, and when the first jobs started
+        /// and the last ones finished: where the slots idled.
+        /// </summary>
         private static string Profile(IReadOnlyList<JobSpan> spans)
         {
             DateTimeOffset first = spans.Min(s => s.StartedAt);
             DateTimeOffset last = spans.Max(s => s.FinishedAt);
             string Buckets(DateTimeOffset from, int count) => string.Join(" ", Enumerable.Range(0, count).Select(i =>
                 UtilisationStats.MeanInFlight(spans, from.AddMilliseconds(i * 100), from.AddMilliseconds((i + 1) * 100)).ToString("0", CultureInfo.InvariantCulture)));
-            return $"span {(last - first).TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} s, in flight per 100 ms: first 2 s [{Buckets(first, 20)}], last 1 s [{Buckets(last.AddSeconds(-1), 10)}]";
+            string Offsets(IEnumerable<DateTimeOffset> times) => string.Join(" ", times.Select(t => (t - first).TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)));
+            return $"span {(last - first).TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} s, in flight per 100 ms: first 2 s [{Buckets(first, 20)}], last 1 s [{Buckets(last.AddSeconds(-1), 10)}], last 3 s [{Buckets(last.AddSeconds(-3), 30)}]; " +
+                $"first 40 starts, ms after the first [{Offsets(spans.Select(s => s.StartedAt).Order().Take(40))}]; last 40 finishes [{Offsets(spans.Select(s => s.FinishedAt).Order().TakeLast(40))}]";
         }
 
         public static SystemResult NotRun(string system, UtilisationCell cell, string why) => new(system, cell, null, null, why);

@@ -299,4 +299,52 @@ public sealed class ChunkPlannerTests(ITestOutputHelper output)
         Assert.Equal([10, 8, 6, 4], tail.Select(p => p.Count));
         Assert.Equal(32, planner.NextIndex);
     }
+
+    [Fact]
+    public void AfterMeasuringTenMillisecondJobs_NoChunkNearTheEndCarriesLessThanAQuarterSecondPerSlot_25_15_Not_10_8_6_4()
+    {
+        // The batch above with the tail floor new batches get: a lane's share of the 40 left would be 10 jobs (100 ms),
+        // less than the round trip to the next grant, so each chunk carries 250 ms of work instead and two lanes finish
+        // the batch while the other two have nothing more to wait for.
+        var planner = new ChunkPlanner(0, 44, 4, new ChunkingOptions { MinLanes = 4, ChunksAheadPerLane = 0, TargetChunkSeconds = 1, TailChunkSeconds = 0.25 });
+        ChunkPlan[] measuring = [.. Enumerable.Range(0, 4).Select(_ => planner.TryNext()!)];
+        foreach (ChunkPlan plan in measuring)
+        {
+            planner.Finished(plan, new ChunkSummary { Succeeded = 1, BusyMilliseconds = 10 });
+        }
+
+        ChunkPlan[] tail = [planner.TryNext()!, planner.TryNext()!];
+        ChunkPlan? third = planner.TryNext();
+
+        Assert.Equal([25, 15], tail.Select(p => p.Count));
+        Assert.Null(third);
+        Assert.False(planner.HasMore);
+    }
+
+    [Fact]
+    public void NearTheEnd_ALaneOfTwoSlotsTakesTwiceTheShareOfALaneOfOne_60_10_Not_45_23()
+    {
+        // Cap 3 over a lane of two slots and one of one, chunk-at-a-time, 10 ms jobs, 90 left after measuring. Shared by
+        // job count (batches from before the tail rule), the wide lane would get 45 jobs (225 ms on its two slots) and
+        // the narrow one 23 (230 ms on one) of the 45 left; shared by slots, 60 of 90 then 10 of 30.
+        var options = new ChunkingOptions { MinLanes = 2, MaxLanes = 2, ChunksAheadPerLane = 0, TargetChunkSeconds = 1 };
+        int[] bySlots = TailAfterMeasuring(options with { TailChunkSeconds = 0.001 });
+        int[] byCount = TailAfterMeasuring(options);
+
+        Assert.Equal([60, 10], bySlots);
+        Assert.Equal([45, 23], byCount);
+
+        static int[] TailAfterMeasuring(ChunkingOptions chunking)
+        {
+            var planner = new ChunkPlanner(0, 93, 3, chunking);
+            ChunkPlan[] measuring = [planner.TryNext()!, planner.TryNext()!];
+            Assert.Equal([2, 1], measuring.Select(p => p.Parallelism));
+            foreach (ChunkPlan plan in measuring)
+            {
+                planner.Finished(plan, new ChunkSummary { Succeeded = plan.Count, BusyMilliseconds = 10 * plan.Count });
+            }
+
+            return [planner.TryNext()!.Count, planner.TryNext()!.Count];
+        }
+    }
 }

@@ -46,6 +46,7 @@ internal sealed record PlannedBatch(int Start, int Count, int MaxParallel, Chunk
         from ahead in Gen.OneOf(Gen.Const(1), Gen.Int[0, 3])
         from fixedSize in Gen.Frequency((4, Gen.Const(0)), (1, Gen.Int[1, 40]))
         from unmeasuredAhead in Gen.Frequency((2, Gen.Const((int?)null)), (2, Gen.Const((int?)ChunkingOptions.DefaultUnmeasuredAheadJobsPerSlot)), (1, Gen.Int[0, 20].Select(i => (int?)i)))
+        from tail in Gen.Frequency((2, Gen.Const((double?)null)), (2, Gen.Const((double?)ChunkingOptions.DefaultTailChunkSeconds)), (1, Gen.Double[0.0, 5.0].Select(d => (double?)d)))
         select new ChunkingOptions
         {
             TargetChunkSeconds = target,
@@ -56,6 +57,7 @@ internal sealed record PlannedBatch(int Start, int Count, int MaxParallel, Chunk
             ChunksAheadPerLane = ahead,
             FixedJobsPerChunk = fixedSize,
             UnmeasuredAheadJobsPerSlot = unmeasuredAhead,
+            TailChunkSeconds = tail,
         };
 
     /// <summary>Job durations of one batch share a scale: all sub-millisecond, all around a second, or anything.</summary>
