@@ -128,29 +128,6 @@ public sealed class CompletionRetryingServiceTests
         Assert.Equal(2, inner.FinishCalls);
     }
 
-    [Theory]
-    [InlineData(null, 1)]
-    [InlineData(4, 4)]
-    public async Task Durable_Task_takes_activity_work_items_in_as_many_loops_at_once_as_the_engine_asks_for_the_azure_storage_service_alone_one(int? dispatchers, int expected)
-    {
-        // Taking a work item is one queue request: with one loop, a batch's first chunks reach a worker one request apart.
-        FetchCountingService inner = FetchCountingService.Create();
-        var service = new CompletionRetryingService((IOrchestrationService)(object)inner, CancellationToken.None, NullLogger.Instance, TimeSpan.FromSeconds(1)) { ActivityDispatchers = dispatchers };
-        var worker = new TaskHubWorker(service, NullLoggerFactory.Instance);
-        await worker.StartAsync();
-        try
-        {
-            await Until(() => inner.MaxFetching >= expected);
-            await Task.Delay(500); // a loop too many would show by now
-
-            Assert.Equal(expected, inner.MaxFetching);
-        }
-        finally
-        {
-            await worker.StopAsync(isForced: true);
-        }
-    }
-
     private static InvalidOperationException Outage() =>
         new("An error occurred while communicating with Azure Storage", new HttpRequestException("Connection refused"));
 
@@ -230,65 +207,6 @@ public sealed class CompletionRetryingServiceTests
 
             await Task.Delay(10);
             Interlocked.Decrement(ref inCall);
-        }
-    }
-
-    /// <summary>
-    /// An orchestration service with no work: every take waits until the worker stops, counting the takes waiting at once.
-    /// Reports one dispatcher of each kind, as the Azure Storage service does.
-    /// </summary>
-    public class FetchCountingService : DispatchProxy
-    {
-        private int fetching;
-        private int maxFetching;
-
-        /// <summary>The most activity takes that were waiting at once.</summary>
-        public int MaxFetching => Volatile.Read(ref maxFetching);
-
-        public static FetchCountingService Create() => (FetchCountingService)(object)Create<IOrchestrationService, FetchCountingService>();
-
-        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args) => targetMethod?.Name switch
-        {
-            nameof(IOrchestrationService.LockNextTaskActivityWorkItem) => TakeAsync<TaskActivityWorkItem>((CancellationToken)args![1]!, counted: true),
-            nameof(IOrchestrationService.LockNextTaskOrchestrationWorkItemAsync) => TakeAsync<TaskOrchestrationWorkItem>((CancellationToken)args![1]!, counted: false),
-            nameof(IOrchestrationService.StartAsync) or nameof(IOrchestrationService.StopAsync) => Task.CompletedTask,
-            "get_" + nameof(IOrchestrationService.TaskActivityDispatcherCount) or "get_" + nameof(IOrchestrationService.TaskOrchestrationDispatcherCount) => 1,
-            "get_" + nameof(IOrchestrationService.MaxConcurrentTaskActivityWorkItems) or "get_" + nameof(IOrchestrationService.MaxConcurrentTaskOrchestrationWorkItems) => 10,
-            "get_" + nameof(IOrchestrationService.EventBehaviourForContinueAsNew) => BehaviorOnContinueAsNew.Carryover,
-            nameof(IOrchestrationService.GetDelayInSecondsAfterOnFetchException) or nameof(IOrchestrationService.GetDelayInSecondsAfterOnProcessException) => 0,
-            _ => throw new NotSupportedException(targetMethod?.Name),
-        };
-
-        private async Task<T?> TakeAsync<T>(CancellationToken cancellationToken, bool counted)
-            where T : class
-        {
-            if (counted)
-            {
-                int now = Interlocked.Increment(ref fetching);
-                int seen;
-                while (now > (seen = Volatile.Read(ref maxFetching)) && Interlocked.CompareExchange(ref maxFetching, now, seen) != seen)
-                {
-                    // Raced another take raising the maximum: read it again.
-                }
-            }
-
-            try
-            {
-                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // The worker is stopping: nothing to hand out.
-            }
-            finally
-            {
-                if (counted)
-                {
-                    Interlocked.Decrement(ref fetching);
-                }
-            }
-
-            return null;
         }
     }
 }

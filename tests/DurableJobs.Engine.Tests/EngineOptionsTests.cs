@@ -57,15 +57,4 @@ public sealed class EngineOptionsTests
 
         options.Validate();
     }
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(33)]
-    public void Activity_dispatchers_outside_1_to_32_are_refused_naming_the_setting(int dispatchers)
-    {
-        var options = new EngineOptions { ActivityDispatchers = dispatchers };
-
-        InvalidOperationException refused = Assert.Throws<InvalidOperationException>(options.Validate);
-        Assert.Contains("DurableJobs:ActivityDispatchers", refused.Message, StringComparison.Ordinal);
-    }
 }

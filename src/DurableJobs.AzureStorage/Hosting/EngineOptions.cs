@@ -28,16 +28,6 @@ public sealed class EngineOptions
     public int MaxConcurrentActivityWorkItems { get; set; } = 100;
 
     /// <summary>
-    /// Loops that take chunks off the work-item queue at once. Azure Storage hands out one queue message per request, and
-    /// Durable Task's one loop asks again only when the last answer came back: a batch's first chunks (two per lane, 16
-    /// at cap 10, 40 at cap 1,000) reached a worker one request at a time, about 30 ms apart on Azurite under load, so
-    /// the lanes started one by one over half a second (10 ms × cap 10: about one job in flight for the first 0.6 s).
-    /// Several loops take them in parallel. The price is idle traffic: each loop polls the queue up to 4 times a second
-    /// when there is nothing (see <see cref="MaxQueuePollingInterval"/>). Durable Task's default is 1.
-    /// </summary>
-    public int ActivityDispatchers { get; set; } = 4;
-
-    /// <summary>
     /// Distinct batches one process runs jobs of at once; chunks of one more batch wait (they do not fail) until a
     /// batch leaves, and another worker with room may take them meanwhile. 0: no limit.
     /// </summary>
@@ -103,11 +93,6 @@ public sealed class EngineOptions
         if (MaxConcurrentActivityWorkItems < 1 || MaxConcurrentOrchestrationWorkItems < 1)
         {
             throw new InvalidOperationException("DurableJobs:MaxConcurrentActivityWorkItems and MaxConcurrentOrchestrationWorkItems must be at least 1.");
-        }
-
-        if (ActivityDispatchers is < 1 or > 32)
-        {
-            throw new InvalidOperationException($"DurableJobs:ActivityDispatchers must be between 1 and 32 (got {ActivityDispatchers}).");
         }
 
         // A lease renewed less than twice per interval is lost by a live worker at the first slow round (churn).

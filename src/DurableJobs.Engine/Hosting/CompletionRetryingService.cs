@@ -22,11 +22,6 @@ namespace DurableJobs.Engine.Hosting;
 /// 7.5 s is absorbed. Renewals and the completion of one work item never overlap: each updates the message's pop
 /// receipt, and a call made with a stale one fails.
 /// </para>
-/// <para>
-/// Third, it asks Durable Task for <see cref="ActivityDispatchers"/> activity loops where the Azure Storage service asks
-/// for one (see <c>EngineOptions.ActivityDispatchers</c>): taking a work item is one queue request, and that service's
-/// take is safe to call from several loops (its sessions are a concurrent dictionary).
-/// </para>
 /// Everything else is passed through.
 /// </summary>
 internal sealed class CompletionRetryingService(IOrchestrationService inner, CancellationToken stopping, ILogger logger, TimeSpan renewInterval, TimeProvider? time = null) : IOrchestrationService
@@ -46,10 +41,7 @@ internal sealed class CompletionRetryingService(IOrchestrationService inner, Can
 
     public BehaviorOnContinueAsNew EventBehaviourForContinueAsNew => inner.EventBehaviourForContinueAsNew;
 
-    /// <summary>Activity loops Durable Task runs to take work items; the inner service's count when not set.</summary>
-    public int? ActivityDispatchers { get; init; }
-
-    public int TaskActivityDispatcherCount => ActivityDispatchers ?? inner.TaskActivityDispatcherCount;
+    public int TaskActivityDispatcherCount => inner.TaskActivityDispatcherCount;
 
     public int MaxConcurrentTaskActivityWorkItems => inner.MaxConcurrentTaskActivityWorkItems;
 

@@ -121,7 +121,7 @@ internal sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
 
         DurableTaskShimFactory shims = CreateShims(loggerFactory);
         worker = new TaskHubWorker(
-            new CompletionRetryingService(service, shutdown.Token, loggerFactory.CreateLogger<CompletionRetryingService>(), options.WorkItemQueueVisibilityTimeout / 4) { ActivityDispatchers = options.ActivityDispatchers },
+            new CompletionRetryingService(service, shutdown.Token, loggerFactory.CreateLogger<CompletionRetryingService>(), options.WorkItemQueueVisibilityTimeout / 4),
             loggerFactory);
         foreach ((TaskName name, Func<IServiceProvider, ITaskOrchestrator> factory) in registry.GetOrchestrators())
         {
