@@ -125,12 +125,18 @@ public sealed class BatchControlApiTests(EmulatorFixture storage, BatchControlAp
             HttpStatusCode.BadRequest, "validation-failed");
         Assert.Equal(["abortWhen.failureRate"], Problems.ErrorKeys(problem));
 
+        // Three failures, then 2,000 instant jobs at cap 1. The budget is spent by the lane's second chunk (3 of its first 4
+        // jobs failed); the chunk granted when the first one finished holds at most MaxJobsPerChunk (1,000) of the rest, and
+        // whatever was never granted ends Cancelled. (With instant jobs a granted chunk runs whole before the cancel signal
+        // reaches it, so a batch of only a few jobs, all granted by then, would have nothing left to cancel.)
+        string jobs = string.Join(",", Enumerable.Repeat("""{"type":"fail"}""", 3).Concat(Enumerable.Repeat("""{"type":"echo"}""", 2_000)));
         using HttpResponseMessage submitted = await PostJsonAsync(
-            "/api/batches", """{"batchId":"ctl-budget","maxParallel":1,"abortWhen":{"minJobs":2,"failureRate":0.1},"jobs":[{"type":"fail"},{"type":"fail"},{"type":"fail"},{"type":"echo"},{"type":"echo"},{"type":"echo"}]}""");
+            "/api/batches", $$"""{"batchId":"ctl-budget","maxParallel":1,"abortWhen":{"minJobs":2,"failureRate":0.1},"jobs":[{{jobs}}]}""");
         Assert.Equal(HttpStatusCode.Accepted, submitted.StatusCode);
         JsonElement view = await WaitForAsync(submitted.Headers.Location!, v => v.GetProperty("status").GetString() == "Aborted", "Aborted");
         Assert.StartsWith("Failure budget spent", view.GetProperty("reason").GetString(), StringComparison.Ordinal);
-        Assert.True(view.GetProperty("cancelled").GetInt32() > 0, view.GetRawText());
+        Assert.Equal(3, view.GetProperty("failed").GetInt32());
+        Assert.True(view.GetProperty("cancelled").GetInt32() >= 999, view.GetRawText());
     }
 
     [Fact]
