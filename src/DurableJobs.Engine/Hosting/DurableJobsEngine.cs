@@ -204,7 +204,8 @@ internal sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
                 JobCount = 1_000,
                 MaxParallel = 100,
                 DeadlineSeconds = 3_600,
-                Chunking = new ChunkingOptions { UnmeasuredAheadJobsPerSlot = ChunkingOptions.DefaultUnmeasuredAheadJobsPerSlot, TailChunkSeconds = ChunkingOptions.DefaultTailChunkSeconds },
+                // The chunking a new batch gets, from the client that gives it, so the warm-up replays the same rules.
+                Chunking = new DurableJobs.Client.BatchClientOptions().ToChunking(),
             };
             var state = new OrchestrationRuntimeState();
             state.AddEvent(new OrchestratorStartedEvent(-1));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using DurableJobs.Orchestration.Model;
 
 namespace DurableJobs.Orchestration.Orchestrators;
@@ -211,8 +212,9 @@ internal sealed class ChunkPlanner
         {
             // Near the end, the lane's share of what is left by its slots, but at least a round trip's worth of work per
             // slot (see ChunkingOptions.TailChunkSeconds).
-            int openSlots = Math.Max(1, laneParallelism.Where((_, i) => !laneRetired[i]).Sum());
-            long share = (long)Math.Ceiling((double)remaining * parallelism / ((double)openSlots * perLane));
+            // The open lanes' slots add up to the cap (see Cap): a lane is only granted to while not retired.
+            Debug.Assert(Cap == laneParallelism.Where((_, i) => !laneRetired[i]).Sum(), "the open lanes' slots do not add up to the cap");
+            long share = (long)Math.Ceiling((double)remaining * parallelism / ((double)Cap * perLane));
             long floor = (long)parallelism * (long)Math.Ceiling(tailSeconds * 1_000 / averageMs);
             return (int)Math.Min(size, Math.Max(parallelism, Math.Max(share, floor)));
         }
