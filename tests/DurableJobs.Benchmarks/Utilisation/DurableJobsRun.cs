@@ -83,7 +83,33 @@ internal static class DurableJobsRun
         }
         while (continuation is not null);
 
+        await DeleteAsync(client, id, cancellationToken).ConfigureAwait(false);
         return new RunOutcome(spans, submitted, view.CompletedAt, workers);
+    }
+
+    /// <summary>
+    /// Deletes a measured batch, as retention would. The grid runs about 500,000 jobs on one Azurite, which keeps its
+    /// whole database in memory and rewrites it every few seconds; left in place, their results made the cells run last
+    /// (the fresh column) stall for 0.4–0.9 s mid-batch, which the same cells alone on a new Azurite do not.
+    /// </summary>
+    private static async Task DeleteAsync(BatchClient client, string id, CancellationToken cancellationToken)
+    {
+        // The view reads final once the batch's summary is written; its orchestration completes a moment later.
+        for (int attempt = 0; ; attempt++)
+        {
+            DeleteOutcome deleted = await client.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
+            if (deleted == DeleteOutcome.Deleted)
+            {
+                return;
+            }
+
+            if (deleted != DeleteOutcome.NotFinished || attempt == 100)
+            {
+                throw new InvalidOperationException($"Batch {id} could not be deleted after it was measured: {deleted}.");
+            }
+
+            await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Every count of the batch's status, so a run that fails says what is stuck or missing.</summary>
@@ -132,6 +158,9 @@ internal static class DurableJobsRun
                 {
                     throw new InvalidOperationException($"Sliding window {id} completed, but {spans.Count} of {jobs} activities recorded a run.");
                 }
+
+                // Its history (a few events per job) goes too, for the reason the batches do (DeleteAsync).
+                await durable.PurgeInstanceAsync(id, cancellation: cancellationToken).ConfigureAwait(false);
 
                 return new RunOutcome(spans, submitted, metadata.LastUpdatedAt, Workers: null);
             }
