@@ -15,7 +15,7 @@ public sealed class BatchClientOptions
     public int MaxJobsPerChunk { get; set; } = 1_000;
 
     /// <summary>Fewest lanes a batch's cap splits into (see <see cref="ChunkingOptions.MinLanes"/>).</summary>
-    public int MinLanes { get; set; } = 8;
+    public int MinLanes { get; set; } = 4;
 
     /// <summary>Slots a lane aims at once the cap is large (see <see cref="ChunkingOptions.SlotsPerLane"/>).</summary>
     public int SlotsPerLane { get; set; } = 50;

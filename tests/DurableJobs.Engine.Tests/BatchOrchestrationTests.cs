@@ -80,7 +80,8 @@ public sealed class BatchOrchestrationTests(EmulatorFixture fixture, ITestOutput
     public async Task TwoWorkersWithFourSlotsEach_600JobsOf50MsAtCap12_BothRunJobs_NeverMoreThan12AtOnce()
     {
         string hub = "two" + Guid.NewGuid().ToString("N")[..12];
-        var fewSlots = new Dictionary<string, string?> { ["DurableJobs:MaxConcurrentActivityWorkItems"] = "4" };
+        // 8 lanes (the default is 4 for this cap): more chunks than one worker has slots for.
+        var fewSlots = new Dictionary<string, string?> { ["DurableJobs:MaxConcurrentActivityWorkItems"] = "4", ["DurableJobs:Client:MinLanes"] = "8" };
         await using EngineHost a = await EngineHost.StartAsync(fixture.Emulator.ConnectionString, hub, probe, fewSlots, configure: s => s.AddSingleton(new WorkerIdentity("a")));
         await using EngineHost b = await EngineHost.StartAsync(fixture.Emulator.ConnectionString, hub, probe, fewSlots, configure: s => s.AddSingleton(new WorkerIdentity("b")));
         BatchRequest request = Batch(Enumerable.Range(0, 600).Select(_ => Job("delay", new { ms = 50 })), maxParallel: 12, deadlineSeconds: 600);

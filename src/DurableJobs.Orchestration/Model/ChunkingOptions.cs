@@ -24,10 +24,16 @@ internal sealed record ChunkingOptions
 
     /// <summary>
     /// Fewest lanes a batch's cap splits into (fewer only when the cap or the batch is smaller): lanes are what
-    /// several worker processes share a batch by.
+    /// several worker processes share a batch by. Not more: every chunk of every lane costs an activity message, its
+    /// completion, an orchestrator episode and four reads, so a small cap cut into many narrow lanes pays that many
+    /// times over for the same work. At 8 (the default until 2026-12-02, still in the inputs of batches started
+    /// before, which always carry it), lanes of 1–2 slots at cap 10 kept the emulator saturated: 10 ms jobs at cap 10
+    /// reached 0.81 of the limit against 0.87 at 4, and ten batches sharing a named limit of 7 on three workers held it
+    /// 0.84 of the time against 0.98 (docs/benchmarks.md). 2 held the limit as well but spread the batches' shares of it
+    /// further (7–14 % against an equal 10 %).
     /// </summary>
     [JsonPropertyName("minLanes")]
-    public int MinLanes { get; init; } = 8;
+    public int MinLanes { get; init; } = 4;
 
     /// <summary>Slots a lane aims at once the cap is large: a cap of 1,000 makes 20 lanes of 50.</summary>
     [JsonPropertyName("slotsPerLane")]

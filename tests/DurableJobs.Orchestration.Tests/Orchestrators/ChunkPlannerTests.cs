@@ -225,13 +225,14 @@ public sealed class ChunkPlannerTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(10, 8, 2)]
-    [InlineData(100, 8, 13)]
+    [InlineData(10, 4, 3)]
+    [InlineData(100, 4, 25)]
+    [InlineData(200, 4, 50)]
     [InlineData(400, 8, 50)]
     [InlineData(1_000, 20, 50)]
     [InlineData(10_000, 64, 157)]
     [InlineData(3, 3, 1)]
-    public void TheCapSplitsIntoAtLeastEightLanes_OfAboutFiftySlotsOnceLarge_AtMostSixtyFour(int cap, int lanes, int widestLane)
+    public void TheCapSplitsIntoAtLeastFourLanes_OfAboutFiftySlotsOnceLarge_AtMostSixtyFour(int cap, int lanes, int widestLane)
     {
         var planner = new ChunkPlanner(0, 100_000, cap, new ChunkingOptions());
 
