@@ -55,6 +55,12 @@ internal sealed class AzuriteProcess : IAsyncDisposable
     /// <summary>How many services have said they closed.</summary>
     private int closedServices;
 
+    /// <summary>The emulator's last lines of output, oldest first: what it said before it exited (guarded by itself).</summary>
+    private readonly Queue<string> lastLines = new();
+
+    /// <summary>How many of the emulator's last lines <see cref="lastLines"/> keeps.</summary>
+    private const int KeptLines = 8;
+
     /// <summary>1 once a stop began: stopping is idempotent.</summary>
     private int stopped;
 
@@ -133,7 +139,12 @@ internal sealed class AzuriteProcess : IAsyncDisposable
                 {
                     if (process.HasExited)
                     {
-                        throw new InvalidOperationException($"Azurite exited with code {process.ExitCode} before it was ready (is port {port} taken?).");
+                        // Its last words are on their way through the output readers: wait for the end of both streams.
+                        await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+                        string said = azurite.LastOutput();
+                        throw new InvalidOperationException(said.Length > 0
+                            ? $"Azurite exited with code {process.ExitCode} before it was ready on 127.0.0.1:{options.BlobPort}-{options.BlobPort + 2}. It said: {said}"
+                            : $"Azurite exited with code {process.ExitCode} before it was ready (is port {port} taken?).");
                     }
 
                     if (clock.Elapsed > options.StartTimeout)
@@ -177,15 +188,30 @@ internal sealed class AzuriteProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Three consecutive free loopback ports, for a private instance (tests).</summary>
+    /// <summary>Three consecutive free loopback ports, for a private instance (tests, benchmarks, the Testing package).</summary>
     public static int FindFreePortRange()
     {
-        for (int attempt = 0; attempt < 100; attempt++)
+        // Not a port the system picks (a bind to port 0): it picks from the range it also gives outgoing connections,
+        // and with many connections open (test suites side by side) one took a port so chosen in the second before
+        // Azurite bound it, which then exited with EADDRINUSE. Below that range only listeners take ports, and each is
+        // checked here; the random start keeps two callers at once from choosing the same three.
+        int end = Math.Min(EphemeralPortsStart(), 65_536) - 3;
+        bool below = end - FirstChosenPort >= 1_000;
+        for (int attempt = 0; attempt < 200; attempt++)
         {
-            using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            int first = ((IPEndPoint)probe.LocalEndPoint!).Port;
-            probe.Close();
+            int first;
+            if (below)
+            {
+                first = Random.Shared.Next(FirstChosenPort, end);
+            }
+            else
+            {
+                // A system that lends out (nearly) every port: take one it picks, as before.
+                using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+                first = ((IPEndPoint)probe.LocalEndPoint!).Port;
+            }
+
             if (first + 2 <= 65535 && IsFree(first) && IsFree(first + 1) && IsFree(first + 2))
             {
                 return first;
@@ -193,6 +219,37 @@ internal sealed class AzuriteProcess : IAsyncDisposable
         }
 
         throw new InvalidOperationException("No three consecutive free ports were found on 127.0.0.1.");
+    }
+
+    /// <summary>The lowest port <see cref="FindFreePortRange"/> chooses: above Azurite's defaults (10000–10002).</summary>
+    internal const int FirstChosenPort = 10_100;
+
+    /// <summary>
+    /// The first port of the range the system lends to outgoing connections: Linux's configured one, else the IANA
+    /// dynamic range Windows and macOS use (49152–65535).
+    /// </summary>
+    internal static int EphemeralPortsStart()
+    {
+        const int Dynamic = 49_152;
+        try
+        {
+            if (OperatingSystem.IsLinux() && File.Exists("/proc/sys/net/ipv4/ip_local_port_range"))
+            {
+                string[] range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+                if (range.Length > 0 && int.TryParse(range[0], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int start) && start > 0)
+                {
+                    return start;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return Dynamic;
     }
 
     /// <summary>
@@ -346,6 +403,15 @@ internal sealed class AzuriteProcess : IAsyncDisposable
         }
 
         logger.LogDebug("azurite: {Line}", line);
+        lock (lastLines)
+        {
+            lastLines.Enqueue(line);
+            if (lastLines.Count > KeptLines)
+            {
+                lastLines.Dequeue();
+            }
+        }
+
         if (line.Contains(ServiceClosedLine, StringComparison.Ordinal) && Interlocked.Increment(ref closedServices) == ServiceCount)
         {
             servicesClosed.TrySetResult();
@@ -438,6 +504,15 @@ internal sealed class AzuriteProcess : IAsyncDisposable
         if (!File.Exists(path) || !File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
         {
             File.WriteAllBytes(path, bytes);
+        }
+    }
+
+    /// <summary>The emulator's last lines of output on one line, oldest first (empty if it said nothing).</summary>
+    private string LastOutput()
+    {
+        lock (lastLines)
+        {
+            return string.Join(" | ", lastLines);
         }
     }
 
