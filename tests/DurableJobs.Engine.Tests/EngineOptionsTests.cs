@@ -1,4 +1,6 @@
 using DurableJobs.Engine.Hosting;
+using DurableTask.AzureStorage;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DurableJobs.Engine.Tests;
 
@@ -56,5 +58,21 @@ public sealed class EngineOptionsTests
         };
 
         options.Validate();
+    }
+
+    [Fact]
+    public void The_engines_Durable_Task_settings_carry_its_options_and_no_app_lease_so_every_worker_of_a_hub_takes_partitions_at_once()
+    {
+        var options = new EngineOptions { HubName = "settingshub", PartitionCount = 3, LeaseInterval = TimeSpan.FromSeconds(9), MaxQueuePollingInterval = TimeSpan.FromMilliseconds(300) };
+
+        AzureStorageOrchestrationServiceSettings settings = DurableJobsEngine.CreateServiceSettings(
+            options, new StorageAccountClientProvider("UseDevelopmentStorage=true"), NullLoggerFactory.Instance, "worker-7");
+
+        Assert.Equal(("settingshub", 3, TimeSpan.FromSeconds(9), TimeSpan.FromMilliseconds(300), "worker-7"), (settings.TaskHubName, settings.PartitionCount, settings.LeaseInterval, settings.MaxQueuePollingInterval, settings.WorkerId));
+        Assert.Equal((options.LeaseRenewInterval, options.LeaseAcquireInterval, options.WorkItemQueueVisibilityTimeout, options.ControlQueueVisibilityTimeout), (settings.LeaseRenewInterval, settings.LeaseAcquireInterval, settings.WorkItemQueueVisibilityTimeout, settings.ControlQueueVisibilityTimeout));
+
+        // Durable Task's default is true: a worker whose environment names another app (WEBSITE_SITE_NAME, DTFX_APP_NAME)
+        // would take the hub from the others, and a fresh worker took partitions only after the lease's blob round trips.
+        Assert.False(settings.UseAppLease);
     }
 }

@@ -14,7 +14,8 @@ namespace DurableJobs.Core.Handlers;
 /// delay job of 10 ms that holds its slot for 12 wastes a sixth of the cap, whatever the engine does. So all but the
 /// last <see cref="DefaultCoarseShare"/> of a wait goes to Task.Delay (cheap at any count), and the rest to one dedicated
 /// thread that keeps the waits due in a heap and sleeps on a monitor until the earliest, against
-/// <see cref="Stopwatch"/>. The thread exits after <see cref="DefaultIdleExit"/> with nothing to wait for and starts again
+/// <see cref="Stopwatch"/>, sleeping off the last fraction of a millisecond where the system can (<see cref="NextWait"/>).
+/// The thread exits after <see cref="DefaultIdleExit"/> with nothing to wait for and starts again
 /// on the next wait, so a process that runs no short delays keeps no thread for it.
 /// </remarks>
 internal sealed class PreciseDelay
@@ -112,6 +113,7 @@ internal sealed class PreciseDelay
         var ended = new List<Waiter>();
         while (true)
         {
+            long nap = 0;
             lock (gate)
             {
                 while (true)
@@ -138,12 +140,21 @@ internal sealed class PreciseDelay
                         continue;
                     }
 
-                    // Whole milliseconds, rounded up: a monitor wait cannot be shorter, and spinning out a fraction of
-                    // one would take a core from the jobs. One wake per wait, late by the rounding plus the wake itself
-                    // (0.2 ms on the idle VM).
-                    double left = (earliest - now) * 1000.0 / Stopwatch.Frequency;
-                    Monitor.Wait(gate, (int)Math.Ceiling(left));
+                    (int monitorMs, nap) = NextWait(earliest - now, FineSleep.IsSupported);
+                    if (nap > 0)
+                    {
+                        break;
+                    }
+
+                    Monitor.Wait(gate, monitorMs);
                 }
+            }
+
+            if (nap > 0)
+            {
+                // Outside the lock, so a new wait is queued meanwhile; one due earlier waits at most this fraction.
+                FineSleep.For(nap);
+                continue;
             }
 
             // Outside the lock: a registration's Dispose waits for a cancel callback that is running, and the
@@ -156,6 +167,31 @@ internal sealed class PreciseDelay
 
             ended.Clear();
         }
+    }
+
+    /// <summary>
+    /// How the thread waits for the earliest wait, <paramref name="left"/> <see cref="Stopwatch"/> ticks away: a
+    /// monitor wait of whole milliseconds (it can be woken for an earlier wait), or, for the last fraction of a
+    /// millisecond, a sleep of exactly that (<c>Nap</c>, in ticks) where the system has one.
+    /// </summary>
+    /// <remarks>
+    /// A monitor wait cannot be shorter than a millisecond, so without a fine sleep the rest is rounded up and a wait
+    /// ends up to a millisecond late. Waits that start together end together and share one wake, but jobs that start
+    /// out of step (every slot refilled as its job ends) each got their own wake, late by half a millisecond on
+    /// average: measured, a 10 ms delay job took 11.1-11.3 ms in the engine against 10.4 in-process, a tenth of the cap
+    /// of 10 ms jobs. With the fine sleep the monitor waits the whole milliseconds only, and the fraction is slept
+    /// off: late by the two wakes (about 0.1 ms each on the idle VM), with no spinning.
+    /// </remarks>
+    internal static (int MonitorMs, long Nap) NextWait(long left, bool fineSleep)
+    {
+        Debug.Assert(left > 0, "only a wait still to come is waited for");
+        double ms = left * 1000.0 / Stopwatch.Frequency;
+        if (!fineSleep)
+        {
+            return ((int)Math.Min(int.MaxValue, Math.Ceiling(ms)), 0);
+        }
+
+        return ms >= 1 ? ((int)Math.Min(int.MaxValue, Math.Floor(ms)), 0) : (0, left);
     }
 
     /// <summary>One wait: its task and its token's registration.</summary>

@@ -43,6 +43,52 @@ public sealed class PreciseDelayTests
     }
 
     [Theory]
+    [InlineData(9.4, 9, 0.0)]
+    [InlineData(1.0, 1, 0.0)]
+    [InlineData(0.4, 0, 0.4)]
+    [InlineData(0.01, 0, 0.01)]
+    public void NextWait_WithAFineSleep_WaitsWholeMillisecondsOnTheMonitor_ThenSleepsOffTheFraction(double leftMs, int monitorMs, double napMs)
+    {
+        // Before: every wait was a monitor wait rounded up, so 0.4 ms to go waited a whole millisecond (0.6 ms late).
+        (int MonitorMs, long Nap) wait = PreciseDelay.NextWait(Ticks(leftMs), fineSleep: true);
+
+        Assert.Equal(monitorMs, wait.MonitorMs);
+        Assert.Equal(Ticks(napMs), wait.Nap);
+    }
+
+    [Theory]
+    [InlineData(9.4, 10)]
+    [InlineData(1.0, 1)]
+    [InlineData(0.4, 1)]
+    public void NextWait_WithoutAFineSleep_RoundsUpToAWholeMillisecond_NeverDown(double leftMs, int monitorMs)
+    {
+        (int MonitorMs, long Nap) wait = PreciseDelay.NextWait(Ticks(leftMs), fineSleep: false);
+
+        Assert.Equal(monitorMs, wait.MonitorMs);
+        Assert.Equal(0, wait.Nap);
+    }
+
+    [Fact]
+    public void FineSleep_OnLinux_SleepsAFractionOfAMillisecond_AndNeverLess()
+    {
+        Assert.Equal(OperatingSystem.IsLinux(), FineSleep.IsSupported);
+        if (!FineSleep.IsSupported)
+        {
+            return;
+        }
+
+        for (int i = 0; i < 20; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            FineSleep.For(Ticks(0.3));
+            TimeSpan took = Stopwatch.GetElapsedTime(start);
+            Assert.True(took >= TimeSpan.FromMilliseconds(0.3), $"ended early: {took.TotalMilliseconds:0.000} ms");
+        }
+    }
+
+    private static long Ticks(double ms) => (long)Math.Round(ms * Stopwatch.Frequency / 1000.0);
+
+    [Theory]
     // 20 s, the whole of it the thread's (a delay whose coarse share is 10 s): a 5 ms wait raced the cancel and ended
     // first on a loaded CI machine.
     [InlineData(true)]
