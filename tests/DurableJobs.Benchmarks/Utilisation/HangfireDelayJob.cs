@@ -7,10 +7,11 @@ namespace DurableJobs.Benchmarks.Utilisation;
 /// </summary>
 public static class HangfireDelayJob
 {
-    public static void Run(int milliseconds)
+    /// <summary>Sleeps <paramref name="milliseconds"/> and records the job as one of <paramref name="run"/> (<see cref="InProcessSpans.Run"/>).</summary>
+    public static void Run(int milliseconds, int run)
     {
         DateTimeOffset started = DateTimeOffset.UtcNow;
         Thread.Sleep(milliseconds);
-        InProcessSpans.Record(started, DateTimeOffset.UtcNow);
+        InProcessSpans.Record(run, started, DateTimeOffset.UtcNow);
     }
 }

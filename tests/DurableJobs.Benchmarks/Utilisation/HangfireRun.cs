@@ -37,11 +37,12 @@ internal static class HangfireRun
     private static async Task<RunOutcome> RunAsync(JobStorage storage, UtilisationCell cell, int jobs, CancellationToken cancellationToken)
     {
         InProcessSpans.Take();
+        int run = InProcessSpans.Run;
         var client = new BackgroundJobClient(storage);
         int ms = (int)cell.Duration.TotalMilliseconds;
         await Parallel.ForAsync(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = EnqueueThreads, CancellationToken = cancellationToken }, (_, _) =>
         {
-            client.Enqueue(() => HangfireDelayJob.Run(ms));
+            client.Enqueue(() => HangfireDelayJob.Run(ms, run));
             return ValueTask.CompletedTask;
         }).ConfigureAwait(false);
 
