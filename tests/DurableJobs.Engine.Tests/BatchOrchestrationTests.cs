@@ -99,7 +99,8 @@ public sealed class BatchOrchestrationTests(EmulatorFixture fixture, ITestOutput
         }
         while (token is not null);
 
-        Assert.True(view.Succeeded == 600, string.Join("\n", items.Where(j => j.Status != JobStatus.Succeeded).Take(3).Select(j => $"{j.Id} {j.Status} on {j.Worker}: {j.Error?.Message}")));
+        Assert.True(view.Succeeded == 600, $"batch {view.Status}: {view.Succeeded} succeeded, {view.Failed} failed, {view.TimedOut} timed out, {view.Cancelled} cancelled, {view.Failure}\n"
+            + string.Join("\n", items.Where(j => j.Status != JobStatus.Succeeded).Take(3).Select(j => $"{j.Id} {j.Status} on {j.Worker} after {j.Attempts} attempts: {j.Error?.Message}")));
         Assert.Equal(BatchStatus.Completed, view.Status);
         (DateTimeOffset Start, DateTimeOffset End)[] spans = [.. items.Select(j => (j.StartedAt!.Value, j.FinishedAt!.Value))];
         var byWorker = items.GroupBy(j => j.Worker).ToDictionary(g => g.Key ?? "?", g => g.Count());

@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using DurableTask.Core;
+using DurableTask.Core.Exceptions;
 using Microsoft.Extensions.Logging;
 
 namespace DurableJobs.Engine.Hosting;
 
 /// <summary>
-/// The Azure Storage orchestration service with one change: finishing an activity work item (completing it, or
+/// The Azure Storage orchestration service with three changes. First, finishing an activity work item (completing it, or
 /// abandoning it) is retried until it succeeds or the worker stops. Durable Task tracks each work item it handed out
 /// until one of those two calls succeeds, and refuses every later delivery of a message it still tracks ("being
 /// processed multiple times concurrently"). When storage is down as a chunk finishes, both calls fail once and the
@@ -22,15 +23,23 @@ namespace DurableJobs.Engine.Hosting;
 /// 7.5 s is absorbed. Renewals and the completion of one work item never overlap: each updates the message's pop
 /// receipt, and a call made with a stale one fails.
 /// </para>
+/// <para>
+/// Third, with <paramref name="ownership"/>, an orchestration episode is committed only if this worker owned its
+/// partition when Durable Task handed out the work item (<see cref="PartitionOwnership"/>): one handed out for a
+/// partition it is releasing or no longer owns is abandoned instead, its messages back to the queue, nothing sent.
+/// </para>
 /// Everything else is passed through.
 /// </summary>
-internal sealed class CompletionRetryingService(IOrchestrationService inner, CancellationToken stopping, ILogger logger, TimeSpan renewInterval, TimeProvider? time = null) : IOrchestrationService
+internal sealed class CompletionRetryingService(IOrchestrationService inner, CancellationToken stopping, ILogger logger, TimeSpan renewInterval, TimeProvider? time = null, PartitionOwnership? ownership = null) : IOrchestrationService
 {
     /// <summary>The clock of the back-off between attempts (tests pass a fake one).</summary>
     private readonly TimeProvider clock = time ?? TimeProvider.System;
 
     private static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(5);
+
+    /// <summary>The partition-ownership reads of the orchestration work items this process runs, by instance (one session each).</summary>
+    private readonly ConcurrentDictionary<string, Task<bool>> ownershipChecks = new(StringComparer.Ordinal);
 
     /// <summary>The activity work items this process runs, by message id, with their renewal loops.</summary>
     private readonly ConcurrentDictionary<string, Renewal> renewals = new(StringComparer.Ordinal);
@@ -67,24 +76,50 @@ internal sealed class CompletionRetryingService(IOrchestrationService inner, Can
 
     public int GetDelayInSecondsAfterOnFetchException(Exception exception) => inner.GetDelayInSecondsAfterOnFetchException(exception);
 
-    public Task<TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken) =>
-        inner.LockNextTaskOrchestrationWorkItemAsync(receiveTimeout, cancellationToken);
+    public async Task<TaskOrchestrationWorkItem> LockNextTaskOrchestrationWorkItemAsync(TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        TaskOrchestrationWorkItem workItem = await inner.LockNextTaskOrchestrationWorkItemAsync(receiveTimeout, cancellationToken).ConfigureAwait(false);
+        if (workItem is not null && ownership is not null)
+        {
+            // Read beside the episode's replay rather than before it: the answer is needed only before the episode's
+            // messages go out (as a check before the replay it cost every episode a storage round trip on its path).
+            ownershipChecks[workItem.InstanceId] = ownership.MayRunAsync(workItem.InstanceId, cancellationToken);
+        }
+
+        return workItem!;
+    }
 
     public Task RenewTaskOrchestrationWorkItemLockAsync(TaskOrchestrationWorkItem workItem) => inner.RenewTaskOrchestrationWorkItemLockAsync(workItem);
 
-    public Task CompleteTaskOrchestrationWorkItemAsync(
+    public async Task CompleteTaskOrchestrationWorkItemAsync(
         TaskOrchestrationWorkItem workItem,
         OrchestrationRuntimeState newOrchestrationRuntimeState,
         IList<TaskMessage> outboundMessages,
         IList<TaskMessage> orchestratorMessages,
         IList<TaskMessage> timerMessages,
         TaskMessage continuedAsNewMessage,
-        OrchestrationState orchestrationState) =>
-        inner.CompleteTaskOrchestrationWorkItemAsync(workItem, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages, continuedAsNewMessage, orchestrationState);
+        OrchestrationState orchestrationState)
+    {
+        if (ownershipChecks.TryRemove(workItem.InstanceId, out Task<bool>? mayRun) && !await mayRun.ConfigureAwait(false))
+        {
+            // Not this worker's partition (any more). Durable Task's own answer to an episode it must not commit: the
+            // dispatcher abandons the work item, its messages go back to the queue for the owner, and nothing the
+            // episode decided is sent.
+            logger.LogInformation("Orchestration {InstanceId}: its partition is not this worker's (released, being taken over or lapsed); the episode is dropped and its {Count} messages go back to the queue", workItem.InstanceId, workItem.NewMessages?.Count ?? 0);
+            throw new SessionAbortedException($"Orchestration {workItem.InstanceId}: this worker does not own its partition; its messages go back to the queue for the owner.");
+        }
+
+        await inner.CompleteTaskOrchestrationWorkItemAsync(workItem, newOrchestrationRuntimeState, outboundMessages, orchestratorMessages, timerMessages, continuedAsNewMessage, orchestrationState).ConfigureAwait(false);
+    }
 
     public Task AbandonTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem) => inner.AbandonTaskOrchestrationWorkItemAsync(workItem);
 
-    public Task ReleaseTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem) => inner.ReleaseTaskOrchestrationWorkItemAsync(workItem);
+    public Task ReleaseTaskOrchestrationWorkItemAsync(TaskOrchestrationWorkItem workItem)
+    {
+        // An episode that never reached its completion (nothing to run, or it failed) leaves its read here.
+        ownershipChecks.TryRemove(workItem.InstanceId, out _);
+        return inner.ReleaseTaskOrchestrationWorkItemAsync(workItem);
+    }
 
     public async Task<TaskActivityWorkItem> LockNextTaskActivityWorkItem(TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {

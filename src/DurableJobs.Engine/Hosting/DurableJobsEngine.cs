@@ -107,7 +107,12 @@ internal sealed class DurableJobsEngine : IHostedService, IAsyncDisposable
 
         DurableTaskShimFactory shims = CreateShims(loggerFactory);
         worker = new TaskHubWorker(
-            new CompletionRetryingService(service, shutdown.Token, loggerFactory.CreateLogger<CompletionRetryingService>(), options.WorkItemQueueVisibilityTimeout / 4),
+            new CompletionRetryingService(
+                service,
+                shutdown.Token,
+                loggerFactory.CreateLogger<CompletionRetryingService>(),
+                options.WorkItemQueueVisibilityTimeout / 4,
+                ownership: new PartitionOwnership(storage.CreateTableClient($"{options.HubName}Partitions"), options.HubName, options.PartitionCount, settings.WorkerId)),
             loggerFactory);
         foreach ((TaskName name, Func<IServiceProvider, ITaskOrchestrator> factory) in registry.GetOrchestrators())
         {
