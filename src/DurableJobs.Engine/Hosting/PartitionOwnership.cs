@@ -37,9 +37,9 @@ internal sealed class PartitionOwnership(TableClient partitions, string hubName,
     /// <summary>
     /// Reads the partition of <paramref name="instanceId"/> and says whether this worker may run its episode now. A row
     /// that cannot be read (storage trouble, a stopping worker, or a partition manager without the table) lets it run:
-    /// that is how the engine behaved before the check, an outage must not stop a worker that does own its partitions,
-    /// and the work item Durable Task already locked must go back to it either way (one that is neither run nor handed
-    /// back would hold its orchestration on this worker for good).
+    /// that is how the engine behaved before the check, and an outage must not stop a worker that does own its
+    /// partitions. It never throws: the answer is awaited as the episode completes, and an outage must not turn every
+    /// episode into a failed completion there.
     /// </summary>
     public async Task<bool> MayRunAsync(string instanceId, CancellationToken cancellationToken)
     {
