@@ -39,7 +39,7 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
             async (RetryCase c) =>
             {
                 (RetrySpec retry, int failTimes) = (c.Retry, c.FailTimes);
-                var clock = new WatchedClock(Start);
+                var clock = new ScheduleClock(Start);
                 var handler = new ScriptedHandler(clock, failTimes);
                 using var stop = new JobStopSignals(Start.UtcDateTime.AddDays(30), CancellationToken.None, CancellationToken.None, clock);
                 Task<JobResult> run = Runner(handler, clock).RunAsync("batch", Job, retry, stop).AsTask();
@@ -50,6 +50,7 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
                 {
                     // Task.Delay counts whole milliseconds: a back-off of 28.57 ms is a wait of 28 ms.
                     TimeSpan delay = TimeSpan.FromMilliseconds(Math.Floor(retry.DelayBefore(attempt).TotalMilliseconds));
+                    await clock.WaitForTimerAtAsync(lastFailure + delay);
                     int fired = clock.Fired;
                     clock.Advance(delay - Tick);
                     Assert.True(clock.Fired == fired, $"the back-off before attempt {attempt} ended before {delay.TotalSeconds} s");
@@ -72,7 +73,7 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
     [Fact]
     public async Task FirstDelayOneSecond_CoefficientTwo_CapFive_SixAttemptsStartAt0_1_3_7_12_17Seconds()
     {
-        var clock = new WatchedClock(Start);
+        var clock = new ScheduleClock(Start);
         var handler = new ScriptedHandler(clock, failTimes: 6);
         var retry = new RetrySpec { MaxAttempts = 6, FirstRetryDelaySeconds = 1, BackoffCoefficient = 2, MaxRetryDelaySeconds = 5 };
         using var stop = new JobStopSignals(Start.UtcDateTime.AddHours(1), CancellationToken.None, CancellationToken.None, clock);
@@ -81,8 +82,9 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
         var startedAt = new List<double> { (await handler.NextAttemptAsync() - Start).TotalSeconds };
         // The clock moves only once the failed attempt's back-off is armed: the handler reports an attempt as it starts,
         // and the runner arms the back-off after the failure, on its own thread. A CI run advanced past 17 s before the
-        // third back-off existed, so it was armed after the last advance and the job never ended.
-        await clock.WaitArmedAsync(1);
+        // third back-off existed, so it was armed after the last advance and the job never ended. A back-off is the only
+        // timer due within a minute (the stop signal's deadline is an hour away).
+        await clock.WaitForTimerWithinAsync(TimeSpan.FromMinutes(1));
         for (int second = 1; second <= 20; second++)
         {
             // Second by second: a back-off that ends now starts the next attempt at this second.
@@ -93,7 +95,7 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
                 startedAt.Add((await handler.NextAttemptAsync() - Start).TotalSeconds);
                 if (startedAt.Count < retry.MaxAttempts)
                 {
-                    await clock.WaitArmedAsync(startedAt.Count);
+                    await clock.WaitForTimerWithinAsync(TimeSpan.FromMinutes(1));
                 }
             }
         }
@@ -106,12 +108,13 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
     [Fact]
     public async Task CancelFiveSecondsIntoATenSecondBackOff_EndsCancelledAtOnce_AfterOneAttempt_WithItsError()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new ScheduleClock(Start);
         var handler = new ScriptedHandler(time, failTimes: 3);
         using var cancel = new CancellationTokenSource();
         using var stop = new JobStopSignals(Start.UtcDateTime.AddHours(1), cancel.Token, CancellationToken.None, time);
         Task<JobResult> run = Runner(handler, time).RunAsync("batch", Job, TenSecondBackOff, stop).AsTask();
         await handler.NextAttemptAsync();
+        await time.WaitForTimerAtAsync(Start.AddSeconds(10));
         time.Advance(TimeSpan.FromSeconds(5));
 
         await cancel.CancelAsync();
@@ -126,11 +129,12 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
     [Fact]
     public async Task DeadlineSevenSecondsIntoATenSecondBackOff_EndsTimedOutAtTheDeadline_NotAtTheEndOfTheBackOff()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new ScheduleClock(Start);
         var handler = new ScriptedHandler(time, failTimes: 3);
         using var stop = new JobStopSignals(Start.UtcDateTime.AddSeconds(7), CancellationToken.None, CancellationToken.None, time);
         Task<JobResult> run = Runner(handler, time).RunAsync("batch", Job, TenSecondBackOff, stop).AsTask();
         await handler.NextAttemptAsync();
+        await time.WaitForTimerAtAsync(Start.AddSeconds(10));
 
         time.Advance(TimeSpan.FromSeconds(7));
         JobResult result = await EndedAsync(run, "the deadline");
@@ -158,68 +162,19 @@ public sealed class JobRunnerRetryTests(ITestOutputHelper output)
     [Fact]
     public async Task HostStoppingDuringABackOff_AbandonsTheJobForRedelivery_WithoutAResult()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new ScheduleClock(Start);
         var handler = new ScriptedHandler(time, failTimes: 3);
         using var hostStopping = new CancellationTokenSource();
         using var stop = new JobStopSignals(Start.UtcDateTime.AddHours(1), CancellationToken.None, hostStopping.Token, time);
         Task<JobResult> run = Runner(handler, time).RunAsync("batch", Job, TenSecondBackOff, stop).AsTask();
         await handler.NextAttemptAsync();
+        await time.WaitForTimerAtAsync(Start.AddSeconds(10));
         time.Advance(TimeSpan.FromSeconds(5));
 
         await hostStopping.CancelAsync();
 
         await Assert.ThrowsAsync<WorkerShuttingDownException>(() => EndedAsync(run, "the host stopped"));
         Assert.Equal(Start.AddSeconds(5), time.GetUtcNow());
-    }
-
-    /// <summary>
-    /// A <see cref="FakeTimeProvider"/> that counts the timers it fired. After a back-off, Task.Delay on a custom
-    /// TimeProvider resumes the runner on the thread pool, so the next attempt cannot be looked for right after
-    /// <see cref="Advance"/>; whether the back-off's timer fired can, because timers fire inside Advance.
-    /// </summary>
-    private sealed class WatchedClock(DateTimeOffset start) : TimeProvider
-    {
-        private readonly FakeTimeProvider fake = new(start);
-        private int fired;
-        private int armed;
-
-        public int Fired => Volatile.Read(ref fired);
-
-        /// <summary>
-        /// Waits (real time, at most <see cref="Patience"/>) until <paramref name="count"/> back-offs have been armed: timers
-        /// due within a minute (the stop signal's deadline timer is an hour away).
-        /// </summary>
-        public async Task WaitArmedAsync(int count)
-        {
-            var waited = Stopwatch.StartNew();
-            while (Volatile.Read(ref armed) < count)
-            {
-                if (waited.Elapsed > Patience)
-                {
-                    throw new Xunit.Sdk.XunitException($"Back-off {count} was not armed within {Patience.TotalSeconds:0} s (real time); {armed} were.");
-                }
-
-                await Task.Delay(1);
-            }
-        }
-
-        public override long TimestampFrequency => fake.TimestampFrequency;
-
-        public void Advance(TimeSpan by) => fake.Advance(by);
-
-        public override DateTimeOffset GetUtcNow() => fake.GetUtcNow();
-
-        public override long GetTimestamp() => fake.GetTimestamp();
-
-        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
-        {
-            if (dueTime > TimeSpan.Zero && dueTime <= TimeSpan.FromMinutes(1))
-            {
-                Interlocked.Increment(ref armed);
-            }
-
-            return fake.CreateTimer(s => { Interlocked.Increment(ref fired); callback(s); }, state, dueTime, period);
-        }
     }
 
     private sealed record RetryCase(RetrySpec Retry, int FailTimes)

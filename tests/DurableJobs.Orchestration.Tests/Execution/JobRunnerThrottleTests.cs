@@ -15,7 +15,8 @@ namespace DurableJobs.Orchestration.Tests.Execution;
 
 /// <summary>
 /// A handler's <see cref="JobThrottledException"/> in <see cref="JobRunner"/>, on a <see cref="FakeTimeProvider"/>: the job
-/// waits the asked time on its stop token and runs again as the same attempt.
+/// waits the asked time on its stop token and runs again as the same attempt. The handler reports a run as it starts and
+/// the runner arms its wait after the throw, on its own thread, so each test waits for that timer before it moves the clock.
 /// </summary>
 public sealed class JobRunnerThrottleTests
 {
@@ -26,7 +27,7 @@ public sealed class JobRunnerThrottleTests
     [Fact]
     public async Task A_job_throttled_twice_for_3_s_runs_at_0_3_and_6_s_and_succeeds_as_attempt_1_of_1()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new ScheduleClock(Start);
         var handler = new ThrottlingHandler(time, throttleTimes: 2, TimeSpan.FromSeconds(3));
         using var stop = new JobStopSignals(Start.UtcDateTime.AddHours(1), CancellationToken.None, CancellationToken.None, time);
         Task<JobResult> run = Runner(handler, time).RunAsync("batch", Job, OneAttempt, stop).AsTask();
@@ -34,6 +35,7 @@ public sealed class JobRunnerThrottleTests
         var runs = new List<(double At, int Attempt)> { await handler.NextRunAsync() };
         for (int i = 0; i < 2; i++)
         {
+            await time.WaitForTimerAtAsync(Start.AddSeconds(3 * (i + 1)));
             time.Advance(TimeSpan.FromSeconds(3) - TimeSpan.FromMilliseconds(1));
             await Task.Delay(100);
             Assert.False(handler.TryNextRun(out _), $"run {i + 2} started before the 3 s wait ended");
@@ -50,12 +52,13 @@ public sealed class JobRunnerThrottleTests
     [Fact]
     public async Task A_cancel_10_s_into_a_60_s_throttle_wait_ends_the_job_Cancelled_at_10_s_without_another_run()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new ScheduleClock(Start);
         var handler = new ThrottlingHandler(time, throttleTimes: 5, TimeSpan.FromSeconds(60));
         using var cancel = new CancellationTokenSource();
         using var stop = new JobStopSignals(Start.UtcDateTime.AddHours(1), cancel.Token, CancellationToken.None, time);
         Task<JobResult> run = Runner(handler, time).RunAsync("batch", Job, new RetrySpec { MaxAttempts = 3 }, stop).AsTask();
         await handler.NextRunAsync();
+        await time.WaitForTimerAtAsync(Start.AddSeconds(60));
         time.Advance(TimeSpan.FromSeconds(10));
 
         await cancel.CancelAsync();
@@ -70,11 +73,12 @@ public sealed class JobRunnerThrottleTests
     [Fact]
     public async Task A_deadline_during_a_throttle_wait_ends_the_job_TimedOut_at_the_deadline()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new ScheduleClock(Start);
         var handler = new ThrottlingHandler(time, throttleTimes: 5, TimeSpan.FromSeconds(60));
         using var stop = new JobStopSignals(Start.UtcDateTime.AddSeconds(7), CancellationToken.None, CancellationToken.None, time);
         Task<JobResult> run = Runner(handler, time).RunAsync("batch", Job, OneAttempt, stop).AsTask();
         await handler.NextRunAsync();
+        await time.WaitForTimerAtAsync(Start.AddSeconds(60));
 
         time.Advance(TimeSpan.FromSeconds(7));
         JobResult result = await run.WaitAsync(Patience);
@@ -85,7 +89,7 @@ public sealed class JobRunnerThrottleTests
     [Fact]
     public async Task Host_shutdown_during_a_throttle_wait_abandons_the_job_for_redelivery()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new ScheduleClock(Start);
         var handler = new ThrottlingHandler(time, throttleTimes: 5, TimeSpan.FromSeconds(60));
         using var hostStopping = new CancellationTokenSource();
         using var stop = new JobStopSignals(Start.UtcDateTime.AddHours(1), CancellationToken.None, hostStopping.Token, time);
@@ -100,15 +104,16 @@ public sealed class JobRunnerThrottleTests
     [Fact]
     public async Task A_job_timeout_of_5_s_during_a_60_s_throttle_wait_fails_attempt_1_as_timed_out_and_attempt_2_runs_after_its_back_off()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new ScheduleClock(Start);
         var handler = new ThrottlingHandler(time, throttleTimes: 1, TimeSpan.FromSeconds(60));
         using var stop = new JobStopSignals(Start.UtcDateTime.AddHours(1), CancellationToken.None, CancellationToken.None, time);
         var retry = new RetrySpec { MaxAttempts = 2, FirstRetryDelaySeconds = 1 };
         Task<JobResult> run = Runner(handler, time).RunAsync("batch", Job with { TimeoutSeconds = 5 }, retry, stop).AsTask();
         await handler.NextRunAsync();
+        await time.WaitForTimerAtAsync(Start.AddSeconds(60));
 
         time.Advance(TimeSpan.FromSeconds(5));
-        await Task.Delay(100);
+        await time.WaitForTimerAtAsync(Start.AddSeconds(6));
         time.Advance(TimeSpan.FromSeconds(1));
         (double at, int attempt) = await handler.NextRunAsync();
 
@@ -120,7 +125,7 @@ public sealed class JobRunnerThrottleTests
     [Fact]
     public async Task A_throttled_job_gives_its_limit_of_1_back_for_its_wait_so_another_job_runs_meanwhile()
     {
-        var time = new FakeTimeProvider(Start);
+        var time = new ScheduleClock(Start);
         var store = new InMemoryLimitStore();
         var catalog = new LimitCatalog();
         catalog.Declare("api", new LimitSettings { MaxConcurrent = 1 });
@@ -142,6 +147,7 @@ public sealed class JobRunnerThrottleTests
 
         Task<JobResult> first = runner.RunAsync("batch", new ScheduledJob(0, "a", "throttled", null), OneAttempt, stop).AsTask();
         await throttled.NextRunAsync();
+        await time.WaitForTimerAtAsync(Start.AddSeconds(30));
         JobResult other = await runner.RunAsync("batch", new ScheduledJob(1, "b", "plain", null), OneAttempt, stop).AsTask().WaitAsync(Patience);
         Assert.Equal(JobStatus.Succeeded, other.Status);
 

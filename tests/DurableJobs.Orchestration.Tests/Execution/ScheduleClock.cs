@@ -1,0 +1,124 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using DurableJobs.Orchestration.Execution;
+using Microsoft.Extensions.Time.Testing;
+
+namespace DurableJobs.Orchestration.Tests.Execution;
+
+/// <summary>
+/// A <see cref="FakeTimeProvider"/> that knows which of its timers are pending and when they are due, and counts those
+/// that fired. <see cref="JobRunner"/> arms its next timer (a back-off, a throttle wait, a timeout's grace) on its own
+/// thread, after the handler reported its attempt: a test that advanced the clock as soon as it saw the attempt could
+/// move it before the timer existed, and the timer, armed afterwards from the later time, would never fire (a CI run
+/// under load failed so). A test waits (real time) until the timer it expects is pending, then advances.
+/// </summary>
+internal sealed class ScheduleClock(DateTimeOffset start) : TimeProvider
+{
+    /// <summary>How long (real time) a wait for a timer lasts before it fails the test.</summary>
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    /// <summary>The clock underneath: its timers fire inside <see cref="Advance"/>.</summary>
+    private readonly FakeTimeProvider fake = new(start);
+
+    /// <summary>Each pending timer and the time it is due; a timer leaves when it fires, is disarmed or is disposed.</summary>
+    private readonly ConcurrentDictionary<Watched, DateTimeOffset> due = new();
+
+    /// <summary>How many timer callbacks have run.</summary>
+    private int fired;
+
+    /// <summary>How many timer callbacks have run; they run inside <see cref="Advance"/>, so this is exact right after it.</summary>
+    public int Fired => Volatile.Read(ref fired);
+
+    public override long TimestampFrequency => fake.TimestampFrequency;
+
+    public void Advance(TimeSpan by) => fake.Advance(by);
+
+    public override DateTimeOffset GetUtcNow() => fake.GetUtcNow();
+
+    public override long GetTimestamp() => fake.GetTimestamp();
+
+    public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+    {
+        var watched = new Watched(this);
+        watched.Inner = fake.CreateTimer(
+            s =>
+            {
+                if (period > TimeSpan.Zero && period != Timeout.InfiniteTimeSpan)
+                {
+                    due[watched] = GetUtcNow() + period;
+                }
+                else
+                {
+                    due.TryRemove(watched, out _);
+                }
+
+                Interlocked.Increment(ref fired);
+                callback(s);
+            },
+            state,
+            dueTime,
+            period);
+        watched.Schedule(dueTime);
+        return watched;
+    }
+
+    /// <summary>Waits (real time) until a timer is pending that is due exactly at <paramref name="at"/>.</summary>
+    public Task WaitForTimerAtAsync(DateTimeOffset at) =>
+        WaitForAsync(d => d == at, $"due at {at:O}");
+
+    /// <summary>Waits (real time) until a timer is pending that is due within <paramref name="span"/> of the clock's now.</summary>
+    public Task WaitForTimerWithinAsync(TimeSpan span) =>
+        WaitForAsync(d => d <= GetUtcNow() + span, $"due within {span.TotalSeconds:0.###} s of {GetUtcNow():O}");
+
+    private async Task WaitForAsync(Func<DateTimeOffset, bool> wanted, string what)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!due.Values.Any(wanted))
+        {
+            if (waited.Elapsed > Patience)
+            {
+                throw new Xunit.Sdk.XunitException(
+                    $"No timer {what} was pending within {Patience.TotalSeconds:0} s (real time); pending: {string.Join(", ", due.Values.Select(d => d.ToString("O")))}.");
+            }
+
+            await Task.Delay(2);
+        }
+    }
+
+    /// <summary>A timer of the fake clock that keeps its entry in <see cref="due"/> up to date.</summary>
+    private sealed class Watched(ScheduleClock clock) : ITimer
+    {
+        /// <summary>The fake clock's own timer.</summary>
+        public ITimer Inner { get; set; } = null!;
+
+        public void Schedule(TimeSpan dueTime)
+        {
+            if (dueTime == Timeout.InfiniteTimeSpan)
+            {
+                clock.due.TryRemove(this, out _);
+            }
+            else
+            {
+                clock.due[this] = clock.GetUtcNow() + dueTime;
+            }
+        }
+
+        public bool Change(TimeSpan dueTime, TimeSpan period)
+        {
+            Schedule(dueTime);
+            return Inner.Change(dueTime, period);
+        }
+
+        public void Dispose()
+        {
+            clock.due.TryRemove(this, out _);
+            Inner.Dispose();
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            clock.due.TryRemove(this, out _);
+            return Inner.DisposeAsync();
+        }
+    }
+}
