@@ -1,6 +1,7 @@
 using System.Reflection;
 using DurableJobs.Engine.Hosting;
 using DurableTask.Core;
+using DurableJobs.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -8,6 +9,8 @@ namespace DurableJobs.Engine.Tests;
 
 public sealed class CompletionRetryingServiceTests
 {
+    private static readonly DateTimeOffset Start = new(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+
     [Fact]
     public async Task A_running_work_item_is_renewed_by_the_service_on_its_own_never_beside_another_call_for_it_and_not_after_it_completed()
     {
@@ -71,14 +74,16 @@ public sealed class CompletionRetryingServiceTests
         inner.FinishFailures.Enqueue(Outage());
         inner.FinishFailures.Enqueue(Outage());
         inner.FinishFailures.Enqueue(Outage());
-        var time = new FakeTimeProvider();
+        var time = new ScheduleClock(Start);
         var service = new CompletionRetryingService((IOrchestrationService)(object)inner, CancellationToken.None, NullLogger.Instance, TimeSpan.Zero, time);
         TaskActivityWorkItem item = await service.LockNextTaskActivityWorkItem(TimeSpan.FromSeconds(1), CancellationToken.None);
 
         Task completing = service.CompleteTaskActivityWorkItemAsync(item, new TaskMessage());
         foreach ((int calls, int waitSeconds) in new[] { (1, 1), (2, 2), (3, 4) })
         {
+            // The failed call is counted before the service catches it and arms its back-off: wait for the back-off.
             await Until(() => inner.FinishCalls == calls);
+            await time.WaitForTimerAtAsync(time.GetUtcNow() + TimeSpan.FromSeconds(waitSeconds));
             time.Advance(TimeSpan.FromSeconds(waitSeconds) - TimeSpan.FromMilliseconds(1));
             await Task.Delay(50);
             Assert.Equal(calls, inner.FinishCalls);
@@ -115,13 +120,15 @@ public sealed class CompletionRetryingServiceTests
         RecordingService inner = RecordingService.Create();
         inner.FinishFailures.Enqueue(Outage());
         inner.FinishFailures.Enqueue(Outage());
-        var time = new FakeTimeProvider();
+        var time = new ScheduleClock(Start);
         using var stopping = new CancellationTokenSource();
         var service = new CompletionRetryingService((IOrchestrationService)(object)inner, stopping.Token, NullLogger.Instance, TimeSpan.Zero, time);
         TaskActivityWorkItem item = await service.LockNextTaskActivityWorkItem(TimeSpan.FromSeconds(1), CancellationToken.None);
 
         Task abandoning = service.AbandonTaskActivityWorkItemAsync(item);
+        // During the back-off, not between the failed call and the service's decision to retry it.
         await Until(() => inner.FinishCalls == 1);
+        await time.WaitForTimerAtAsync(Start.AddSeconds(1));
         await stopping.CancelAsync();
 
         await Assert.ThrowsAsync<InvalidOperationException>(() => abandoning.WaitAsync(TimeSpan.FromSeconds(10)));

@@ -6,6 +6,7 @@ using DurableJobs.Core.Model;
 using DurableJobs.Orchestration.Execution;
 using DurableJobs.Orchestration.Limits;
 using DurableJobs.Orchestration.Model;
+using DurableJobs.Testing;
 using DurableJobs.Orchestration.Tests.Limits;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;

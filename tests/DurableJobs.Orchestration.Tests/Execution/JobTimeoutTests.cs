@@ -4,6 +4,7 @@ using DurableJobs.Core.Handlers;
 using DurableJobs.Core.Model;
 using DurableJobs.Orchestration.Execution;
 using DurableJobs.Orchestration.Model;
+using DurableJobs.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;

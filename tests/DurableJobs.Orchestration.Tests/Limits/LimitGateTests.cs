@@ -7,9 +7,10 @@ using Xunit.Abstractions;
 namespace DurableJobs.Orchestration.Tests.Limits;
 
 /// <summary>
-/// Runs alone, after the parallel classes: its timings (a lease back within a second, a rate within 5 % over and 80 %
-/// under) are of the gate, not of a 2-core machine shared with the rest of the suite (which read 126–143 grants a second
-/// for 200 and a lease back after 1.2 s in 3 of 10 full runs).
+/// Runs alone, after the parallel classes: its timings (a lease back within 3 s where the renewal comes at 10 s, a
+/// rate within 5 % over and 70 % under) are of the gate, not of a 2-core machine shared with the rest of the suite (which
+/// read 126–143 grants a second for 200 and a lease back after 1.2 s in 3 of 10 full runs). The other test assemblies
+/// still run beside this one in `dotnet test`, so each bound keeps a margin over what a loaded machine read.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class GateTimingCollection
@@ -116,7 +117,7 @@ public sealed class LimitGateTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Permits_of_a_full_limit_left_idle_when_a_workers_jobs_run_out_go_back_to_the_row_within_a_second_not_at_the_leases_renewal()
+    public async Task Permits_of_a_full_limit_left_idle_when_a_workers_jobs_run_out_go_back_to_the_row_within_3_s_not_at_the_leases_renewal()
     {
         // A full-size benchmark run had 41 % of the limit-time leased to workers whose jobs had run out, while others
         // asked for permits: the fully used lease was not looked at again until its renewal.
@@ -126,11 +127,11 @@ public sealed class LimitGateTests(ITestOutputHelper output)
         ReleaseAll(gate, 3);
 
         TimeSpan back = await UntilTheLeaseOfW1GoesBackAsync(store);
-        Assert.True(back < TimeSpan.FromSeconds(1), $"the idle lease went back after {back.TotalSeconds:F1} s");
+        Assert.True(back < TimeSpan.FromSeconds(3), $"the idle lease went back after {back.TotalSeconds:F1} s");
     }
 
     [Fact]
-    public async Task A_chunks_tail_releasing_its_permits_across_a_round_with_the_row_still_hands_the_idle_lease_back_within_a_second()
+    public async Task A_chunks_tail_releasing_its_permits_across_a_round_with_the_row_still_hands_the_idle_lease_back_within_3_s()
     {
         // About one full suite run in eight failed the test above: the gate's round fell between two releases, counted
         // the first idle permit's wait as the whole lease's, shrank the lease while the row was full (so the row had
@@ -151,7 +152,7 @@ public sealed class LimitGateTests(ITestOutputHelper output)
         ReleaseAll(gate, 2);
 
         TimeSpan back = await UntilTheLeaseOfW1GoesBackAsync(store);
-        Assert.True(back < TimeSpan.FromSeconds(1), $"the idle lease went back after {back.TotalSeconds:F1} s");
+        Assert.True(back < TimeSpan.FromSeconds(3), $"the idle lease went back after {back.TotalSeconds:F1} s");
     }
 
     [Fact]
@@ -168,7 +169,7 @@ public sealed class LimitGateTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task A_permit_freed_on_a_worker_with_nothing_waiting_reaches_a_worker_waiting_for_it_within_a_second()
+    public async Task A_permit_freed_on_a_worker_with_nothing_waiting_reaches_a_worker_waiting_for_it_within_3_s()
     {
         var store = new InMemoryLimitStore();
         var settings = new LimitSettings { MaxConcurrent = 2 };
@@ -181,7 +182,7 @@ public sealed class LimitGateTests(ITestOutputHelper output)
         one.Release();
         var clock = Stopwatch.StartNew();
         await waiting.WaitAsync(TimeSpan.FromSeconds(8));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"the waiting worker got the permit {clock.Elapsed.TotalSeconds:F1} s after it was freed");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"the waiting worker got the permit {clock.Elapsed.TotalSeconds:F1} s after it was freed");
         Assert.Equal(1, one.InUse);
         two.Release();
         one.Release();
@@ -263,7 +264,7 @@ public sealed class LimitGateTests(ITestOutputHelper output)
         // (2 cores shared with 6 busy loops read 186-190/s, once 148/s; quiet, 199/s).
         double stopped = (double)Interlocked.Read(ref stoppedAt) / Stopwatch.Frequency;
         double floor = (granted - settings.Burst.Value) / stopped;
-        Assert.True(floor >= 160, $"{granted} granted in {stopped:F2} s: {floor:F1}/s");
+        Assert.True(floor >= 140, $"{granted} granted in {stopped:F2} s: {floor:F1}/s");
     }
 
     [Fact]

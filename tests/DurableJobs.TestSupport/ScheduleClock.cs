@@ -1,18 +1,18 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using DurableJobs.Orchestration.Execution;
 using Microsoft.Extensions.Time.Testing;
 
-namespace DurableJobs.Orchestration.Tests.Execution;
+namespace DurableJobs.Testing;
 
 /// <summary>
 /// A <see cref="FakeTimeProvider"/> that knows which of its timers are pending and when they are due, and counts those
-/// that fired. <see cref="JobRunner"/> arms its next timer (a back-off, a throttle wait, a timeout's grace) on its own
-/// thread, after the handler reported its attempt: a test that advanced the clock as soon as it saw the attempt could
-/// move it before the timer existed, and the timer, armed afterwards from the later time, would never fire (a CI run
-/// under load failed so). A test waits (real time) until the timer it expects is pending, then advances.
+/// that fired. Code under test often arms its next timer (the job runner's back-off or throttle wait, the completion
+/// retry's back-off) on its own thread after something the test can see (a handler's report, a failed call): a test
+/// that advanced the clock as soon as it saw that could move it before the timer existed, and the timer, armed
+/// afterwards from the later time, would never fire (a CI run under load failed so). A test waits (real time) until
+/// the timer it expects is pending, then advances.
 /// </summary>
-internal sealed class ScheduleClock(DateTimeOffset start) : TimeProvider
+public sealed class ScheduleClock(DateTimeOffset start) : TimeProvider
 {
     /// <summary>How long (real time) a wait for a timer lasts before it fails the test.</summary>
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
