@@ -40,8 +40,7 @@ public sealed class ReadCostTests(EmulatorFixture storage, ReadCostHostFixture f
         StorageRequest[] firstResults = traffic.To(ReadCostHostFixture.Hub + "Results");
         traffic.Clear();
         JsonElement second = await GetJsonAsync("/api/batches/cost-timeline/timeline");
-        StorageRequest[] secondAll = traffic.Requests.Where(r => r.Uri.AbsolutePath.Contains(ReadCostHostFixture.Hub, StringComparison.OrdinalIgnoreCase)
-            || r.Uri.AbsolutePath.Contains(ReadCostHostFixture.Hub.ToLowerInvariant(), StringComparison.Ordinal)).ToArray();
+        StorageRequest[] secondAll = traffic.OfHubExceptDurableTask(ReadCostHostFixture.Hub);
 
         output.WriteLine($"first timeline: {firstOutputs.Length} output downloads, {firstResults.Length} results-table requests; second: {secondAll.Length} storage requests of the hub ({string.Join("; ", secondAll.Select(r => r.ToString()))})");
         Assert.Equal(30, first.GetProperty("jobsCounted").GetInt32());

@@ -39,6 +39,24 @@ public sealed class StorageTraffic : IDisposable
     public StorageRequest[] To(string fragment) =>
         requests.Where(r => Uri.UnescapeDataString(r.Uri.AbsolutePath).Contains(fragment, StringComparison.OrdinalIgnoreCase)).ToArray();
 
+    /// <summary>
+    /// The requests to <paramref name="hub"/>'s tables, queues and containers that a call of ours made, leaving out
+    /// Durable Task's own machinery, which runs on its own clock in the same process whatever the test does: the
+    /// partition manager's lease rounds on <c>{hub}Partitions</c> (every few seconds), the control and work-item queues'
+    /// polls and the lease blobs. (A CI run counted one lease round in a timeline request that read nothing itself.)
+    /// </summary>
+    public StorageRequest[] OfHubExceptDurableTask(string hub)
+    {
+        string lower = hub.ToLowerInvariant();
+        string[] durableTask = [$"/{hub}Partitions", $"/{lower}-control-", $"/{lower}-workitems", $"/{lower}-leases", $"/{lower}-applease"];
+        return requests
+            .Select(r => (Request: r, Path: Uri.UnescapeDataString(r.Uri.AbsolutePath)))
+            .Where(r => r.Path.Contains(hub, StringComparison.OrdinalIgnoreCase)
+                && !durableTask.Any(d => r.Path.Contains(d, StringComparison.OrdinalIgnoreCase)))
+            .Select(r => r.Request)
+            .ToArray();
+    }
+
     public void Dispose() => listener.Dispose();
 }
 
