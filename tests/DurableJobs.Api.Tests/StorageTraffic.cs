@@ -37,7 +37,7 @@ public sealed class StorageTraffic : IDisposable
 
     /// <summary>The requests whose path (table or container, then the rest) contains <paramref name="fragment"/>, ignoring case.</summary>
     public StorageRequest[] To(string fragment) =>
-        requests.Where(r => Uri.UnescapeDataString(r.Uri.AbsolutePath).Contains(fragment, StringComparison.OrdinalIgnoreCase)).ToArray();
+        requests.Where(r => r.PathContains(fragment)).ToArray();
 
     /// <summary>
     /// The requests to <paramref name="hub"/>'s tables, queues and containers that a call of ours made, leaving out
@@ -47,14 +47,8 @@ public sealed class StorageTraffic : IDisposable
     /// </summary>
     public StorageRequest[] OfHubExceptDurableTask(string hub)
     {
-        string lower = hub.ToLowerInvariant();
-        string[] durableTask = [$"/{hub}Partitions", $"/{lower}-control-", $"/{lower}-workitems", $"/{lower}-leases", $"/{lower}-applease"];
-        return requests
-            .Select(r => (Request: r, Path: Uri.UnescapeDataString(r.Uri.AbsolutePath)))
-            .Where(r => r.Path.Contains(hub, StringComparison.OrdinalIgnoreCase)
-                && !durableTask.Any(d => r.Path.Contains(d, StringComparison.OrdinalIgnoreCase)))
-            .Select(r => r.Request)
-            .ToArray();
+        string[] durableTask = [$"/{hub}Partitions", $"/{hub}-control-", $"/{hub}-workitems", $"/{hub}-leases", $"/{hub}-applease"];
+        return To(hub).Where(r => !durableTask.Any(r.PathContains)).ToArray();
     }
 
     public void Dispose() => listener.Dispose();
@@ -65,6 +59,9 @@ public sealed record StorageRequest(string Method, Uri Uri)
 {
     /// <summary>A table query without a filter: it reads the whole table. (The SDK may redact a filter's value, never its presence.)</summary>
     public bool IsTableScan => Method == "GET" && Uri.AbsolutePath.EndsWith("()", StringComparison.Ordinal) && !Uri.Query.Contains("$filter=", StringComparison.Ordinal);
+
+    /// <summary>Whether the request's path (table or container, then the rest) contains <paramref name="fragment"/>, ignoring case.</summary>
+    public bool PathContains(string fragment) => Uri.UnescapeDataString(Uri.AbsolutePath).Contains(fragment, StringComparison.OrdinalIgnoreCase);
 
     public override string ToString() => $"{Method} {Uri.PathAndQuery}";
 }

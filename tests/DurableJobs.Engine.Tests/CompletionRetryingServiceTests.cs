@@ -1,7 +1,7 @@
 using System.Reflection;
 using DurableJobs.Engine.Hosting;
-using DurableTask.Core;
 using DurableJobs.Testing;
+using DurableTask.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
@@ -139,15 +139,8 @@ public sealed class CompletionRetryingServiceTests
         new("An error occurred while communicating with Azure Storage", new HttpRequestException("Connection refused"));
 
     /// <summary>Waits for <paramref name="condition"/>, failing after 10 s.</summary>
-    private static async Task Until(Func<bool> condition)
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), "not within 10 s");
-            await Task.Delay(10);
-        }
-    }
+    private static Task Until(Func<bool> condition) =>
+        Eventually.MatchAsync(() => Task.FromResult(condition()), met => met, TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(10));
 
     /// <summary>
     /// The inner service, as far as activity work items go: hands out one, renews it (each call takes 10 ms, so calls

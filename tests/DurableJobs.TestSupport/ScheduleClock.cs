@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 
 namespace DurableJobs.Testing;
@@ -40,6 +39,8 @@ public sealed class ScheduleClock(DateTimeOffset start) : TimeProvider
     public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
     {
         var watched = new Watched(this);
+        // Listed before the fake timer exists: a timer due at once fires inside CreateTimer, and its callback unlists it.
+        watched.Schedule(dueTime);
         watched.Inner = fake.CreateTimer(
             s =>
             {
@@ -58,7 +59,6 @@ public sealed class ScheduleClock(DateTimeOffset start) : TimeProvider
             state,
             dueTime,
             period);
-        watched.Schedule(dueTime);
         return watched;
     }
 
@@ -70,19 +70,18 @@ public sealed class ScheduleClock(DateTimeOffset start) : TimeProvider
     public Task WaitForTimerWithinAsync(TimeSpan span) =>
         WaitForAsync(d => d <= GetUtcNow() + span, $"due within {span.TotalSeconds:0.###} s of {GetUtcNow():O}");
 
-    private async Task WaitForAsync(Func<DateTimeOffset, bool> wanted, string what)
-    {
-        var waited = Stopwatch.StartNew();
-        while (!due.Values.Any(wanted))
-        {
-            if (waited.Elapsed > Patience)
-            {
-                throw new Xunit.Sdk.XunitException(
-                    $"No timer {what} was pending within {Patience.TotalSeconds:0} s (real time); pending: {string.Join(", ", due.Values.Select(d => d.ToString("O")))}.");
-            }
+    private Task WaitForAsync(Func<DateTimeOffset, bool> wanted, string what) =>
+        Eventually.MatchAsync(
+            () => Task.FromResult(new Pending([.. due.Values])),
+            pending => pending.Due.Any(wanted),
+            Patience,
+            TimeSpan.FromMilliseconds(2),
+            $"A pending timer {what} (real time)");
 
-            await Task.Delay(2);
-        }
+    /// <summary>The due times of the timers pending at one moment; printed when a wait for a timer fails.</summary>
+    private sealed record Pending(DateTimeOffset[] Due)
+    {
+        public override string ToString() => $"pending: {string.Join(", ", Due.Select(d => d.ToString("O")))}";
     }
 
     /// <summary>A timer of the fake clock that keeps its entry in <see cref="due"/> up to date.</summary>
